@@ -1,0 +1,3 @@
+from keyz.cli import main
+
+main()

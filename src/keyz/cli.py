@@ -1,0 +1,440 @@
+"""The command line: parse → call the domain → render. The only module that imports click.
+
+Domain modules are imported inside the commands, so ``keyz --help`` never pays
+for httpx, pydantic, GitPython or python-gnupg.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from keyz import __version__
+from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError
+from keyz.redact import quiet_third_party_loggers, redact
+
+if TYPE_CHECKING:
+    from keyz.config import Config
+    from keyz.store import PassStore
+    from keyz.sync import SyncResult
+
+
+def _err(message: str) -> None:
+    click.echo(redact(message), err=True)
+
+
+def _out(text: str) -> None:
+    if text:
+        click.echo(redact(text))
+
+
+def _json(document: Any) -> None:
+    click.echo(redact(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)))
+
+
+class KeyzGroup(click.Group):
+    """The one error boundary: a KeyzError becomes 'keyz: message' and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyzError as exc:
+            _err(f"keyz: {exc}")
+            ctx.exit(exc.exit_code)
+
+
+class Env:
+    """Lazily located store and config, shared by the commands."""
+
+    def __init__(self, store_option: str | None) -> None:
+        self.store_option = store_option
+
+    def store(self) -> PassStore:
+        from keyz.store import PassStore, locate_store
+
+        return PassStore(locate_store(self.store_option))
+
+    def config(self, store: PassStore) -> Config:
+        from keyz.config import load_config
+
+        return load_config(store.keyz_dir)
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+@click.group(cls=KeyzGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    metavar="PATH",
+    envvar="PASSWORD_STORE_DIR",
+    show_envvar=True,
+    help="The pass store (default: $PASSWORD_STORE_DIR, else ~/.password-store).",
+)
+@click.version_option(__version__, prog_name="keyz")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None) -> None:
+    """Balances, credits and limits of the AI API keys in your pass store.
+
+    keyz decrypts the keys you track, asks each provider what is left, and
+    writes one plain JSON file per entry under .keyz/ in the store, so
+    `git log -p -- .keyz/` is your balance ledger.
+
+    \b
+    Start with:
+      keyz init
+      keyz track api/deepseek --provider deepseek
+      keyz sync --commit
+      keyz status
+    """
+    ctx.obj = Env(store)
+
+
+@cli.command()
+@pass_env
+def init(env: Env) -> None:
+    """Create .keyz/ in the store: config.toml, .gitignore and a README.
+
+    Safe to run again: files that exist are kept.
+
+    \b
+    Example:
+      keyz init
+    """
+    from keyz.config import init_keyz_dir
+
+    store = env.store()
+    created = init_keyz_dir(store.keyz_dir)
+    if created:
+        names = ", ".join(path.name for path in created)
+        _err(f"Created {store.keyz_dir}: {names}")
+    else:
+        _err(f"{store.keyz_dir} is already set up")
+    _err("Next: keyz track ENTRY --provider ID   (keyz providers lists the IDs)")
+
+
+@cli.command()
+@click.argument("entry")
+@click.option(
+    "--provider",
+    "-p",
+    "provider_id",
+    required=True,
+    metavar="ID",
+    help="Provider id (see keyz providers).",
+)
+@click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A provider option; repeatable.",
+)
+@pass_env
+def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> None:
+    """Track pass entry ENTRY with provider ID.
+
+    The entry must exist in the store; its first line is the API key.
+
+    \b
+    Examples:
+      keyz track api/deepseek --provider deepseek
+      keyz track api/openrouter -p openrouter
+    """
+    from keyz.config import EntryConfig, parse_option, set_entry
+    from keyz.errors import UsageError
+    from keyz.providers import get_provider
+    from keyz.store import validate_entry_name
+
+    store = env.store()
+    env.config(store)  # set up and readable?
+    name = validate_entry_name(entry)
+    if not store.has_entry(name):
+        raise UsageError(f"no entry {name!r} in {store.root} (pass ls shows what there is)")
+    provider = get_provider(provider_id)
+    parsed = dict(parse_option(text) for text in options)
+    unknown = sorted(set(parsed) - set(provider.options))
+    if unknown:
+        allowed = ", ".join(sorted(provider.options)) or "none"
+        raise UsageError(
+            f"{provider.id} has no option {', '.join(unknown)} (its options: {allowed})"
+        )
+    changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
+    verb = "Tracking" if changed else "Already tracking"
+    _err(
+        f"{verb} {name} with {provider.id} (needs a {provider.key_kind.value} key: {provider.key_help})"
+    )
+
+
+@cli.command()
+@click.argument("entry")
+@click.option("--keep-sidecar", is_flag=True, help="Keep .keyz/entries/ENTRY.json on disk.")
+@pass_env
+def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
+    """Stop tracking ENTRY (the pass entry itself is never touched).
+
+    Its sidecar is removed unless --keep-sidecar is given; its history stays in git.
+
+    \b
+    Example:
+      keyz untrack api/old-key
+    """
+    from keyz.config import remove_entry
+    from keyz.errors import UsageError
+    from keyz.sidecar import sidecar_path
+    from keyz.store import validate_entry_name
+
+    store = env.store()
+    env.config(store)
+    name = validate_entry_name(entry)
+    if not remove_entry(store.keyz_dir, name):
+        raise UsageError(f"{name} is not tracked (keyz status lists what is)")
+    path = sidecar_path(store.keyz_dir, name)
+    if not keep_sidecar and path.exists():
+        path.unlink()
+        _err(f"Untracked {name}; removed {path.relative_to(store.root)} (its history stays in git)")
+    else:
+        _err(f"Untracked {name}")
+
+
+@cli.command()
+@click.argument("entries", nargs=-1, metavar="[ENTRY]...")
+@click.option(
+    "--commit", "git_mode", flag_value="commit", help="Commit keyz's changed files (only those)."
+)
+@click.option(
+    "--stage", "git_mode", flag_value="stage", help="Stage keyz's changed files, do not commit."
+)
+@click.option(
+    "--no-git", "git_mode", flag_value="off", help="Only write files, whatever config.toml says."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def sync(env: Env, entries: tuple[str, ...], git_mode: str | None, as_json: bool) -> None:
+    """Ask the providers of the tracked entries (or only ENTRY...) and write the sidecars.
+
+    Unchanged figures leave their file untouched. Without --commit, --stage or
+    --no-git, [defaults] git in config.toml decides (default: off).
+
+    \b
+    Exit codes: 0 all good, 1 an entry failed or the commit was skipped,
+    2 usage or configuration error, 75 busy (another keyz or git): try later.
+
+    \b
+    Examples:
+      keyz sync
+      keyz sync --commit
+      keyz sync api/deepseek --json
+    """
+    from keyz.sync import run_sync
+
+    store = env.store()
+    config = env.config(store)
+    progress = _progress_printer() if not as_json and sys.stderr.isatty() else None
+    result = run_sync(store, config, entries, git_mode=git_mode or config.git, progress=progress)
+    if progress:
+        click.echo("\r\033[K", nl=False, err=True)
+    if as_json:
+        _json(_sync_json(result))
+    else:
+        _render_sync(result)
+    click.get_current_context().exit(_sync_exit_code(result))
+
+
+def _progress_printer() -> Any:
+    def show(done: int, total: int, waiting: str | None) -> None:
+        tail = f" · waiting for {waiting}" if waiting else ""
+        click.echo(f"\r\033[Ksyncing {done}/{total}{tail}", nl=False, err=True)
+
+    return show
+
+
+def _sync_exit_code(result: SyncResult) -> int:
+    if isinstance(result.git_error, BusyError):
+        return EXIT_BUSY
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _render_sync(result: SyncResult) -> None:
+    from keyz.render import summarize, table
+
+    rows = []
+    for entry in result.entries:
+        if entry.error is None and entry.sidecar is not None:
+            rows.append((entry.entry, entry.provider, summarize(entry.sidecar)))
+        else:
+            last = f"last good: {summarize(entry.sidecar)}" if entry.sidecar else "no values yet"
+            rows.append((entry.entry, entry.provider, f"FAILED ({last})"))
+    _out(table(rows))
+    for entry in result.entries:
+        if entry.error:
+            _err(f"keyz: {entry.entry}: {entry.error}")
+    for warning in result.warnings:
+        _err(f"keyz: warning: {warning}")
+    if result.git_error is not None:
+        _err(f"keyz: {result.git_error}")
+    elif result.commit and result.commit.commit:
+        count = len(result.commit.paths)
+        _err(
+            f"Committed {result.commit.commit[:12]} ({count} file{'s' if count != 1 else ''} under .keyz/)"
+        )
+    elif result.git_mode == "commit":
+        _err("Nothing changed; no commit")
+    elif result.git_mode == "stage":
+        _err(
+            f"Staged {len(result.staged)} file(s) under .keyz/"
+            if result.staged
+            else "Nothing changed to stage"
+        )
+
+
+def _sync_json(result: SyncResult) -> dict[str, Any]:
+    from keyz.sidecar import json_ready
+
+    return {
+        "entries": [
+            {
+                "entry": e.entry,
+                "provider": e.provider,
+                "ok": e.error is None,
+                "changed": e.changed,
+                "error": e.error,
+                "sidecar": json_ready(e.sidecar) if e.sidecar else None,
+            }
+            for e in result.entries
+        ],
+        "git": {
+            "mode": result.git_mode,
+            "commit": result.commit.commit if result.commit else None,
+            "paths": list(result.commit.paths) if result.commit else result.staged,
+            "error": str(result.git_error) if result.git_error else None,
+        },
+        "warnings": result.warnings,
+    }
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def status(env: Env, as_json: bool) -> None:
+    """Show the last known figures of every tracked entry, from the sidecars.
+
+    No network and no gpg: this reads .keyz/ only. Entries whose last sync
+    failed, or that were not checked for over 2 days, are marked.
+
+    \b
+    Examples:
+      keyz status
+      keyz status --json | jq '.entries[].sidecar.balances'
+    """
+    from keyz.render import age, summarize, table
+    from keyz.status import collect_status
+
+    store = env.store()
+    rows = collect_status(store, env.config(store))
+    if as_json:
+        _json({"entries": [row.to_json() for row in rows]})
+        return
+    if not rows:
+        _err("No entries tracked yet: keyz track ENTRY --provider ID")
+        return
+    lines = []
+    for row in rows:
+        figures = summarize(row.sidecar) if row.sidecar else "no values yet"
+        when = (
+            f"checked {age(row.state.last_checked)}"
+            if row.state.last_checked
+            else (f"observed {age(row.sidecar.observed_at)}" if row.sidecar else "")
+        )
+        lines.append(
+            (
+                row.entry,
+                row.provider,
+                figures,
+                f"{when}{'  ! ' + row.problem if row.problem else ''}",
+            )
+        )
+    _out(table(lines))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def providers(as_json: bool) -> None:
+    """List the providers keyz can check, what each reports, and the key it needs.
+
+    \b
+    Example:
+      keyz providers --json
+    """
+    from keyz.providers import all_providers
+    from keyz.render import table
+
+    known = all_providers()
+    if as_json:
+        _json(
+            {
+                "providers": [
+                    {
+                        "id": p.id,
+                        "title": p.title,
+                        "capabilities": p.capabilities.labels(),
+                        "key_kind": p.key_kind.value,
+                        "key_help": p.key_help,
+                        "base_url": p.default_base_url,
+                        "endpoints": [
+                            {
+                                "path": e.path,
+                                "key_kind": e.key_kind.value,
+                                "reports": e.reports.labels(),
+                            }
+                            for e in p.endpoints
+                        ],
+                        "options": dict(p.options),
+                    }
+                    for p in known
+                ]
+            }
+        )
+        return
+    rows = [("ID", "REPORTS", "KEY", "ENDPOINTS")]
+    for p in known:
+        endpoints = ", ".join(f"GET {e.path}" for e in p.endpoints)
+        rows.append((p.id, ", ".join(p.capabilities.labels()), p.key_kind.value, endpoints))
+    _out(table(rows))
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the sandbox and print how to explore it.")
+def demo(keep: bool) -> None:
+    """Run the whole flow offline on a throwaway sandbox.
+
+    A temporary gpg key, pass store and git repo, and a local provider
+    simulator: your own store and gpg keys are never touched.
+
+    \b
+    Example:
+      keyz demo --keep
+    """
+    from keyz.demo import run_demo
+
+    click.get_current_context().exit(run_demo(keep=keep, say=click.echo))
+
+
+def main() -> NoReturn:
+    """Console entry point: keeps third-party loggers quiet, and never prints a secret."""
+    quiet_third_party_loggers()
+    try:
+        cli.main(prog_name="keyz")
+    except Exception:  # a bug: show it, but through the redactor
+        _err(redact(traceback.format_exc()))
+        _err("keyz: internal error; this is a bug, please report it with the lines above")
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_OK)  # pragma: no cover  # click exits itself
+
+
+__all__ = ["cli", "main"]

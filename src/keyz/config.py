@@ -1,0 +1,255 @@
+"""``.keyz/config.toml``: tracked entries, provider options and defaults.
+
+Read with the standard library's tomllib (fast, strict); edited with tomlkit so
+the user's comments and layout survive ``keyz track`` and ``keyz untrack``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from keyz.errors import ConfigError, UsageError
+from keyz.fsutil import atomic_write
+
+CONFIG_SCHEMA_VERSION: Final = 1
+GIT_MODES: Final = ("off", "stage", "commit")
+MAX_CONFIG_BYTES: Final = 1_000_000
+_OPTION_KEY: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_PROVIDER_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+DEFAULT_CONFIG: Final = f"""\
+# keyz configuration: which pass entries keyz checks, and how.
+# Edit by hand or with `keyz track` / `keyz untrack`; comments are kept.
+schema_version = {CONFIG_SCHEMA_VERSION}
+
+[defaults]
+git = "off"        # off | stage | commit: what `keyz sync` does with git when no flag is given
+timeout = 30       # seconds one entry may take, retries included
+
+# [entries."api/deepseek"]
+# provider = "deepseek"
+
+# [providers.openrouter]
+# base_url = "https://openrouter.ai"   # or env KEYZ_OPENROUTER_BASE_URL
+# concurrency = 4                      # requests in flight to this provider at once
+"""
+
+GITIGNORE: Final = """\
+# Machine-local state (last check times, last errors): never committed.
+/state/
+# Temporary files of interrupted writes.
+.*.tmp
+"""
+
+README: Final = """\
+# .keyz
+
+This folder is written by [keyz](https://pypi.org/project/keyz/), which checks the
+balance, credits, spend or quota of the API keys kept in this password store.
+
+- `config.toml`: which entries keyz tracks, and with which provider.
+- `entries/<entry>.json`: the last values a provider reported for the pass entry of
+  the same name. Plain JSON, no secrets: `git log -p -- .keyz/` is the balance history.
+- `state/`: local to this machine (last check time, last error); not in git.
+
+Nothing here is encrypted, and nothing here is a secret.
+"""
+
+
+@dataclass(frozen=True)
+class EntryConfig:
+    name: str
+    provider: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    base_url: str | None = None
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    git: str = "off"
+    timeout: float = 30.0
+    entries: dict[str, EntryConfig] = field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+
+
+def config_path(keyz_dir: Path) -> Path:
+    return keyz_dir / "config.toml"
+
+
+def load_config(keyz_dir: Path) -> Config:
+    """Read and check config.toml; every problem names the file and what to fix."""
+    path = config_path(keyz_dir)
+    if not path.is_file():
+        raise ConfigError(f"{keyz_dir} is not set up; run 'keyz init' first")
+    raw = _read_toml(path)
+    return _parse(raw, path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes; is it the right file?")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix it by hand") from None
+
+
+def _parse(raw: dict[str, Any], path: Path) -> Config:
+    version = raw.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(f"{path}: schema_version must be a whole number (it is {version!r})")
+    if version > CONFIG_SCHEMA_VERSION:
+        raise ConfigError(
+            f"{path} has schema_version {version}, written by a newer keyz; upgrade keyz "
+            f"(this one knows version {CONFIG_SCHEMA_VERSION})"
+        )
+    unknown = set(raw) - {"schema_version", "defaults", "entries", "providers"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
+    defaults = _table(raw, "defaults", path)
+    bad = set(defaults) - {"git", "timeout"}
+    if bad:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(bad)} in [defaults]")
+    git = defaults.get("git", "off")
+    if git not in GIT_MODES:
+        raise ConfigError(f"{path}: [defaults] git must be one of {', '.join(GIT_MODES)}")
+    timeout = defaults.get("timeout", 30)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 1 <= timeout <= 600:
+        raise ConfigError(f"{path}: [defaults] timeout must be a number of seconds from 1 to 600")
+
+    entries: dict[str, EntryConfig] = {}
+    for name, table in _table(raw, "entries", path).items():
+        if not isinstance(table, dict):
+            raise ConfigError(f'{path}: [entries."{name}"] must be a table')
+        provider = table.get("provider")
+        if not isinstance(provider, str) or not _PROVIDER_ID.match(provider):
+            raise ConfigError(
+                f'{path}: [entries."{name}"] needs provider = "<id>" (see keyz providers)'
+            )
+        options = {k: v for k, v in table.items() if k != "provider"}
+        for key, value in options.items():
+            if not _OPTION_KEY.match(key) or not isinstance(value, str):
+                raise ConfigError(
+                    f'{path}: [entries."{name}"] option {key!r} must be a string value'
+                )
+        entries[name] = EntryConfig(name, provider, options)
+
+    providers: dict[str, ProviderConfig] = {}
+    for pid, table in _table(raw, "providers", path).items():
+        if not isinstance(table, dict) or set(table) - {"base_url", "concurrency"}:
+            raise ConfigError(f"{path}: [providers.{pid}] may only set base_url and concurrency")
+        base_url, concurrency = table.get("base_url"), table.get("concurrency")
+        if base_url is not None and not isinstance(base_url, str):
+            raise ConfigError(f"{path}: [providers.{pid}] base_url must be a string")
+        if concurrency is not None and (
+            not isinstance(concurrency, int) or not 1 <= concurrency <= 64
+        ):
+            raise ConfigError(
+                f"{path}: [providers.{pid}] concurrency must be a whole number from 1 to 64"
+            )
+        providers[pid] = ProviderConfig(base_url, concurrency)
+    return Config(git=git, timeout=float(timeout), entries=entries, providers=providers)
+
+
+def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key} must be a table ([{key}])")
+    return value
+
+
+def init_keyz_dir(keyz_dir: Path) -> list[Path]:
+    """Create .keyz/ with config.toml, .gitignore and README.md; keep files that exist."""
+    created = []
+    for name, text in (
+        ("config.toml", DEFAULT_CONFIG),
+        (".gitignore", GITIGNORE),
+        ("README.md", README),
+    ):
+        path = keyz_dir / name
+        if not path.exists():
+            atomic_write(path, text.encode())
+            created.append(path)
+    (keyz_dir / "entries").mkdir(exist_ok=True)
+    return created
+
+
+def parse_option(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` from the command line."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not _OPTION_KEY.match(key) or not value or re.search(r"[\x00-\x1f]", value):
+        raise UsageError(f"--option {text!r} must look like key=value (e.g. --option region=cn)")
+    return key, value
+
+
+def set_entry(keyz_dir: Path, entry: EntryConfig) -> bool:
+    """Add or replace ``[entries."NAME"]``, keeping the rest of the file as written."""
+    import tomlkit
+
+    document, path = _edit(keyz_dir)
+    entries = document.get("entries")
+    if entries is None:
+        entries = tomlkit.table(is_super_table=True)
+        document["entries"] = entries
+    table = tomlkit.table()
+    table["provider"] = entry.provider
+    for key, value in sorted(entry.options.items()):
+        table[key] = value
+    before = entries.get(entry.name)
+    if before is not None and before.unwrap() == table.unwrap():
+        return False
+    entries[entry.name] = table
+    _save(document, path)
+    return True
+
+
+def remove_entry(keyz_dir: Path, name: str) -> bool:
+    document, path = _edit(keyz_dir)
+    entries = document.get("entries")
+    if entries is None or name not in entries:
+        return False
+    del entries[name]
+    _save(document, path)
+    return True
+
+
+def _edit(keyz_dir: Path) -> tuple[Any, Path]:
+    import tomlkit
+
+    path = config_path(keyz_dir)
+    load_config(keyz_dir)  # refuse to edit a file we could not read back
+    return tomlkit.parse(path.read_text("utf-8")), path
+
+
+def _save(document: Any, path: Path) -> None:
+    import tomlkit
+
+    text = tomlkit.dumps(document)
+    _parse(tomllib.loads(text), path)  # never write a config we would reject
+    atomic_write(path, text.encode())
+
+
+__all__ = [
+    "CONFIG_SCHEMA_VERSION",
+    "GIT_MODES",
+    "Config",
+    "EntryConfig",
+    "ProviderConfig",
+    "config_path",
+    "init_keyz_dir",
+    "load_config",
+    "parse_option",
+    "remove_entry",
+    "set_entry",
+]

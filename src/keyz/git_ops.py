@@ -1,0 +1,227 @@
+"""Git, done as a careful user would by hand: only keyz's paths, the user's index left alone.
+
+Reads of repository state (git dir, HEAD, operations in progress) use GitPython,
+which reads files and starts no process. Every write shells out to the git CLI
+with a scrubbed environment, as pass does, so the user's hooks, signing and
+identity rules apply (GitPython's ``index.commit`` would commit the whole index
+and ignore signing, and its ``execute`` cannot unset an inherited ``GIT_DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from keyz.errors import BusyError, GitError, GitSkipped, KeyzError, UsageError
+from keyz.redact import redact
+
+GIT_TIMEOUT: Final = 120.0
+# Inherited from a hook or a wrapper, these would point git at another repository (pass unsets them too).
+_SCRUB: Final = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_INDEX_VERSION",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+_OWN_FILES: Final = frozenset({".keyz/config.toml", ".keyz/.gitignore", ".keyz/README.md"})
+_IN_PROGRESS: Final = (
+    ("MERGE_HEAD", "a merge"),
+    ("rebase-merge", "a rebase"),
+    ("rebase-apply", "a rebase or git am"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick"),
+    ("REVERT_HEAD", "a revert"),
+)
+
+
+def git_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env["GIT_CEILING_DIRECTORIES"] = str(
+        root.parent
+    )  # a store inside another repo is not that repo
+    env["GIT_LITERAL_PATHSPECS"] = "1"  # entry names are paths, never globs or :magic
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"  # keyz reads git's messages to explain failures
+    env.pop("LANGUAGE", None)
+    return env
+
+
+def is_keyz_path(path: str) -> bool:
+    """Files keyz owns and may stage: its config files and sidecars, never state or temp files."""
+    if path in _OWN_FILES:
+        return True
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith(".keyz/entries/") and path.endswith(".json") and not name.startswith(".")
+
+
+@dataclass(frozen=True)
+class CommitOutcome:
+    """What happened in git: the commit made (if any), the paths, and anything worth saying."""
+
+    commit: str | None
+    paths: tuple[str, ...]
+    warning: str | None = None
+
+
+class GitRepo:
+    """The store's own repository (the store root must be its top level, as pass makes it)."""
+
+    def __init__(self, root: Path, git_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+
+    @classmethod
+    def find(cls, root: Path) -> GitRepo | None:
+        dotgit = root / ".git"
+        if not dotgit.exists():
+            return None
+        import git
+
+        try:
+            repo = git.Repo(root, search_parent_directories=False)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return None
+        try:
+            return cls(root, Path(repo.git_dir).resolve())
+        finally:
+            repo.close()
+
+    @classmethod
+    def require(cls, root: Path, flag: str) -> GitRepo:
+        repo = cls.find(root)
+        if repo is None:
+            raise UsageError(
+                f"{flag} needs the store to be a git repository, and {root} is not one. "
+                "Run 'pass git init' first, or sync without git."
+            )
+        return repo
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.root), "--no-pager", *args],
+                env=git_env(self.root),
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise GitError(
+                f"git {args[0]} did not finish within {GIT_TIMEOUT:.0f}s and was stopped"
+            ) from None
+        except FileNotFoundError:
+            raise GitError("git is not installed or not on PATH") from None
+        if check and result.returncode != 0:
+            raise _explain(args[0], result.stderr)
+        return result
+
+    def operation_in_progress(self) -> str | None:
+        for marker, what in _IN_PROGRESS:
+            if (self.git_dir / marker).exists():
+                return what
+        return None
+
+    def head_state(self) -> str:
+        """'branch', 'unborn' or 'detached'."""
+        import git
+
+        repo = git.Repo(self.root, search_parent_directories=False)
+        try:
+            if repo.head.is_detached:
+                return "detached"
+            return "branch" if repo.head.is_valid() else "unborn"
+        finally:
+            repo.close()
+
+    def changed_keyz_paths(self) -> list[str]:
+        """keyz's own paths that differ from HEAD: this run's sidecars and any an earlier run left."""
+        out = self.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".keyz"
+        ).stdout
+        paths = {record[3:] for record in out.split("\0") if len(record) > 3}
+        return sorted(p for p in paths if is_keyz_path(p))
+
+    def _check_index_free(self) -> None:
+        if (self.git_dir / "index.lock").exists():
+            raise BusyError(
+                f"git is busy in this store ({self.git_dir / 'index.lock'} exists); the sidecars are "
+                "written and the next run commits them. If no git is running, the lock is stale: "
+                "remove it yourself after checking"
+            )
+
+    def stage(self) -> list[str]:
+        """Stage only keyz's changed paths, literally; the rest of the index is untouched."""
+        self._check_index_free()
+        paths = self.changed_keyz_paths()
+        if paths:
+            self.run("add", "--all", "--", *paths)
+        return paths
+
+    def commit(self, message: str) -> CommitOutcome:
+        """Commit keyz's changed paths and nothing else (``git commit --only -- paths``)."""
+        in_progress = self.operation_in_progress()
+        if in_progress:
+            raise GitSkipped(
+                f"{in_progress} is in progress in the store, so keyz wrote the sidecars but did not "
+                "commit; finish or abort it, and the next 'keyz sync --commit' commits them"
+            )
+        paths = self.stage()
+        if not paths:
+            return CommitOutcome(None, ())
+        state = self.head_state()
+        args = ["commit", "--only", "--quiet", "-m", redact(message)]
+        if (
+            self.run("config", "--bool", "--get", "pass.signcommits", check=False).stdout.strip()
+            == "true"
+        ):
+            args.append("-S")
+        self.run(*args, "--", *paths)
+        sha = self.run("rev-parse", "HEAD").stdout.strip()
+        warning = None
+        if state == "detached":
+            warning = f"HEAD is detached: commit {sha[:12]} is on no branch; check out a branch to keep it"
+        return CommitOutcome(sha, tuple(paths), warning)
+
+
+def _explain(command: str, stderr: str) -> KeyzError:
+    text = redact(stderr.strip())
+    if "index.lock" in text and "File exists" in text:
+        return BusyError(
+            "git is busy in this store (index.lock exists); the sidecars are written and the next run "
+            "commits them"
+        )
+    if (
+        "empty ident" in text
+        or "tell me who you are" in text.lower()
+        or "auto-detect email" in text
+    ):
+        return GitError(
+            "git has no identity for commits in this store; set one with "
+            "'git config user.name \"Your Name\"' and 'git config user.email you@example.com' "
+            "(the sidecars are written; the next 'keyz sync --commit' commits them)"
+        )
+    if "gpg failed to sign" in text or "failed to write commit object" in text:
+        return GitError(
+            "git could not sign the commit (commit.gpgsign or pass.signcommits is set): unlock your "
+            "signing key; the sidecars are written and the next run commits them"
+        )
+    if "hook" in text:
+        return GitError(f"a git hook stopped the commit: {_last_line(text)}")
+    return GitError(f"git {command} failed: {_last_line(text) or 'no message'}")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+__all__ = ["CommitOutcome", "GitRepo", "git_env", "is_keyz_path"]

@@ -1,0 +1,43 @@
+"""The provider registry: explicit, one line per provider (like pipx's backends).
+
+To add a provider: write ``keyz/providers/<id>.py`` with a Provider subclass,
+add its module to ``_MODULES``, and add ``tests/providers/test_<id>.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import TYPE_CHECKING, Final
+
+from keyz.errors import UsageError
+
+if TYPE_CHECKING:
+    from keyz.providers.base import Provider
+
+# id -> module; modules are imported only when their provider is used
+_MODULES: Final = {
+    "deepseek": "keyz.providers.deepseek",
+    "openrouter": "keyz.providers.openrouter",
+}
+KNOWN: Final = tuple(sorted(_MODULES))
+
+
+@cache
+def get_provider(provider_id: str) -> Provider:
+    """The provider with this id, or a UsageError that lists the known ones."""
+    module_name = _MODULES.get(provider_id)
+    if module_name is None:
+        raise UsageError(
+            f"unknown provider {provider_id!r}. Known: {', '.join(KNOWN)} (see keyz providers)"
+        )
+    module = importlib.import_module(module_name)
+    provider: Provider = module.PROVIDER
+    return provider
+
+
+def all_providers() -> list[Provider]:
+    return [get_provider(pid) for pid in KNOWN]
+
+
+__all__ = ["KNOWN", "all_providers", "get_provider"]

@@ -1,0 +1,62 @@
+"""DeepSeek: ``GET /user/balance`` with the ordinary API key.
+
+Documented example (api-docs.deepseek.com, get-user-balance)::
+
+    {"is_available": true,
+     "balance_infos": [{"currency": "CNY", "total_balance": "110.00",
+                        "granted_balance": "10.00", "topped_up_balance": "100.00"}]}
+
+Amounts are strings in the currency's major unit; one item per currency (CNY, USD).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from keyz.errors import ProviderError
+from keyz.money import optional_amount, parse_amount
+from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.sidecar import Balance
+
+BALANCE = Endpoint("/user/balance", KeyKind.REGULAR, Capability.BALANCE)
+
+
+def parse_balance(payload: Any) -> Report:
+    """Normalize a /user/balance answer."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("balance_infos"), list):
+        raise ProviderError("deepseek balance: the answer has no balance_infos list")
+    available = payload.get("is_available")
+    balances = []
+    for info in payload["balance_infos"]:
+        if not isinstance(info, dict) or not isinstance(info.get("currency"), str):
+            raise ProviderError("deepseek balance: a balance_infos item has no currency")
+        balances.append(
+            Balance(
+                currency=info["currency"].strip().upper(),
+                remaining=parse_amount(info.get("total_balance"), field="total_balance"),
+                granted=optional_amount(info.get("granted_balance"), field="granted_balance"),
+                topped_up=optional_amount(info.get("topped_up_balance"), field="topped_up_balance"),
+            )
+        )
+    return Report(available=available if isinstance(available, bool) else None, balances=balances)
+
+
+class DeepSeek(Provider):
+    id = "deepseek"
+    title = "DeepSeek"
+    capabilities = Capability.BALANCE
+    key_kind = KeyKind.REGULAR
+    default_base_url = "https://api.deepseek.com"
+    endpoints = (BALANCE,)
+    key_help: ClassVar[str] = "any API key from platform.deepseek.com/api_keys"
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(BALANCE),
+            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            what="deepseek balance",
+        )
+        return parse_balance(payload)
+
+
+PROVIDER = DeepSeek()

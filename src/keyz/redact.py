@@ -1,0 +1,106 @@
+"""One redaction layer for every output path.
+
+The primary control is exact-value masking of every secret decrypted in this
+process (and its base64, URL-encoded and JSON-escaped forms), as the GitHub
+Actions runner's SecretMasker does. Known key shapes are a fallback for values
+keyz never saw (e.g. a different key a provider echoes back).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import urllib.parse
+from typing import Final
+
+MASK: Final = "[REDACTED]"
+
+# Most specific first (reliability.md §7.2); the last line catches other sk- keys.
+_KEY_SHAPES: Final = re.compile(
+    r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}"
+    r"|sk-or-v1-[0-9a-f]{32,}"
+    r"|sk-(?:proj|svcacct|service|admin|cp)-[A-Za-z0-9_\-]{16,}"
+    r"|xai-[0-9A-Za-z_]{40,}"
+    r"|gsk_[A-Za-z0-9]{40,}"
+    r"|pplx-[A-Za-z0-9]{40,}"
+    r"|AIza[0-9A-Za-z_\-]{35}"
+    r"|(?:hf_|api_org_)[A-Za-z0-9]{30,}"
+    r"|r8_[0-9A-Za-z_\-]{30,}"
+    r"|sk-[A-Za-z0-9_\-]{20,}"
+)
+
+# Shorter strings would mask ordinary words; real keys are far longer.
+_MIN_SECRET_LEN: Final = 8
+
+
+class Redactor:
+    """Masks registered secrets and known key shapes in text."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._needles: list[str] = []
+
+    def add(self, secret: str) -> None:
+        """Register a secret and the encoded forms it may take in output."""
+        if len(secret) < _MIN_SECRET_LEN:
+            return
+        forms = {
+            secret,
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret),
+            json.dumps(secret)[1:-1],
+        }
+        raw = secret.encode()
+        for shift in range(3):  # a secret inside a longer base64 string starts at any of 3 offsets
+            encoded = base64.b64encode(b"\0" * shift + raw).decode()
+            # drop the characters that depend on the padding bytes before and after
+            start = (shift * 4 + 2) // 3 if shift else 0
+            forms.add(encoded[start : len(encoded) - 4] if len(encoded) > start + 8 else encoded)
+        with self._lock:
+            self._needles = sorted(set(self._needles) | {f for f in forms if f}, key=len)[::-1]
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` with every secret and key-shaped string masked."""
+        for needle in self._needles:
+            if needle in text:
+                text = text.replace(needle, MASK)
+        return _KEY_SHAPES.sub(MASK, text)
+
+    def clear(self) -> None:
+        """Forget every registered secret (used between runs in one process)."""
+        with self._lock:
+            self._needles = []
+
+
+REDACTOR: Final = Redactor()
+"""The process-wide redactor: the store registers each secret here as it decrypts it."""
+
+
+def redact(text: str) -> str:
+    """Mask secrets in ``text`` with the process-wide redactor."""
+    return REDACTOR(text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the formatted message and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            formatted = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(formatted)
+            record.exc_info = None
+        return True
+
+
+def quiet_third_party_loggers() -> None:
+    """httpx logs URLs at INFO and gnupg logs gpg's stderr: keep them at WARNING."""
+    for name in ("httpx", "httpcore", "gnupg", "git"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+__all__ = ["MASK", "REDACTOR", "RedactingFilter", "Redactor", "quiet_third_party_loggers", "redact"]

@@ -1,0 +1,204 @@
+"""A loopback stand-in for provider APIs, for the demo and command-line tests.
+
+Serves payloads shaped exactly like each provider's documented examples, one
+account per bearer token, under a per-provider prefix:
+
+    sim = Simulator().start()
+    sim.deepseek("sk-test", [("CNY", "110.00", "10.00", "100.00")])
+    env["KEYZ_DEEPSEEK_BASE_URL"] = sim.base_url("deepseek")   # http://127.0.0.1:PORT/deepseek
+
+Faults can be injected per token (status, headers, raw body, delay), and an
+unknown token gets a 401 whose body echoes the key back, as some providers do:
+keyz must never show it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: Any = None  # JSON-able object, or str/bytes sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Recorded:
+    path: str
+    token: str | None
+    headers: dict[str, str]
+
+
+class Simulator:
+    """Threaded HTTP server on 127.0.0.1 with an ephemeral port."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], Answer] = {}  # (token, path) -> answer
+        self._faults: dict[str, list[Answer]] = {}  # token -> answers to give first, in order
+        self.latency = 0.0  # seconds added to every answer
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- accounts, in each provider's documented shape -------------------------------------
+    def deepseek(
+        self, token: str, balances: list[tuple[str, str, str, str]], available: bool = True
+    ) -> None:
+        """balances: (currency, total, granted, topped_up) as the decimal strings DeepSeek sends."""
+        infos = [
+            {"currency": c, "total_balance": t, "granted_balance": g, "topped_up_balance": u}
+            for c, t, g, u in balances
+        ]
+        self.route(
+            token,
+            "/deepseek/user/balance",
+            Answer(body={"is_available": available, "balance_infos": infos}),
+        )
+
+    def openrouter(
+        self,
+        token: str,
+        *,
+        management: bool,
+        total_credits: float = 100.5,
+        total_usage: float = 25.75,
+        limit: float | None = 100,
+        limit_remaining: float | None = 74.5,
+        limit_reset: str | None = "monthly",
+        usage: float = 25.5,
+    ) -> None:
+        if management:
+            body: Any = {"data": {"total_credits": total_credits, "total_usage": total_usage}}
+            self.route(token, "/openrouter/api/v1/credits", Answer(body=body))
+        else:
+            forbidden = {
+                "error": {"code": 403, "message": "Only management keys can fetch credits"}
+            }
+            self.route(token, "/openrouter/api/v1/credits", Answer(403, forbidden))
+        key = {
+            "label": "sk-or-v1-au7...890",
+            "limit": limit,
+            "limit_reset": limit_reset,
+            "limit_remaining": limit_remaining,
+            "include_byok_in_limit": False,
+            "usage": usage,
+            "usage_daily": usage,
+            "usage_weekly": usage,
+            "usage_monthly": usage,
+            "byok_usage": 0,
+            "byok_usage_daily": 0,
+            "byok_usage_weekly": 0,
+            "byok_usage_monthly": 0,
+            "is_free_tier": False,
+            "is_management_key": management,
+            "is_provisioning_key": management,
+            "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
+            "expires_at": None,
+            "rate_limit": {
+                "requests": 1000,
+                "interval": "1h",
+                "note": "This field is deprecated and safe to ignore.",
+            },
+        }
+        self.route(token, "/openrouter/api/v1/key", Answer(body={"data": key}))
+
+    def route(self, token: str, path: str, answer: Answer) -> None:
+        with self._lock:
+            self._routes[(token, path)] = answer
+
+    def fail(self, token: str, *answers: Answer) -> None:
+        """The next requests with ``token`` get these answers, in order, whatever the path."""
+        with self._lock:
+            self._faults.setdefault(token, []).extend(answers)
+
+    # --- server --------------------------------------------------------------------------------
+    def start(self) -> Simulator:
+        simulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # http.server's naming
+                simulator._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="keyz-simulator"
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the simulator first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def base_url(self, provider_id: str) -> str:
+        return f"{self.url}/{provider_id}"
+
+    def env(self, *provider_ids: str) -> dict[str, str]:
+        """KEYZ_<ID>_BASE_URL for each provider, pointing here."""
+        return {
+            f"KEYZ_{p.upper().replace('-', '_')}_BASE_URL": self.base_url(p) for p in provider_ids
+        }
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        auth = handler.headers.get("Authorization", "")
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+        path = handler.path.split("?", 1)[0]
+        with self._lock:
+            self.requests.append(Recorded(path, token, dict(handler.headers)))
+            queued = self._faults.get(token or "")
+            answer = queued.pop(0) if queued else self._routes.get((token or "", path))
+        if answer is None:
+            if any(p == path for _, p in self._routes):
+                # an unknown key; real providers sometimes echo it back: keyz must not show it
+                answer = Answer(
+                    401, {"error": {"message": f"Invalid API key: {token}", "code": 401}}
+                )
+            else:
+                answer = Answer(404, {"error": {"message": f"no route {path}"}})
+        time.sleep(self.latency + answer.delay)
+        body = answer.body
+        if isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
+        handler.send_response(answer.status)
+        headers = {"Content-Type": "application/json", **answer.headers}
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            handler.wfile.write(data)
+
+
+__all__ = ["Answer", "Recorded", "Simulator"]

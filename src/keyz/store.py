@@ -1,0 +1,207 @@
+"""The pass store: where it is, which entries it has, and decrypting one (pass semantics)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from keyz.errors import DecryptError, StoreError, UsageError
+from keyz.redact import REDACTOR
+
+if TYPE_CHECKING:
+    import gnupg
+
+GPG_TIMEOUT: Final = 30.0  # seconds; a gpg that takes longer is killed and reported
+_HINT_LINE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*?)\s*$")
+_FORBIDDEN_CHARS: Final = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A decrypted entry: the key (first line) and its ``key: value`` hint lines."""
+
+    value: str = field(repr=False)
+    hints: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __str__(self) -> str:  # never let a secret reach a message by accident
+        return "Secret([REDACTED])"
+
+
+def locate_store(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--store``, else ``$PASSWORD_STORE_DIR``, else ``~/.password-store`` (as pass does)."""
+    raw = explicit or os.environ.get("PASSWORD_STORE_DIR") or Path.home() / ".password-store"
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise UsageError(
+            f"no password store at {path}. Create one with 'pass init <gpg-id>', "
+            "or point keyz at yours with --store PATH or PASSWORD_STORE_DIR."
+        )
+    return path.resolve()
+
+
+def validate_entry_name(name: str) -> str:
+    """Return the normalised entry name, or raise UsageError (pass's check_sneaky_paths and more)."""
+    if not name or len(name) > 1024:
+        raise UsageError("an entry name must be 1 to 1024 characters long")
+    if _FORBIDDEN_CHARS.search(name):
+        raise UsageError(f"entry name {name!r} contains control characters or a backslash")
+    if name.startswith("/"):
+        raise UsageError(
+            f"entry name {name!r} is absolute; give it relative to the store, as pass does"
+        )
+    if name.endswith(".gpg"):
+        name = name[: -len(".gpg")]
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise UsageError(f"entry name {name!r} has an empty, '.' or '..' component")
+    if parts[0] in (".git", ".keyz", ".extensions") or parts[0].startswith("-"):
+        raise UsageError(f"entry name {name!r} is not a pass entry")
+    return name
+
+
+class PassStore:
+    """A pass store directory and the gpg that decrypts it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._gpg: gnupg.GPG | None = None
+        self._gpg_lock = threading.Lock()
+
+    @property
+    def keyz_dir(self) -> Path:
+        return self.root / ".keyz"
+
+    def entry_path(self, name: str) -> Path:
+        """The ``.gpg`` file of entry ``name``; refuses names and symlinks that leave the store."""
+        name = validate_entry_name(name)
+        path = self.root / f"{name}.gpg"
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(self.root):
+            raise UsageError(f"entry {name!r} is a symlink that leads out of the store")
+        return path
+
+    def has_entry(self, name: str) -> bool:
+        return self.entry_path(name).is_file()
+
+    def entries(self) -> list[str]:
+        """Every entry name in the store, sorted (like ``pass ls``, skipping .git and .extensions)."""
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel = Path(dirpath).relative_to(self.root)
+            for filename in filenames:
+                if filename.endswith(".gpg") and not filename.startswith("."):
+                    found.append((rel / filename[: -len(".gpg")]).as_posix())
+        return sorted(found)
+
+    def _gpg_instance(self) -> gnupg.GPG:
+        with self._gpg_lock:
+            if self._gpg is None:
+                self._gpg = _make_gpg()
+            return self._gpg
+
+    def decrypt(self, name: str) -> Secret:
+        """Decrypt one entry. The secret is its first line; ``key: value`` lines are hints."""
+        path = self.entry_path(name)
+        if not path.is_file():
+            raise DecryptError(f"no entry {name!r} in the store (pass ls shows what there is)")
+        gpg = self._gpg_instance()
+        extra = [] if _interactive() else ["--pinentry-mode", "error"]
+        result = gpg.decrypt_file(str(path), extra_args=extra)
+        if not result.ok:
+            raise DecryptError(_explain_failure(result, gpg))
+        try:
+            text = result.data.decode("utf-8")  # str(result) would decode as latin-1
+        except UnicodeDecodeError:
+            raise DecryptError("the decrypted entry is not UTF-8 text") from None
+        lines = text.splitlines()
+        if not lines or not lines[0].strip():
+            raise DecryptError("the entry is empty; its first line should be the API key")
+        secret = Secret(lines[0].strip(), _parse_hints(lines[1:]))
+        REDACTOR.add(secret.value)
+        return secret
+
+
+def _parse_hints(lines: list[str]) -> dict[str, str]:
+    hints: dict[str, str] = {}
+    for line in lines:
+        match = _HINT_LINE.match(line)
+        if match:
+            hints.setdefault(match.group(1).lower(), match.group(2))
+    return hints
+
+
+def _interactive() -> bool:
+    """A person at a terminal may answer a pinentry; cron, pipes and CI never can."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _make_gpg() -> gnupg.GPG:
+    import gnupg
+
+    class TimedGPG(gnupg.GPG):  # type: ignore[misc]  # python-gnupg ships no type hints
+        """python-gnupg has no timeout: kill a gpg that runs longer than GPG_TIMEOUT."""
+
+        timed_out: set[int]
+
+        def _open_subprocess(self, args: list[str], passphrase: bool = False) -> Any:
+            process = super()._open_subprocess(args, passphrase)
+            timer = threading.Timer(GPG_TIMEOUT, self._kill, (process,))
+            timer.daemon = True
+            timer.start()
+            return process
+
+        def _kill(self, process: Any) -> None:
+            if process.poll() is None:
+                self.timed_out.add(process.pid)
+                process.kill()
+
+    binary = shutil.which("gpg2") or shutil.which("gpg")  # pass prefers gpg2 too
+    if binary is None:
+        raise StoreError(
+            "gpg is not installed or not on PATH; install GnuPG (e.g. apt install gnupg)"
+        )
+    options = os.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()  # bash word splitting, as pass
+    env = dict(os.environ)
+    if _interactive() and "GPG_TTY" not in env:
+        with contextlib.suppress(OSError):
+            env["GPG_TTY"] = os.ttyname(sys.stdin.fileno())
+    try:
+        gpg = TimedGPG(gpgbinary=binary, options=options or None, env=env)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot run gpg ({binary}): {exc}") from None
+    gpg.timed_out = set()
+    gpg.encoding = "utf-8"
+    return gpg
+
+
+def _explain_failure(result: Any, gpg: Any) -> str:
+    """Tell a locked key from a missing key from a file that is not gpg at all."""
+    stderr: str = result.stderr or ""
+    if getattr(gpg, "timed_out", None) and result.returncode in (-9, 137):
+        return f"gpg did not finish within {GPG_TIMEOUT:.0f}s and was stopped"
+    if "NODATA" in stderr or result.status == "no data was provided":
+        return "not a gpg-encrypted file; re-create the entry with pass insert"
+    if "No pinentry" in stderr or "Inappropriate ioctl" in stderr or "PINENTRY_LAUNCHED" in stderr:
+        return (
+            "gpg key is locked; unlock it with gpg-agent (e.g. run 'pass show' once in a "
+            "terminal) or run keyz interactively"
+        )
+    if "Bad passphrase" in stderr or "cancel" in stderr.lower():
+        return "gpg could not unlock the key (bad passphrase or cancelled)"
+    if "NO_SECKEY" in stderr or "No secret key" in stderr:
+        return (
+            "encrypted to a gpg key you do not have here; check .gpg-id, or import the "
+            "secret key (gpg --import)"
+        )
+    return f"gpg could not decrypt it ({result.status or 'no status'})"
+
+
+__all__ = ["GPG_TIMEOUT", "PassStore", "Secret", "locate_store", "validate_entry_name"]

@@ -1,0 +1,264 @@
+"""``keyz sync``: resolve → fetch (concurrently) → normalize → write → git.
+
+Decryption runs in a small thread pool and each entry is fetched as soon as its
+key is decrypted (a pipeline, not decrypt-all-then-fetch-all). One entry's
+failure never stops the others, and a failed entry's last good sidecar stays
+exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from keyz import sidecar as sc
+from keyz.config import Config, EntryConfig, ProviderConfig
+from keyz.errors import KeyzError, ProviderError, UsageError
+from keyz.git_ops import CommitOutcome, GitRepo
+from keyz.lock import store_lock
+from keyz.redact import redact
+from keyz.render import summarize
+from keyz.state import EntryState, load_state, save_state
+from keyz.store import PassStore
+
+if TYPE_CHECKING:
+    from keyz.providers.base import Report
+
+DECRYPT_WORKERS: Final = 4
+Progress = Callable[[int, int, str | None], None]  # done, total, slowest provider still pending
+
+
+@dataclass
+class EntryResult:
+    entry: str
+    provider: str
+    sidecar: sc.Sidecar | None = (
+        None  # what is on disk after the run: new values, or the last good ones
+    )
+    changed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class SyncResult:
+    entries: list[EntryResult]
+    git_mode: str
+    commit: CommitOutcome | None = None
+    staged: list[str] = field(default_factory=list)
+    git_error: KeyzError | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(e.error for e in self.entries) or self.git_error is not None
+
+
+def select_entries(config: Config, names: Sequence[str]) -> list[EntryConfig]:
+    if not names:
+        return [config.entries[name] for name in sorted(config.entries)]
+    missing = [name for name in names if name not in config.entries]
+    if missing:
+        raise UsageError(
+            f"not tracked: {', '.join(missing)}; track it with 'keyz track ENTRY --provider ID'"
+        )
+    return [config.entries[name] for name in dict.fromkeys(names)]
+
+
+def lock_path(store: PassStore, repo: GitRepo | None) -> Path:
+    """Outside the work tree when there is a repo (in .git/), else in the never-committed state/."""
+    return repo.git_dir / "keyz.lock" if repo else store.keyz_dir / "state" / "lock"
+
+
+def run_sync(
+    store: PassStore,
+    config: Config,
+    names: Sequence[str] = (),
+    *,
+    git_mode: str = "off",
+    progress: Progress | None = None,
+) -> SyncResult:
+    entries = select_entries(config, names)
+    flag = f"--{git_mode}"
+    repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
+    with store_lock(lock_path(store, repo)):
+        result = SyncResult(_sync_entries(store, config, entries, progress), git_mode)
+        if git_mode != "off" and repo is not None:
+            _git_step(store, repo, result)
+    return result
+
+
+def _sync_entries(
+    store: PassStore, config: Config, entries: list[EntryConfig], progress: Progress | None
+) -> list[EntryResult]:
+    results: dict[str, EntryResult] = {}
+    olds: dict[str, sc.Sidecar | None] = {}
+    to_fetch: list[EntryConfig] = []
+    for entry in entries:
+        result = results[entry.name] = EntryResult(entry.name, entry.provider)
+        try:
+            olds[entry.name] = result.sidecar = sc.read(sc.sidecar_path(store.keyz_dir, entry.name))
+        except KeyzError as exc:  # corrupt or newer: report, never overwrite
+            result.error = str(exc)
+            continue
+        to_fetch.append(entry)
+
+    reports = asyncio.run(_fetch_all(store, config, to_fetch, progress)) if to_fetch else {}
+    now = sc.utc_now()
+    states = load_state(store.keyz_dir)
+    for entry in to_fetch:
+        result = results[entry.name]
+        state = states.setdefault(entry.name, EntryState())
+        state.last_checked = sc.format_time(now)
+        outcome = reports[entry.name]
+        if isinstance(outcome, str):
+            result.error = state.last_error = outcome
+            continue
+        try:
+            new = sc.Sidecar(
+                entry=entry.name,
+                provider=entry.provider,
+                observed_at=now,
+                available=outcome.available,
+                balances=outcome.balances,
+                key_limit=outcome.key_limit,
+                notes=outcome.notes,
+            )
+            path = sc.sidecar_path(store.keyz_dir, entry.name)
+            result.sidecar = sc.write_if_changed(path, new, olds[entry.name])
+        except KeyzError as exc:
+            result.error = state.last_error = str(exc)
+            continue
+        result.changed = result.sidecar is new
+        state.last_success, state.last_error = state.last_checked, None
+    for result in results.values():
+        if result.error:
+            result.error = redact(result.error)
+    save_state(store.keyz_dir, states)
+    return [results[e.name] for e in entries]
+
+
+async def _fetch_all(
+    store: PassStore, config: Config, entries: list[EntryConfig], progress: Progress | None
+) -> dict[str, Report | str]:
+    from keyz.providers import get_provider
+    from keyz.providers.base import FetchContext
+    from keyz.providers.http import HttpClient, resolve_base_url
+
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=DECRYPT_WORKERS, thread_name_prefix="keyz-gpg")
+    semaphores: dict[str, asyncio.Semaphore] = {}
+    pending: dict[str, int] = {}
+    done = 0
+
+    async def one(entry: EntryConfig, http: HttpClient) -> Report | str:
+        provider = get_provider(entry.provider)
+        provider_config = config.providers.get(entry.provider)
+        try:
+            base_url = resolve_base_url(
+                provider.id,
+                provider.default_base_url,
+                provider_config.base_url if provider_config else None,
+            )
+            async with asyncio.timeout(config.timeout):
+                secret = await loop.run_in_executor(pool, store.decrypt, entry.name)
+                async with semaphores[entry.provider]:
+                    ctx = FetchContext(
+                        http=http, secret=secret, base_url=base_url, options=entry.options
+                    )
+                    return await provider.fetch(ctx)
+        except TimeoutError:
+            return f"no result within {config.timeout:g}s ([defaults] timeout in config.toml)"
+        except KeyzError as exc:
+            return str(exc)
+        except ValueError as exc:  # pydantic rejected a parsed figure: the answer has odd values
+            return str(
+                ProviderError(
+                    f"{entry.provider}: the answer has values keyz cannot use ({_first_line(exc)})"
+                )
+            )
+
+    async def tracked(entry: EntryConfig, http: HttpClient) -> tuple[str, Report | str]:
+        nonlocal done
+        try:
+            return entry.name, await one(entry, http)
+        finally:
+            done += 1
+            pending[entry.provider] -= 1
+            if progress:
+                waiting = [pid for pid, count in pending.items() if count > 0]
+                progress(done, len(entries), waiting[0] if waiting else None)
+
+    for entry in entries:
+        provider = get_provider(entry.provider)
+        cap = (
+            config.providers.get(entry.provider, ProviderConfig()).concurrency
+            or provider.concurrency
+        )
+        semaphores.setdefault(entry.provider, asyncio.Semaphore(cap))
+        pending[entry.provider] = pending.get(entry.provider, 0) + 1
+    try:
+        async with HttpClient.make_async_client() as client:
+            http = HttpClient(client)
+            pairs = await asyncio.gather(*(tracked(entry, http) for entry in entries))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return dict(pairs)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _git_step(store: PassStore, repo: GitRepo, result: SyncResult) -> None:
+    try:
+        if result.git_mode == "stage":
+            result.staged = repo.stage()
+            if result.staged:
+                result.warnings.append(
+                    "staged keyz's files only; note that pass commits the whole index on its next change"
+                )
+        else:
+            result.commit = repo.commit(commit_message(store, repo.changed_keyz_paths()))
+            if result.commit.warning:
+                result.warnings.append(result.commit.warning)
+    except KeyzError as exc:
+        result.git_error = exc
+
+
+def commit_message(store: PassStore, paths: Sequence[str]) -> str:
+    """'keyz: sync 2 entries (deepseek, openrouter)' and one line per changed file."""
+    lines: list[str] = []
+    providers: set[str] = set()
+    count = 0
+    for path in paths:
+        if not path.startswith(".keyz/entries/"):
+            lines.append(f"{path}: updated")
+            continue
+        entry = path[len(".keyz/entries/") : -len(".json")]
+        count += 1
+        try:
+            current = sc.read(store.root / path)
+        except KeyzError:
+            current = None
+        if current is None:
+            lines.append(f"{entry}: removed")
+            continue
+        providers.add(current.provider)
+        lines.append(f"{entry}: {summarize(current)}")
+    if count:
+        noun = "entry" if count == 1 else "entries"
+        subject = (
+            f"keyz: sync {count} {noun} ({', '.join(sorted(providers))})"
+            if providers
+            else f"keyz: sync {count} {noun}"
+        )
+    else:
+        subject = "keyz: update configuration"
+    return "\n".join([subject, "", *lines]) + "\n"
+
+
+__all__ = ["EntryResult", "SyncResult", "commit_message", "run_sync", "select_entries"]
