@@ -1,0 +1,137 @@
+"""Shared fixtures: real gpg, real pass, real git, and the loopback simulator.
+
+Every test runs with a clean environment (as pass's tests/setup.sh does): no
+PASSWORD_STORE_*, GIT_*, GNUPG* or KEYZ_* from the outside, HOME in a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from keyz.redact import REDACTOR
+from keyz.sandbox import make_gnupghome, make_store, sandbox_env, stop_agent
+from keyz.simulator import Simulator
+
+# A canary secret: searched for in every output a test can see. Shaped like a DeepSeek key.
+CANARY = "sk-canary7e3f9a1c5b2d4e6f80a1b2c3d4e5f6"
+OPENROUTER_KEY = "sk-or-v1-" + "c0ffee00" * 8
+KEYZ = str(Path(sys.executable).with_name("keyz"))
+
+needs_pass = pytest.mark.skipif(shutil.which("pass") is None, reason="pass is not installed (CI installs it)")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(("PASSWORD_STORE_", "GIT_", "GNUPG", "GPG_", "KEYZ_")):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    REDACTOR.clear()
+
+
+@dataclass(frozen=True)
+class GpgKey:
+    home: Path
+    fingerprint: str
+
+
+@pytest.fixture(scope="session")
+def gpg_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpgKey]:
+    """One throwaway, passphrase-less key for the whole session (key generation is the slow part)."""
+    home = tmp_path_factory.mktemp("gnupg")
+    key = GpgKey(home, make_gnupghome(home))
+    yield key
+    stop_agent(home)
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    store: Path
+    env: dict[str, str]
+    key: GpgKey
+
+    def keyz(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run the installed keyz as a subprocess, as a user would."""
+        return subprocess.run(
+            [KEYZ, *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.store), "--no-pager", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+
+MakeStore = Callable[..., Sandbox]
+
+
+@pytest.fixture
+def make_sandbox(tmp_path: Path, gpg_key: GpgKey, monkeypatch: pytest.MonkeyPatch) -> MakeStore:
+    """Build a pass store holding ``entries`` (name -> text); the test process points at it too."""
+
+    def build(entries: dict[str, str], *, use_pass: bool | None = None, git: bool = True) -> Sandbox:
+        store = tmp_path / "store"
+        env = sandbox_env(Path(os.environ["HOME"]), gpg_key.home, store)
+        make_store(store, env, gpg_key.fingerprint, entries, use_pass=use_pass, git=git)
+        for name in ("GNUPGHOME", "PASSWORD_STORE_DIR"):
+            monkeypatch.setenv(name, env[name])
+        return Sandbox(tmp_path, store, env, gpg_key)
+
+    return build
+
+
+@pytest.fixture
+def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    sim = Simulator().start()
+    for name, value in sim.env("deepseek", "openrouter").items():
+        monkeypatch.setenv(name, value)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def two_keys(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """The user story's store: a DeepSeek key (the canary) and an ordinary OpenRouter key, tracked."""
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n", "api/openrouter": f"{OPENROUTER_KEY}\nuser: me\n"})
+    sandbox.env.update(simulator.env("deepseek", "openrouter"))
+    simulator.deepseek(CANARY, [("CNY", "110.00", "10.00", "100.00"), ("USD", "5.25", "0.00", "5.25")])
+    simulator.openrouter(OPENROUTER_KEY, management=False, limit=20, limit_remaining=12.5, usage=7.5)
+    for args in (
+        ("init",),
+        ("track", "api/deepseek", "--provider", "deepseek"),
+        ("track", "api/openrouter", "--provider", "openrouter"),
+    ):
+        done = sandbox.keyz(*args)
+        assert done.returncode == 0, done.stderr
+    return sandbox
+
+
+def files_text(root: Path, *, skip_gpg: bool = True) -> str:
+    """Every file under ``root`` as text (gpg files skipped), for canary searches."""
+    parts = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not (skip_gpg and path.suffix == ".gpg"):
+            parts.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(parts)
