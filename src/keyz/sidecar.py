@@ -128,7 +128,7 @@ class KeyLimit(_Model):
 class SidecarV1(_Model):
     """Schema version 1 of a sidecar."""
 
-    _keep_null: ClassVar[frozenset[str]] = frozenset({"available"})
+    _keep_null: ClassVar[frozenset[str]] = frozenset({"available", "balances"})
 
     schema_version: Literal[1] = 1
     entry: str

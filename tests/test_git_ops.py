@@ -1,0 +1,222 @@
+"""Commits in someone else's repo, each case against a real git repository."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from keyz.errors import BusyError, GitError, GitSkipped, UsageError
+from keyz.git_ops import GitRepo, is_keyz_path
+
+IDENTITY = ["-c", "user.name=T", "-c", "user.email=t@example.invalid"]
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *IDENTITY, *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "store"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Store Owner")
+    git(root, "config", "user.email", "owner@example.invalid")
+    (root / "NOTES.txt").write_text("v1\n")
+    git(root, "add", "NOTES.txt")
+    git(root, "commit", "-qm", "first")
+    return root.resolve()
+
+
+def write_sidecar(root: Path, entry: str, text: str = '{"x": 1}\n') -> None:
+    path = root / ".keyz" / "entries" / f"{entry}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def committed_files(root: Path, rev: str = "HEAD") -> list[str]:
+    return git(root, "show", "--name-only", "--format=", rev).split()
+
+
+def test_only_keyz_paths_are_committed_and_the_users_staging_survives(repo: Path) -> None:
+    (repo / "NOTES.txt").write_text("v2 staged\n")
+    git(repo, "add", "NOTES.txt")
+    staged_blob = git(repo, "rev-parse", ":NOTES.txt").strip()
+    (repo / "NOTES.txt").write_text("v3 unstaged\n")
+    (repo / "untracked.txt").write_text("mine\n")
+    write_sidecar(repo, "api/deepseek")
+    (repo / ".keyz" / "state").mkdir()
+    (repo / ".keyz" / "state" / "entries.json").write_text("{}\n")
+    (repo / ".keyz" / "entries" / ".deepseek.json.123.tmp").write_text("half")
+
+    outcome = GitRepo.require(repo, "--commit").commit("keyz: sync 1 entry (deepseek)\n")
+    assert outcome.commit is not None
+    assert committed_files(repo) == [".keyz/entries/api/deepseek.json"]
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["NOTES.txt"]
+    assert git(repo, "rev-parse", ":NOTES.txt").strip() == staged_blob
+    assert (repo / "NOTES.txt").read_text() == "v3 unstaged\n"
+    assert "?? untracked.txt" in git(repo, "status", "--porcelain")
+    assert git(repo, "log", "-1", "--format=%an <%ae>").strip() == "Store Owner <owner@example.invalid>"
+
+
+def test_no_empty_commits(repo: Path) -> None:
+    write_sidecar(repo, "a")
+    repo_ops = GitRepo.require(repo, "--commit")
+    assert repo_ops.commit("one\n").commit is not None
+    head = git(repo, "rev-parse", "HEAD")
+    assert repo_ops.commit("two\n").commit is None
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_unborn_head_keeps_the_users_staged_file(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "trunk")
+    git(root, "config", "user.name", "O")
+    git(root, "config", "user.email", "o@example.invalid")
+    (root / "mine.txt").write_text("x\n")
+    git(root, "add", "mine.txt")
+    write_sidecar(root, "a")
+    GitRepo.require(root.resolve(), "--commit").commit("first keyz\n")
+    assert committed_files(root) == [".keyz/entries/a.json"]
+    assert "A  mine.txt" in git(root, "status", "--porcelain")
+
+
+def test_detached_head_commits_and_warns(repo: Path) -> None:
+    git(repo, "checkout", "-q", "--detach")
+    write_sidecar(repo, "a")
+    outcome = GitRepo.require(repo, "--commit").commit("m\n")
+    assert outcome.warning is not None and "detached" in outcome.warning
+
+
+@pytest.mark.parametrize("marker", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge"])
+def test_operation_in_progress_skips_the_commit(repo: Path, marker: str) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    target = repo / ".git" / marker
+    if marker.startswith("rebase"):
+        target.mkdir()
+    else:
+        target.write_text(head)
+    write_sidecar(repo, "a")
+    with pytest.raises(GitSkipped, match="in progress"):
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert (repo / ".keyz" / "entries" / "a.json").exists()
+
+
+def test_index_lock_means_busy_and_is_never_removed(repo: Path) -> None:
+    lock = repo / ".git" / "index.lock"
+    lock.write_text("")
+    write_sidecar(repo, "a")
+    with pytest.raises(BusyError) as info:
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert info.value.exit_code == 75
+    assert lock.exists()
+    lock.unlink()
+    assert GitRepo.require(repo, "--commit").commit("m\n").paths == (".keyz/entries/a.json",)
+
+
+def test_missing_identity_is_a_clear_error_not_root_at_host(repo: Path) -> None:
+    git(repo, "config", "--unset", "user.name")
+    git(repo, "config", "--unset", "user.email")
+    git(repo, "config", "user.useConfigOnly", "true")
+    head = git(repo, "rev-parse", "HEAD")
+    write_sidecar(repo, "a")
+    with pytest.raises(GitError, match="user.email"):
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_signing_is_honoured_and_a_failure_is_reported(repo: Path) -> None:
+    git(repo, "config", "pass.signcommits", "true")
+    git(repo, "config", "user.signingkey", "0000000000000000DEADBEEF00000000DEADBEEF")
+    write_sidecar(repo, "a")
+    with pytest.raises(GitError, match="could not sign"):
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert (repo / ".keyz" / "entries" / "a.json").exists()
+
+
+def test_hooks_run_and_see_only_keyz_paths(repo: Path) -> None:
+    (repo / "NOTES.txt").write_text("staged by the user\n")
+    git(repo, "add", "NOTES.txt")
+    seen = repo.parent / "hook-saw.txt"
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\ngit diff --cached --name-only > '{seen}'\n")
+    hook.chmod(0o755)
+    write_sidecar(repo, "a")
+    GitRepo.require(repo, "--commit").commit("m\n")
+    assert seen.read_text().split() == [".keyz/entries/a.json"]
+
+
+def test_inherited_git_variables_are_scrubbed(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    bogus_index = tmp_path / "bogus-index"
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(bogus_index))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    write_sidecar(repo, "a")
+    GitRepo.require(repo, "--commit").commit("m\n")
+    monkeypatch.undo()  # the assertions below must not inherit the hostile variables either
+    assert committed_files(repo) == [".keyz/entries/a.json"]
+    assert not bogus_index.exists()
+    assert subprocess.run(["git", "-C", str(other), "rev-parse", "HEAD"], capture_output=True).returncode != 0
+
+
+def test_a_store_inside_another_repo_is_not_that_repo(tmp_path: Path) -> None:
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    inner = outer / "store"
+    inner.mkdir()
+    assert GitRepo.find(inner.resolve()) is None
+    with pytest.raises(UsageError, match="not one"):
+        GitRepo.require(inner.resolve(), "--commit")
+
+
+def test_pathspec_magic_in_entry_names_is_literal(repo: Path) -> None:
+    write_sidecar(repo, "a")
+    write_sidecar(repo, "*")
+    write_sidecar(repo, ":(top)x")
+    repo_ops = GitRepo.require(repo, "--commit")
+    assert repo_ops.changed_keyz_paths() == [".keyz/entries/*.json", ".keyz/entries/:(top)x.json", ".keyz/entries/a.json"]
+    repo_ops.commit("m\n")
+    assert sorted(committed_files(repo)) == [".keyz/entries/*.json", ".keyz/entries/:(top)x.json", ".keyz/entries/a.json"]
+
+
+def test_earlier_uncommitted_sidecars_and_deletions_are_committed_next(repo: Path) -> None:
+    write_sidecar(repo, "a")
+    write_sidecar(repo, "b")
+    repo_ops = GitRepo.require(repo, "--commit")
+    repo_ops.commit("m\n")
+    (repo / ".keyz" / "entries" / "b.json").unlink()
+    write_sidecar(repo, "a", '{"x": 2}\n')
+    assert repo_ops.changed_keyz_paths() == [".keyz/entries/a.json", ".keyz/entries/b.json"]
+    repo_ops.commit("m\n")
+    assert git(repo, "ls-files", ".keyz").split() == [".keyz/entries/a.json"]
+
+
+def test_stage_stages_only_keyz_paths(repo: Path) -> None:
+    (repo / "NOTES.txt").write_text("changed, not staged\n")
+    write_sidecar(repo, "a")
+    assert GitRepo.require(repo, "--stage").stage() == [".keyz/entries/a.json"]
+    assert git(repo, "diff", "--cached", "--name-only").split() == [".keyz/entries/a.json"]
+
+
+@pytest.mark.parametrize(
+    ("path", "ours"),
+    [
+        (".keyz/config.toml", True),
+        (".keyz/entries/api/x.json", True),
+        (".keyz/state/entries.json", False),
+        (".keyz/entries/.x.json.abc.tmp", False),
+        (".keyz/entries/api/.hidden.json", False),
+        ("NOTES.txt", False),
+        (".keyz/other.txt", False),
+    ],
+)
+def test_keyz_owns_only_its_files(path: str, ours: bool) -> None:
+    assert is_keyz_path(path) is ours

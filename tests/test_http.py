@@ -1,0 +1,145 @@
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from keyz.errors import AuthError, ConfigError, ProviderError
+from keyz.providers.http import MAX_BODY, HttpClient, resolve_base_url
+from keyz.redact import REDACTOR
+
+URL = "https://api.example.test/v1/balance"
+KEY = "sk-0123456789abcdefghijklmnop"
+
+
+def call(sleeps: list[float] | None = None, retries: int = 2) -> Callable[[], Coroutine[Any, Any, Any]]:
+    async def record(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
+
+    async def go() -> Any:
+        async with HttpClient.make_async_client() as client:
+            http = HttpClient(client, retries=retries, sleep=record)
+            return await http.get_json(URL, headers={"Authorization": f"Bearer {KEY}"}, what="example balance")
+
+    return go
+
+
+def run(sleeps: list[float] | None = None, retries: int = 2) -> Any:
+    return asyncio.run(call(sleeps, retries)())
+
+
+@respx.mock
+def test_json_numbers_become_decimals_and_the_key_goes_only_in_the_header() -> None:
+    route = respx.get(URL).respond(json={"x": 0.1})
+    assert str(run()["x"]) == "0.1"
+    request = route.calls.last.request
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert KEY not in str(request.url)
+
+
+@respx.mock
+def test_redirects_are_errors_and_never_followed() -> None:
+    respx.get(URL).respond(302, headers={"Location": "https://evil.test/steal"})
+    evil = respx.get("https://evil.test/steal").respond(json={})
+    with pytest.raises(ProviderError, match="redirect"):
+        run()
+    assert not evil.called
+
+
+@respx.mock
+def test_401_is_an_auth_error_without_the_echoed_key() -> None:
+    REDACTOR.add(KEY)
+    respx.get(URL).respond(401, json={"error": {"message": f"Invalid key {KEY}"}})
+    with pytest.raises(AuthError) as info:
+        run()
+    assert info.value.status == 401
+    assert KEY not in str(info.value) and "[REDACTED]" in str(info.value)
+
+
+@respx.mock
+def test_401_and_403_are_not_retried() -> None:
+    route = respx.get(URL).respond(403, json={"error": "forbidden"})
+    with pytest.raises(AuthError, match="HTTP 403"):
+        run()
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_5xx_is_retried_then_succeeds() -> None:
+    route = respx.get(URL).mock(side_effect=[httpx.Response(503), httpx.Response(502), httpx.Response(200, json={"ok": True})])
+    sleeps: list[float] = []
+    assert run(sleeps) == {"ok": True}
+    assert route.call_count == 3 and len(sleeps) == 2
+
+
+@respx.mock
+def test_429_honours_retry_after_within_a_cap() -> None:
+    respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json={})])
+    sleeps: list[float] = []
+    run(sleeps)
+    assert 2 <= sleeps[0] <= 10.5
+    respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200, json={})])
+    sleeps.clear()
+    run(sleeps)
+    assert sleeps[0] <= 10.5
+
+
+@respx.mock
+def test_retries_are_bounded() -> None:
+    route = respx.get(URL).respond(500)
+    with pytest.raises(ProviderError, match="HTTP 500 after retries"):
+        run([])
+    assert route.call_count == 3
+
+
+@respx.mock
+def test_connect_errors_name_the_host() -> None:
+    respx.get(URL).mock(side_effect=httpx.ConnectError("Connection refused"))
+    with pytest.raises(ProviderError, match="cannot reach api.example.test"):
+        run()
+
+
+@respx.mock
+def test_timeouts_are_reported() -> None:
+    respx.get(URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(ProviderError, match="no answer"):
+        run()
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [(b"<html>login</html>", "text/html"), (b'{"x": NaN}', "application/json"), (b'{"x": Infinity}', "application/json")],
+)
+def test_non_json_and_non_finite_numbers_are_refused(body: bytes, ctype: str) -> None:
+    respx.get(URL).respond(200, content=body, headers={"Content-Type": ctype})
+    with pytest.raises(ProviderError, match="not JSON"):
+        run()
+
+
+@respx.mock
+def test_bodies_are_read_with_a_size_cap() -> None:
+    respx.get(URL).respond(200, content=b"[" + b"0," * MAX_BODY + b"0]")
+    with pytest.raises(ProviderError, match="larger than"):
+        run()
+
+
+def test_base_url_precedence_and_path_joining(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_base_url("deepseek", "https://api.deepseek.com", None) == "https://api.deepseek.com"
+    assert resolve_base_url("deepseek", "https://api.deepseek.com", "https://proxy.test/ds/") == "https://proxy.test/ds"
+    monkeypatch.setenv("KEYZ_DEEPSEEK_BASE_URL", "http://127.0.0.1:8765/x")
+    assert resolve_base_url("deepseek", "https://api.deepseek.com", "https://proxy.test") == "http://127.0.0.1:8765/x"
+    monkeypatch.setenv("KEYZ_MY_PROV_BASE_URL", "http://[::1]:9/")
+    assert resolve_base_url("my-prov", "https://x.test", None) == "http://[::1]:9"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.deepseek.com", "http://10.0.0.1", "ftp://127.0.0.1", "https://u:p@host.test", "https://h.test/?key=1", "nohost"],
+)
+def test_base_url_must_be_https_unless_loopback(url: str) -> None:
+    with pytest.raises(ConfigError):
+        resolve_base_url("deepseek", "https://api.deepseek.com", url)
