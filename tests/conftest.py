@@ -10,12 +10,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from keyz.config import EntryConfig, init_keyz_dir, set_entry
 from keyz.redact import REDACTOR
 from keyz.sandbox import make_gnupghome, make_store, sandbox_env, stop_agent
 from keyz.simulator import Simulator
@@ -25,7 +27,9 @@ CANARY = "sk-canary7e3f9a1c5b2d4e6f80a1b2c3d4e5f6"
 OPENROUTER_KEY = "sk-or-v1-" + "c0ffee00" * 8
 KEYZ = str(Path(sys.executable).with_name("keyz"))
 
-needs_pass = pytest.mark.skipif(shutil.which("pass") is None, reason="pass is not installed (CI installs it)")
+needs_pass = pytest.mark.skipif(
+    shutil.which("pass") is None, reason="pass is not installed (CI installs it)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +66,9 @@ class Sandbox:
     env: dict[str, str]
     key: GpgKey
 
-    def keyz(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def keyz(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run the installed keyz as a subprocess, as a user would."""
         return subprocess.run(
             [KEYZ, *args],
@@ -87,14 +93,43 @@ class Sandbox:
 MakeStore = Callable[..., Sandbox]
 
 
-@pytest.fixture
-def make_sandbox(tmp_path: Path, gpg_key: GpgKey, monkeypatch: pytest.MonkeyPatch) -> MakeStore:
-    """Build a pass store holding ``entries`` (name -> text); the test process points at it too."""
+@pytest.fixture(scope="session")
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[object, Path]:
+    return {}
 
-    def build(entries: dict[str, str], *, use_pass: bool | None = None, git: bool = True) -> Sandbox:
+
+@pytest.fixture
+def make_sandbox(
+    tmp_path: Path,
+    gpg_key: GpgKey,
+    monkeypatch: pytest.MonkeyPatch,
+    store_templates: dict[object, Path],
+) -> MakeStore:
+    """Build a pass store holding ``entries`` (name -> text); the test process points at it too.
+
+    Each distinct store is made once per session by pass (or gpg) and git, then copied: a
+    store is plain files, and copying it is what pass users do when they clone theirs.
+    """
+
+    def build(
+        entries: dict[str, str], *, use_pass: bool | None = None, git: bool = True
+    ) -> Sandbox:
         store = tmp_path / "store"
         env = sandbox_env(Path(os.environ["HOME"]), gpg_key.home, store)
-        make_store(store, env, gpg_key.fingerprint, entries, use_pass=use_pass, git=git)
+        key = (tuple(sorted(entries.items())), use_pass, git)
+        template = store_templates.get(key)
+        if template is None:
+            template = Path(tempfile.mkdtemp(dir=gpg_key.home.parent)) / "store"
+            make_store(
+                template,
+                {**env, "PASSWORD_STORE_DIR": str(template)},
+                gpg_key.fingerprint,
+                entries,
+                use_pass=use_pass,
+                git=git,
+            )
+            store_templates[key] = template
+        shutil.copytree(template, store, symlinks=True)
         for name in ("GNUPGHOME", "PASSWORD_STORE_DIR"):
             monkeypatch.setenv(name, env[name])
         return Sandbox(tmp_path, store, env, gpg_key)
@@ -114,17 +149,20 @@ def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
 @pytest.fixture
 def two_keys(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
     """The user story's store: a DeepSeek key (the canary) and an ordinary OpenRouter key, tracked."""
-    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n", "api/openrouter": f"{OPENROUTER_KEY}\nuser: me\n"})
+    sandbox = make_sandbox(
+        {"api/deepseek": f"{CANARY}\n", "api/openrouter": f"{OPENROUTER_KEY}\nuser: me\n"}
+    )
     sandbox.env.update(simulator.env("deepseek", "openrouter"))
-    simulator.deepseek(CANARY, [("CNY", "110.00", "10.00", "100.00"), ("USD", "5.25", "0.00", "5.25")])
-    simulator.openrouter(OPENROUTER_KEY, management=False, limit=20, limit_remaining=12.5, usage=7.5)
-    for args in (
-        ("init",),
-        ("track", "api/deepseek", "--provider", "deepseek"),
-        ("track", "api/openrouter", "--provider", "openrouter"),
-    ):
-        done = sandbox.keyz(*args)
-        assert done.returncode == 0, done.stderr
+    simulator.deepseek(
+        CANARY, [("CNY", "110.00", "10.00", "100.00"), ("USD", "5.25", "0.00", "5.25")]
+    )
+    simulator.openrouter(
+        OPENROUTER_KEY, management=False, limit=20, limit_remaining=12.5, usage=7.5
+    )
+    keyz_dir = sandbox.store / ".keyz"
+    init_keyz_dir(keyz_dir)  # `keyz init` and `keyz track` themselves are tested in test_cli.py
+    set_entry(keyz_dir, EntryConfig("api/deepseek", "deepseek"))
+    set_entry(keyz_dir, EntryConfig("api/openrouter", "openrouter"))
     return sandbox
 
 

@@ -2,7 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from keyz.config import EntryConfig, init_keyz_dir, load_config, parse_option, remove_entry, set_entry
+from keyz.config import (
+    EntryConfig,
+    init_keyz_dir,
+    load_config,
+    parse_option,
+    remove_entry,
+    set_entry,
+)
 from keyz.errors import ConfigError, UsageError
 
 
@@ -57,12 +64,17 @@ def test_missing_config_says_run_init(tmp_path: Path) -> None:
         ('schema_version = 1\n[defaults]\ngit = "always"\n', "git must be one of"),
         ("schema_version = 1\n[defaults]\ntimeout = 0\n", "timeout"),
         ('schema_version = 1\n[entries."a"]\nprovider = "*"\n', "provider"),
-        ('schema_version = 1\n[entries."a"]\nprovider = "deepseek"\nregion = 3\n', "must be a string"),
+        (
+            'schema_version = 1\n[entries."a"]\nprovider = "deepseek"\nregion = 3\n',
+            "must be a string",
+        ),
         ('schema_version = 1\n[providers.deepseek]\ncolour = "red"\n', "base_url and concurrency"),
         ("schema_version = 1\n[providers.deepseek]\nconcurrency = 0\n", "concurrency"),
     ],
 )
-def test_bad_config_is_refused_with_the_file_and_the_fix(keyz_dir: Path, text: str, message: str) -> None:
+def test_bad_config_is_refused_with_the_file_and_the_fix(
+    keyz_dir: Path, text: str, message: str
+) -> None:
     (keyz_dir / "config.toml").write_text(text)
     with pytest.raises(ConfigError, match=message) as info:
         load_config(keyz_dir)

@@ -13,7 +13,11 @@ IDENTITY = ["-c", "user.name=T", "-c", "user.email=t@example.invalid"]
 
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return subprocess.run(
-        ["git", "-C", str(repo), *IDENTITY, *args], check=True, capture_output=True, text=True, env=env
+        ["git", "-C", str(repo), *IDENTITY, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
 
 
@@ -58,7 +62,10 @@ def test_only_keyz_paths_are_committed_and_the_users_staging_survives(repo: Path
     assert git(repo, "rev-parse", ":NOTES.txt").strip() == staged_blob
     assert (repo / "NOTES.txt").read_text() == "v3 unstaged\n"
     assert "?? untracked.txt" in git(repo, "status", "--porcelain")
-    assert git(repo, "log", "-1", "--format=%an <%ae>").strip() == "Store Owner <owner@example.invalid>"
+    assert (
+        git(repo, "log", "-1", "--format=%an <%ae>").strip()
+        == "Store Owner <owner@example.invalid>"
+    )
 
 
 def test_no_empty_commits(repo: Path) -> None:
@@ -91,7 +98,9 @@ def test_detached_head_commits_and_warns(repo: Path) -> None:
     assert outcome.warning is not None and "detached" in outcome.warning
 
 
-@pytest.mark.parametrize("marker", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge"])
+@pytest.mark.parametrize(
+    "marker", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge"]
+)
 def test_operation_in_progress_skips_the_commit(repo: Path, marker: str) -> None:
     head = git(repo, "rev-parse", "HEAD")
     target = repo / ".git" / marker
@@ -124,7 +133,7 @@ def test_missing_identity_is_a_clear_error_not_root_at_host(repo: Path) -> None:
     git(repo, "config", "user.useConfigOnly", "true")
     head = git(repo, "rev-parse", "HEAD")
     write_sidecar(repo, "a")
-    with pytest.raises(GitError, match="user.email"):
+    with pytest.raises(GitError, match=r"user\.email"):
         GitRepo.require(repo, "--commit").commit("m\n")
     assert git(repo, "rev-parse", "HEAD") == head
 
@@ -150,7 +159,9 @@ def test_hooks_run_and_see_only_keyz_paths(repo: Path) -> None:
     assert seen.read_text().split() == [".keyz/entries/a.json"]
 
 
-def test_inherited_git_variables_are_scrubbed(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inherited_git_variables_are_scrubbed(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = tmp_path / "other"
     other.mkdir()
     git(other, "init", "-q")
@@ -163,7 +174,12 @@ def test_inherited_git_variables_are_scrubbed(repo: Path, tmp_path: Path, monkey
     monkeypatch.undo()  # the assertions below must not inherit the hostile variables either
     assert committed_files(repo) == [".keyz/entries/a.json"]
     assert not bogus_index.exists()
-    assert subprocess.run(["git", "-C", str(other), "rev-parse", "HEAD"], capture_output=True).returncode != 0
+    assert (
+        subprocess.run(
+            ["git", "-C", str(other), "rev-parse", "HEAD"], capture_output=True
+        ).returncode
+        != 0
+    )
 
 
 def test_a_store_inside_another_repo_is_not_that_repo(tmp_path: Path) -> None:
@@ -182,9 +198,17 @@ def test_pathspec_magic_in_entry_names_is_literal(repo: Path) -> None:
     write_sidecar(repo, "*")
     write_sidecar(repo, ":(top)x")
     repo_ops = GitRepo.require(repo, "--commit")
-    assert repo_ops.changed_keyz_paths() == [".keyz/entries/*.json", ".keyz/entries/:(top)x.json", ".keyz/entries/a.json"]
+    assert repo_ops.changed_keyz_paths() == [
+        ".keyz/entries/*.json",
+        ".keyz/entries/:(top)x.json",
+        ".keyz/entries/a.json",
+    ]
     repo_ops.commit("m\n")
-    assert sorted(committed_files(repo)) == [".keyz/entries/*.json", ".keyz/entries/:(top)x.json", ".keyz/entries/a.json"]
+    assert sorted(committed_files(repo)) == [
+        ".keyz/entries/*.json",
+        ".keyz/entries/:(top)x.json",
+        ".keyz/entries/a.json",
+    ]
 
 
 def test_earlier_uncommitted_sidecars_and_deletions_are_committed_next(repo: Path) -> None:

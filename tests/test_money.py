@@ -8,7 +8,13 @@ from keyz.money import display_amount, format_amount, optional_amount, parse_amo
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("110.00", "110.00"), (" 5.25 ", "5.25"), (Decimal("100.5"), "100.5"), (7, "7"), ("-250", "-250")],
+    [
+        ("110.00", "110.00"),
+        (" 5.25 ", "5.25"),
+        (Decimal("100.5"), "100.5"),
+        (7, "7"),
+        ("-250", "-250"),
+    ],
 )
 def test_parse_amount_keeps_exact_digits(raw: object, expected: str) -> None:
     assert format_amount(parse_amount(raw, field="x")) == expected

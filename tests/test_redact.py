@@ -54,7 +54,9 @@ def test_logging_filter_masks_message_args_and_traceback() -> None:
     try:
         raise ValueError(f"provider said {SECRET}")
     except ValueError:
-        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "key %s", (SECRET,), exc_info=None)
+        record = logging.LogRecord(
+            "t", logging.ERROR, __file__, 1, "key %s", (SECRET,), exc_info=None
+        )
         import sys
 
         record.exc_info = sys.exc_info()
@@ -67,4 +69,7 @@ def test_third_party_loggers_are_kept_at_warning() -> None:
     for name in ("httpx", "httpcore", "gnupg"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     quiet_third_party_loggers()
-    assert all(logging.getLogger(n).getEffectiveLevel() >= logging.WARNING for n in ("httpx", "httpcore", "gnupg"))
+    assert all(
+        logging.getLogger(n).getEffectiveLevel() >= logging.WARNING
+        for n in ("httpx", "httpcore", "gnupg")
+    )

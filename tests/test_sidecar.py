@@ -21,7 +21,12 @@ def make(**changes: object) -> sc.Sidecar:
         "available": True,
         "balances": [
             sc.Balance(currency="USD", remaining=Decimal("5.25")),
-            sc.Balance(currency="CNY", remaining=Decimal("110.00"), granted=Decimal("10.00"), topped_up=Decimal("100.00")),
+            sc.Balance(
+                currency="CNY",
+                remaining=Decimal("110.00"),
+                granted=Decimal("10.00"),
+                topped_up=Decimal("100.00"),
+            ),
         ],
     }
     fields.update(changes)
@@ -50,7 +55,11 @@ def test_output_does_not_depend_on_input_order() -> None:
 
 
 def test_decimals_are_plain_strings_and_unknown_is_null_or_absent() -> None:
-    data = json.loads(sc.dumps(make(available=None, balances=[sc.Balance(currency="USD", remaining=Decimal("1E+2"))])))
+    data = json.loads(
+        sc.dumps(
+            make(available=None, balances=[sc.Balance(currency="USD", remaining=Decimal("1E+2"))])
+        )
+    )
     assert data["available"] is None
     assert data["balances"] == [{"currency": "USD", "remaining": "100"}]
     unknown = json.loads(sc.dumps(make(balances=[sc.Balance(currency="USD", remaining=None)])))
@@ -81,7 +90,9 @@ def test_newer_schema_is_refused_with_upgrade_advice() -> None:
         sc.loads(json.dumps(data).encode())
 
 
-@pytest.mark.parametrize("payload", [b"{", b"[]", b'{"schema_version": "1"}', b'{"schema_version": 1}'])
+@pytest.mark.parametrize(
+    "payload", [b"{", b"[]", b'{"schema_version": "1"}', b'{"schema_version": 1}']
+)
 def test_corrupt_files_are_reported_with_what_to_do(payload: bytes) -> None:
     with pytest.raises(SidecarError, match="fix or delete it"):
         sc.loads(payload, source="x.json")
@@ -105,7 +116,9 @@ def test_changed_values_are_written_with_the_new_time(tmp_path: Path) -> None:
     assert sc.read(path) == later
 
 
-def test_failed_replace_keeps_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_replace_keeps_the_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "entries" / "a.json"
     sc.write_if_changed(path, make(), None)
     old = path.read_bytes()
@@ -125,7 +138,9 @@ def test_write_fsyncs_file_and_directory(tmp_path: Path, monkeypatch: pytest.Mon
     real_fsync = os.fsync
 
     def spy(fd: int) -> None:
-        synced.append(os.path.isdir(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else False)
+        synced.append(
+            os.path.isdir(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else False
+        )
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)

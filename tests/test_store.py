@@ -14,7 +14,11 @@ from .conftest import CANARY, MakeStore, needs_pass
 
 
 def test_store_location_follows_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    explicit, from_env, default = tmp_path / "a", tmp_path / "b", Path(os.environ["HOME"]) / ".password-store"
+    explicit, from_env, default = (
+        tmp_path / "a",
+        tmp_path / "b",
+        Path(os.environ["HOME"]) / ".password-store",
+    )
     for path in (explicit, from_env, default):
         path.mkdir()
     assert locate_store() == default.resolve()
@@ -29,7 +33,21 @@ def test_missing_store_says_how_to_create_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["../x", "a/../../b", "/etc/passwd", "a//b", "./a", "a\nb", "a\0b", "a\\b", ".git/config", ".keyz/x", "", "-rf"]
+    "name",
+    [
+        "../x",
+        "a/../../b",
+        "/etc/passwd",
+        "a//b",
+        "./a",
+        "a\nb",
+        "a\0b",
+        "a\\b",
+        ".git/config",
+        ".keyz/x",
+        "",
+        "-rf",
+    ],
 )
 def test_sneaky_entry_names_are_refused(name: str) -> None:
     with pytest.raises(UsageError):
@@ -43,12 +61,16 @@ def test_entry_names_are_normalized() -> None:
 
 @needs_pass
 def test_decrypts_first_line_utf8_and_hints(make_sandbox: MakeStore) -> None:
-    sandbox = make_sandbox({"api/x": "clé-ü-0123456789\nteam_id: t-42\nRegion : cn\nfree text\n"}, use_pass=True)
+    sandbox = make_sandbox(
+        {"api/x": "clé-ü-0123456789\nteam_id: t-42\nRegion : cn\nfree text\n"}, use_pass=True
+    )
     secret = PassStore(sandbox.store).decrypt("api/x")
     assert secret.value == "clé-ü-0123456789"
     assert secret.hints == {"team_id": "t-42", "region": "cn"}
     assert "clé" not in repr(secret) and "clé" not in str(secret)
-    assert redact("leak clé-ü-0123456789") == "leak [REDACTED]", "decrypted secrets join the redactor"
+    assert redact("leak clé-ü-0123456789") == "leak [REDACTED]", (
+        "decrypted secrets join the redactor"
+    )
 
 
 def test_plain_gpg_store_works_without_pass(make_sandbox: MakeStore) -> None:
@@ -93,9 +115,23 @@ def test_entry_for_a_key_we_do_not_have(make_sandbox: MakeStore, tmp_path: Path)
     other = make_gnupghome(other_home)
     try:
         subprocess.run(
-            ["gpg", "--homedir", str(other_home), "--batch", "--yes", "--trust-model", "always", "-r", other,
-             "-o", str(sandbox.store / "theirs.gpg"), "-e"],
-            input=b"their-secret-0000\n", check=True, capture_output=True,
+            [
+                "gpg",
+                "--homedir",
+                str(other_home),
+                "--batch",
+                "--yes",
+                "--trust-model",
+                "always",
+                "-r",
+                other,
+                "-o",
+                str(sandbox.store / "theirs.gpg"),
+                "-e",
+            ],
+            input=b"their-secret-0000\n",
+            check=True,
+            capture_output=True,
         )
     finally:
         stop_agent(other_home)
@@ -103,16 +139,32 @@ def test_entry_for_a_key_we_do_not_have(make_sandbox: MakeStore, tmp_path: Path)
         PassStore(sandbox.store).decrypt("theirs")
 
 
-def test_locked_key_fails_fast_without_a_tty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locked_key_fails_fast_without_a_tty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "locked-gnupg"
     fingerprint = make_gnupghome(home, passphrase="correct horse battery staple")
     stop_agent(home)  # nothing cached: decryption would need a pinentry
     store = tmp_path / "locked-store"
     store.mkdir()
     subprocess.run(
-        ["gpg", "--homedir", str(home), "--batch", "--yes", "--trust-model", "always", "-r", fingerprint,
-         "-o", str(store / "k.gpg"), "-e"],
-        input=b"locked-secret-0000\n", check=True, capture_output=True,
+        [
+            "gpg",
+            "--homedir",
+            str(home),
+            "--batch",
+            "--yes",
+            "--trust-model",
+            "always",
+            "-r",
+            fingerprint,
+            "-o",
+            str(store / "k.gpg"),
+            "-e",
+        ],
+        input=b"locked-secret-0000\n",
+        check=True,
+        capture_output=True,
     )
     monkeypatch.setenv("GNUPGHOME", str(home))
     monkeypatch.setenv("DISPLAY", ":99")  # a GUI pinentry must not be tried either
@@ -125,7 +177,9 @@ def test_locked_key_fails_fast_without_a_tty(tmp_path: Path, monkeypatch: pytest
     assert time.monotonic() - started < 10
 
 
-def test_password_store_gpg_opts_reach_gpg(make_sandbox: MakeStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_password_store_gpg_opts_reach_gpg(
+    make_sandbox: MakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sandbox = make_sandbox({"a": "secret-value-0000\n"}, use_pass=False)
     monkeypatch.setenv("PASSWORD_STORE_GPG_OPTS", "--trust-model always --no-such-gpg-option")
     with pytest.raises(StoreError, match="invalid option"):

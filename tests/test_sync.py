@@ -29,9 +29,20 @@ def test_writes_one_sidecar_per_entry(two_keys: Sandbox) -> None:
     result = sync(two_keys)
     assert not result.failed  # type: ignore[attr-defined]
     deepseek = json.loads(sidecar(two_keys, "api/deepseek").read_text())
-    assert deepseek["balances"][0] == {"currency": "CNY", "granted": "10.00", "remaining": "110.00", "topped_up": "100.00"}
+    assert deepseek["balances"][0] == {
+        "currency": "CNY",
+        "granted": "10.00",
+        "remaining": "110.00",
+        "topped_up": "100.00",
+    }
     openrouter = json.loads(sidecar(two_keys, "api/openrouter").read_text())
-    assert openrouter["key_limit"] == {"currency": "USD", "limit": "20", "remaining": "12.5", "reset": "monthly", "usage": "7.5"}
+    assert openrouter["key_limit"] == {
+        "currency": "USD",
+        "limit": "20",
+        "remaining": "12.5",
+        "reset": "monthly",
+        "usage": "7.5",
+    }
     assert openrouter["balances"] == []
     assert openrouter["notes"] == ["account balance needs a management key"]
 
@@ -42,13 +53,18 @@ def test_one_failure_never_stops_the_others_and_keeps_the_last_good_sidecar(
     sync(two_keys)
     good = sidecar(two_keys, "api/deepseek").read_bytes()
     simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
-    simulator.openrouter("sk-or-v1-" + "c0ffee00" * 8, management=False, limit=20, limit_remaining=11, usage=9)
+    simulator.openrouter(
+        "sk-or-v1-" + "c0ffee00" * 8, management=False, limit=20, limit_remaining=11, usage=9
+    )
     result = sync(two_keys)
     by_entry = {e.entry: e for e in result.entries}  # type: ignore[attr-defined]
     assert "HTTP 500" in by_entry["api/deepseek"].error
     assert by_entry["api/openrouter"].error is None and by_entry["api/openrouter"].changed
     assert sidecar(two_keys, "api/deepseek").read_bytes() == good
-    assert json.loads(sidecar(two_keys, "api/openrouter").read_text())["key_limit"]["remaining"] == "11"
+    assert (
+        json.loads(sidecar(two_keys, "api/openrouter").read_text())["key_limit"]["remaining"]
+        == "11"
+    )
     state = load_state(two_keys.store / ".keyz")
     assert "HTTP 500" in (state["api/deepseek"].last_error or "")
     assert state["api/openrouter"].last_error is None
@@ -63,7 +79,9 @@ def test_a_no_op_resync_writes_nothing(two_keys: Sandbox) -> None:
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 
-def test_a_corrupt_sidecar_is_reported_and_never_overwritten(two_keys: Sandbox, simulator: Simulator) -> None:
+def test_a_corrupt_sidecar_is_reported_and_never_overwritten(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
     path = sidecar(two_keys, "api/deepseek")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('{"schema_version": 1, "entry": ')
@@ -71,7 +89,9 @@ def test_a_corrupt_sidecar_is_reported_and_never_overwritten(two_keys: Sandbox, 
     error = result.entries[0].error  # type: ignore[attr-defined]
     assert "not valid JSON" in error and "deepseek.json" in error
     assert path.read_text() == '{"schema_version": 1, "entry": '
-    assert not any(r.token == CANARY for r in simulator.requests), "a corrupt entry is not even fetched"
+    assert not any(r.token == CANARY for r in simulator.requests), (
+        "a corrupt entry is not even fetched"
+    )
 
 
 def test_a_sidecar_from_a_newer_keyz_is_refused_and_untouched(two_keys: Sandbox) -> None:
@@ -90,7 +110,9 @@ def test_a_tracked_entry_that_left_the_store(two_keys: Sandbox) -> None:
     assert result.entries[1].error is None  # type: ignore[attr-defined]
 
 
-def test_the_per_entry_deadline_bounds_a_hanging_provider(two_keys: Sandbox, simulator: Simulator) -> None:
+def test_the_per_entry_deadline_bounds_a_hanging_provider(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
     config = two_keys.store / ".keyz" / "config.toml"
     config.write_text(config.read_text().replace("timeout = 30", "timeout = 1"))
     simulator.fail(CANARY, Answer(200, {}, delay=5))
@@ -99,9 +121,14 @@ def test_the_per_entry_deadline_bounds_a_hanging_provider(two_keys: Sandbox, sim
     assert result.entries[1].error is None  # type: ignore[attr-defined]
 
 
-def test_wrong_shapes_and_odd_values_are_errors_not_zero(two_keys: Sandbox, simulator: Simulator) -> None:
-    for body in ({"balance_infos": [{"currency": "CNY", "total_balance": None}]}, "<html></html>",
-                 {"balance_infos": [{"currency": "not a currency code!", "total_balance": "1"}]}):
+def test_wrong_shapes_and_odd_values_are_errors_not_zero(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    for body in (
+        {"balance_infos": [{"currency": "CNY", "total_balance": None}]},
+        "<html></html>",
+        {"balance_infos": [{"currency": "not a currency code!", "total_balance": "1"}]},
+    ):
         simulator.fail(CANARY, Answer(200, body))
         result = sync(two_keys, "api/deepseek")
         assert result.entries[0].error, body  # type: ignore[attr-defined]
@@ -116,7 +143,9 @@ def test_only_the_named_entries_are_synced(two_keys: Sandbox) -> None:
         sync(two_keys, "api/nope")
 
 
-def test_a_second_sync_waits_then_reports_busy(two_keys: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_sync_waits_then_reports_busy(
+    two_keys: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     from keyz.git_ops import GitRepo
@@ -124,7 +153,10 @@ def test_a_second_sync_waits_then_reports_busy(two_keys: Sandbox, monkeypatch: p
     store = PassStore(two_keys.store)
     monkeypatch.setenv("KEYZ_LOCK_WAIT", "0.3")
     started = time.monotonic()
-    with store_lock(lock_path(store, GitRepo.find(store.root)), wait=0), pytest.raises(BusyError) as info:
+    with (
+        store_lock(lock_path(store, GitRepo.find(store.root)), wait=0),
+        pytest.raises(BusyError) as info,
+    ):
         run_sync(store, load_config(store.keyz_dir))
     assert info.value.exit_code == 75
     assert 0.3 <= time.monotonic() - started < 3
@@ -135,8 +167,13 @@ def test_commit_mode_commits_the_sidecars_and_config(two_keys: Sandbox) -> None:
     result = sync(two_keys, git_mode="commit")
     assert result.commit is not None and result.commit.commit  # type: ignore[attr-defined]
     files = two_keys.git("show", "--name-only", "--format=", "HEAD").split()
-    assert files == [".keyz/.gitignore", ".keyz/README.md", ".keyz/config.toml",
-                     ".keyz/entries/api/deepseek.json", ".keyz/entries/api/openrouter.json"]
+    assert files == [
+        ".keyz/.gitignore",
+        ".keyz/README.md",
+        ".keyz/config.toml",
+        ".keyz/entries/api/deepseek.json",
+        ".keyz/entries/api/openrouter.json",
+    ]
     message = two_keys.git("log", "-1", "--format=%B")
     assert message.startswith("keyz: sync 2 entries (deepseek, openrouter)\n\n")
     assert "api/deepseek: CNY 110.00 · USD 5.25" in message

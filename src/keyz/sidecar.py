@@ -175,7 +175,9 @@ def json_ready(sidecar: Sidecar) -> dict[str, Any]:
 def loads(data: bytes, *, source: str = "sidecar") -> Sidecar:
     """Parse and check a sidecar; older versions are migrated in memory, newer refused."""
     try:
-        raw = json.loads(data.decode("utf-8"))  # numbers stay numbers, so money as a number is refused
+        raw = json.loads(
+            data.decode("utf-8")
+        )  # numbers stay numbers, so money as a number is refused
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SidecarError(f"{source} is not valid JSON ({exc}); {_FIX}") from None
     if not isinstance(raw, dict):

@@ -136,7 +136,10 @@ class Simulator:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="keyz-simulator"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="keyz-simulator",
         ).start()
         return self
 

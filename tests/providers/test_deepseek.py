@@ -17,7 +17,12 @@ from keyz.store import Secret
 DOC_EXAMPLE = {
     "is_available": True,
     "balance_infos": [
-        {"currency": "CNY", "total_balance": "110.00", "granted_balance": "10.00", "topped_up_balance": "100.00"}
+        {
+            "currency": "CNY",
+            "total_balance": "110.00",
+            "granted_balance": "10.00",
+            "topped_up_balance": "100.00",
+        }
     ],
 }
 
@@ -27,7 +32,10 @@ def test_documented_example() -> None:
     assert report.available is True
     (cny,) = report.balances
     assert (cny.currency, cny.remaining, cny.granted, cny.topped_up) == (
-        "CNY", Decimal("110.00"), Decimal("10.00"), Decimal("100.00"),
+        "CNY",
+        Decimal("110.00"),
+        Decimal("10.00"),
+        Decimal("100.00"),
     )
     assert cny.derived == []
 
@@ -36,13 +44,26 @@ def test_both_currencies_and_unavailable_account() -> None:
     payload = {
         "is_available": False,
         "balance_infos": [
-            {"currency": "usd ", "total_balance": "0.00", "granted_balance": "0.00", "topped_up_balance": "0.00"},
-            {"currency": "CNY", "total_balance": "42.50", "granted_balance": "12.00", "topped_up_balance": "30.50"},
+            {
+                "currency": "usd ",
+                "total_balance": "0.00",
+                "granted_balance": "0.00",
+                "topped_up_balance": "0.00",
+            },
+            {
+                "currency": "CNY",
+                "total_balance": "42.50",
+                "granted_balance": "12.00",
+                "topped_up_balance": "30.50",
+            },
         ],
     }
     report = parse_balance(payload)
     assert report.available is False
-    assert [(b.currency, b.remaining) for b in report.balances] == [("USD", Decimal("0.00")), ("CNY", Decimal("42.50"))]
+    assert [(b.currency, b.remaining) for b in report.balances] == [
+        ("USD", Decimal("0.00")),
+        ("CNY", Decimal("42.50")),
+    ]
 
 
 def test_missing_breakdown_stays_unknown() -> None:
@@ -80,7 +101,9 @@ def test_fetch_sends_the_key_as_bearer_to_the_documented_path() -> None:
 
     async def go() -> Any:
         async with HttpClient.make_async_client() as client:
-            ctx = FetchContext(HttpClient(client), Secret("sk-deepseek-test-0000"), "https://api.deepseek.com")
+            ctx = FetchContext(
+                HttpClient(client), Secret("sk-deepseek-test-0000"), "https://api.deepseek.com"
+            )
             return await get_provider("deepseek").fetch(ctx)
 
     report = asyncio.run(go())

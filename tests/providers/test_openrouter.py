@@ -32,7 +32,11 @@ KEY_EXAMPLE = {
         "is_provisioning_key": False,
         "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
         "expires_at": "2027-12-31T23:59:59Z",
-        "rate_limit": {"requests": 1000, "interval": "1h", "note": "This field is deprecated and safe to ignore."},
+        "rate_limit": {
+            "requests": 1000,
+            "interval": "1h",
+            "note": "This field is deprecated and safe to ignore.",
+        },
     }
 }
 BASE = "https://openrouter.ai"
@@ -41,7 +45,10 @@ BASE = "https://openrouter.ai"
 def test_credits_example_gives_a_derived_remaining() -> None:
     (usd,) = parse_credits(CREDITS_EXAMPLE).balances
     assert (usd.currency, usd.remaining, usd.purchased, usd.used) == (
-        "USD", Decimal("74.75"), Decimal("100.5"), Decimal("25.75"),
+        "USD",
+        Decimal("74.75"),
+        Decimal("100.5"),
+        Decimal("25.75"),
     )
     assert usd.derived == ["remaining"]
 
@@ -52,18 +59,36 @@ def test_key_example_gives_the_key_limit_and_no_invented_balance() -> None:
     limit = report.key_limit
     assert limit is not None
     assert (limit.limit, limit.remaining, limit.usage, limit.reset) == (
-        Decimal("100"), Decimal("74.5"), Decimal("25.5"), "monthly",
+        Decimal("100"),
+        Decimal("74.5"),
+        Decimal("25.5"),
+        "monthly",
     )
     assert report.notes == [NEEDS_MANAGEMENT_KEY]
 
 
 def test_an_unlimited_key_has_null_limit_and_remaining() -> None:
-    payload = {"data": {**KEY_EXAMPLE["data"], "limit": None, "limit_remaining": None, "limit_reset": None}}
+    payload = {
+        "data": {**KEY_EXAMPLE["data"], "limit": None, "limit_remaining": None, "limit_reset": None}
+    }
     limit = parse_key(payload).key_limit
-    assert limit is not None and limit.limit is None and limit.remaining is None and limit.reset is None
+    assert (
+        limit is not None
+        and limit.limit is None
+        and limit.remaining is None
+        and limit.reset is None
+    )
 
 
-@pytest.mark.parametrize("payload", [{}, {"data": []}, {"data": {"total_credits": "x", "total_usage": 1}}, {"data": {"total_usage": 1}}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"data": []},
+        {"data": {"total_credits": "x", "total_usage": 1}},
+        {"data": {"total_usage": 1}},
+    ],
+)
 def test_wrong_credit_shapes_are_errors(payload: Any) -> None:
     with pytest.raises(ProviderError):
         parse_credits(payload)
@@ -80,7 +105,9 @@ def fetch() -> Any:
 
 @respx.mock
 def test_a_management_key_reads_the_account_credits() -> None:
-    respx.get(f"{BASE}/api/v1/credits").respond(json={"data": {"total_credits": 100.5, "total_usage": 25.75}})
+    respx.get(f"{BASE}/api/v1/credits").respond(
+        json={"data": {"total_credits": 100.5, "total_usage": 25.75}}
+    )
     key_route = respx.get(f"{BASE}/api/v1/key")
     report = fetch()
     assert report.balances[0].remaining == Decimal("74.75")
@@ -90,9 +117,13 @@ def test_a_management_key_reads_the_account_credits() -> None:
 @respx.mock
 @pytest.mark.parametrize("status", [401, 403])
 def test_an_ordinary_key_falls_back_to_its_own_limit(status: int) -> None:
-    respx.get(f"{BASE}/api/v1/credits").respond(status, json={"error": {"code": status, "message": "Management key required"}})
+    respx.get(f"{BASE}/api/v1/credits").respond(
+        status, json={"error": {"code": status, "message": "Management key required"}}
+    )
     respx.get(f"{BASE}/api/v1/key").respond(
-        json={"data": {"limit": 20, "limit_remaining": 12.5, "limit_reset": "monthly", "usage": 7.5}}
+        json={
+            "data": {"limit": 20, "limit_remaining": 12.5, "limit_reset": "monthly", "usage": 7.5}
+        }
     )
     report = fetch()
     assert report.key_limit.remaining == Decimal("12.5")
@@ -102,7 +133,9 @@ def test_an_ordinary_key_falls_back_to_its_own_limit(status: int) -> None:
 @respx.mock
 def test_a_rejected_key_is_an_auth_error() -> None:
     respx.get(f"{BASE}/api/v1/credits").respond(401)
-    respx.get(f"{BASE}/api/v1/key").respond(401, json={"error": {"message": "No auth credentials found"}})
+    respx.get(f"{BASE}/api/v1/key").respond(
+        401, json={"error": {"message": "No auth credentials found"}}
+    )
     with pytest.raises(AuthError, match="openrouter key: the key was rejected"):
         fetch()
 

@@ -1,0 +1,261 @@
+"""The installed keyz, run as a subprocess against a real store and the loopback simulator."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from keyz.simulator import Answer, Simulator
+
+from .conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox, files_text
+
+pytestmark = pytest.mark.cli
+
+
+def no_traceback(*streams: str) -> bool:
+    return not any("Traceback" in s for s in streams)
+
+
+def everything_git_has(sandbox: Sandbox) -> bytes:
+    """Every commit's patch (no textconv: no gpg runs) and the raw bytes of every object."""
+    log = sandbox.git("log", "-p", "--all", "--no-textconv", "--format=%H %an %s%n%b").encode()
+    names = sandbox.git("cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
+    objects = subprocess.run(
+        ["git", "-C", str(sandbox.store), "cat-file", "--batch"],
+        input=names.encode(),
+        capture_output=True,
+        check=True,
+        env=sandbox.env,
+    ).stdout
+    return log + objects
+
+
+def test_the_user_story(make_sandbox: MakeStore, simulator: Simulator) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n", "api/openrouter": f"{OPENROUTER_KEY}\n"})
+    sandbox.env.update(simulator.env("deepseek", "openrouter"))
+    simulator.deepseek(
+        CANARY, [("CNY", "110.00", "10.00", "100.00"), ("USD", "5.25", "0.00", "5.25")]
+    )
+    simulator.openrouter(
+        OPENROUTER_KEY, management=False, limit=20, limit_remaining=12.5, usage=7.5
+    )
+
+    assert sandbox.keyz("init").returncode == 0
+    assert sandbox.keyz("track", "api/deepseek", "--provider", "deepseek").returncode == 0
+    done = sandbox.keyz("track", "api/openrouter", "--provider", "openrouter")
+    assert done.returncode == 0 and "management key" in done.stderr
+
+    done = sandbox.keyz("sync", "--commit")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "api/deepseek    deepseek    CNY 110.00 · USD 5.25",
+        "api/openrouter  openrouter  key limit: 12.50 of 20.00 USD left (monthly); account balance needs a management key",
+    ]
+    assert "Committed" in done.stderr
+    assert (
+        sandbox.git("log", "-1", "--format=%s") == "keyz: sync 2 entries (deepseek, openrouter)\n"
+    )
+
+    simulator.stop()  # status must not need the network (nor gpg)
+    status = sandbox.keyz("status")
+    assert status.returncode == 0, status.stderr
+    assert [
+        line.split("  checked")[0].rstrip() for line in status.stdout.splitlines()
+    ] == done.stdout.splitlines()
+    assert "checked just now" in status.stdout or "ago" in status.stdout
+
+    as_json = json.loads(sandbox.keyz("status", "--json").stdout)
+    entry = as_json["entries"][0]
+    assert (
+        entry["entry"] == "api/deepseek"
+        and entry["sidecar"]["balances"][0]["remaining"] == "110.00"
+    )
+    assert entry["problem"] is None
+
+
+def test_no_secret_reaches_any_output_file_or_git_object(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    outputs = []
+    for args in (
+        ("sync", "--commit"),
+        ("sync", "--commit", "--json"),
+        ("status",),
+        ("status", "--json"),
+    ):
+        done = two_keys.keyz(*args)
+        outputs += [done.stdout, done.stderr]
+    # the provider echoes the key back in an error body: keyz must still not show it
+    simulator.fail(CANARY, Answer(401, {"error": {"message": f"Invalid API key {CANARY}"}}))
+    failed = two_keys.keyz("sync", "--commit")
+    outputs += [failed.stdout, failed.stderr]
+    assert failed.returncode == 1
+    assert "api/deepseek: deepseek balance: the key was rejected (HTTP 401)" in failed.stderr
+    assert "[REDACTED]" in failed.stderr
+    echo = {"error": {"message": f"internal error for {OPENROUTER_KEY}"}}
+    simulator.fail(OPENROUTER_KEY, *[Answer(500, echo)] * 3)
+    again = two_keys.keyz("sync", "--json")
+    outputs += [again.stdout, again.stderr]
+    assert json.loads(again.stdout)["entries"][1]["error"].endswith("internal error for [REDACTED]")
+    seen = "\n".join(outputs) + files_text(two_keys.store)
+    git_objects = everything_git_has(two_keys)
+    assert b".keyz/entries/api/deepseek.json" in git_objects, (
+        "the search covers what keyz committed"
+    )
+    for secret in (CANARY, OPENROUTER_KEY):
+        assert secret not in seen
+        assert secret.encode() not in git_objects
+    assert no_traceback(*outputs)
+
+
+def test_a_failed_entry_exits_1_and_the_others_are_still_written(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    simulator.fail(
+        CANARY,
+        Answer(200, "<html><body>Please log in</body></html>", {"Content-Type": "text/html"}),
+    )
+    done = two_keys.keyz("sync")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        "keyz: api/deepseek: deepseek balance: the answer is not JSON (text/html); is the base_url right?"
+    )
+    assert "api/deepseek    deepseek    FAILED (no values yet)" in done.stdout
+    assert (two_keys.store / ".keyz" / "entries" / "api" / "openrouter.json").exists()
+    status = two_keys.keyz("status")
+    assert "! last sync failed" in status.stdout
+
+
+def test_sync_json_is_one_document(two_keys: Sandbox) -> None:
+    done = two_keys.keyz("sync", "--json")
+    assert done.returncode == 0
+    document = json.loads(done.stdout)
+    assert [e["entry"] for e in document["entries"]] == ["api/deepseek", "api/openrouter"]
+    assert all(e["ok"] and e["changed"] for e in document["entries"])
+    assert document["git"] == {"mode": "off", "commit": None, "paths": [], "error": None}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("track", "api/missing", "--provider", "deepseek"), "no entry 'api/missing'"),
+        (("track", "api/deepseek", "--provider", "nope"), "unknown provider 'nope'"),
+        (("track", "../etc/passwd", "--provider", "deepseek"), "'..' component"),
+        (
+            ("track", "api/deepseek", "--provider", "deepseek", "-o", "region=cn"),
+            "deepseek has no option region",
+        ),
+        (("track", "api/deepseek", "--provider", "deepseek", "-o", "oops"), "key=value"),
+        (("untrack", "api/never"), "is not tracked"),
+        (("sync", "api/never"), "not tracked: api/never"),
+        (("sync", "--bogus"), "No such option"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(
+    two_keys: Sandbox, args: tuple[str, ...], message: str
+) -> None:
+    done = two_keys.keyz(*args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert no_traceback(done.stderr)
+
+
+def test_commands_before_init_say_run_init(make_sandbox: MakeStore) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n"})
+    done = sandbox.keyz("sync")
+    assert done.returncode == 2 and "run 'keyz init' first" in done.stderr
+
+
+def test_a_corrupt_config_exits_2(two_keys: Sandbox) -> None:
+    (two_keys.store / ".keyz" / "config.toml").write_text("schema_version = 1\n[entries\n")
+    done = two_keys.keyz("status")
+    assert done.returncode == 2 and "config.toml is not valid TOML" in done.stderr
+
+
+def test_git_flags_need_a_git_store(make_sandbox: MakeStore, simulator: Simulator) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n"}, git=False)
+    sandbox.env.update(simulator.env("deepseek"))
+    simulator.deepseek(CANARY, [("CNY", "1.00", "0", "1.00")])
+    sandbox.keyz("init")
+    sandbox.keyz("track", "api/deepseek", "-p", "deepseek")
+    done = sandbox.keyz("sync", "--commit")
+    assert done.returncode == 2 and "pass git init" in done.stderr
+    assert sandbox.keyz("sync").returncode == 0, "plain sync still works"
+
+
+def test_index_lock_exits_75_with_the_sidecars_written(two_keys: Sandbox) -> None:
+    lock = two_keys.store / ".git" / "index.lock"
+    lock.write_text("")
+    done = two_keys.keyz("sync", "--commit")
+    assert done.returncode == 75, done.stderr
+    assert "git is busy" in done.stderr and lock.exists()
+    assert (two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json").exists()
+    lock.unlink()
+    again = two_keys.keyz("sync", "--commit")
+    assert again.returncode == 0 and "Committed" in again.stderr
+
+
+def test_a_running_keyz_makes_the_next_exit_75(two_keys: Sandbox) -> None:
+    holder = subprocess.Popen(  # -o: only flock itself holds the lock, not its sleep
+        ["flock", "-o", str(two_keys.store / ".git" / "keyz.lock"), "sleep", "30"],
+        env=two_keys.env,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(0.3)
+        started = time.monotonic()
+        done = two_keys.keyz("sync", env={"KEYZ_LOCK_WAIT": "0.5"})
+        assert done.returncode == 75 and "another keyz" in done.stderr
+        assert time.monotonic() - started < 5
+        assert done.stdout == ""
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait()
+    assert two_keys.keyz("sync").returncode == 0, "the lock dies with its holder"
+
+
+def test_merge_in_progress_writes_but_does_not_commit(two_keys: Sandbox) -> None:
+    head = two_keys.git("rev-parse", "HEAD")
+    (two_keys.store / ".git" / "MERGE_HEAD").write_text(head)
+    done = two_keys.keyz("sync", "--commit")
+    assert done.returncode == 1 and "a merge is in progress" in done.stderr
+    assert two_keys.git("rev-parse", "HEAD") == head
+    assert (two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json").exists()
+
+
+def test_stage_warns_about_pass_committing_the_index(two_keys: Sandbox) -> None:
+    done = two_keys.keyz("sync", "--stage")
+    assert done.returncode == 0
+    assert "pass commits the whole index" in done.stderr
+    staged = two_keys.git("diff", "--cached", "--name-only").split()
+    assert ".keyz/entries/api/deepseek.json" in staged and all(
+        p.startswith(".keyz/") for p in staged
+    )
+
+
+def test_untrack_removes_the_entry_and_its_sidecar(two_keys: Sandbox) -> None:
+    two_keys.keyz("sync")
+    done = two_keys.keyz("untrack", "api/deepseek")
+    assert done.returncode == 0 and "history stays in git" in done.stderr
+    assert not (two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json").exists()
+    assert (two_keys.store / "api" / "deepseek.gpg").exists(), "the pass entry is never touched"
+    assert "api/deepseek" not in two_keys.keyz("status").stdout
+
+
+def test_providers_lists_capabilities_and_key_kinds(two_keys: Sandbox) -> None:
+    document = json.loads(two_keys.keyz("providers", "--json").stdout)
+    by_id = {p["id"]: p for p in document["providers"]}
+    assert by_id["openrouter"]["key_kind"] == "management"
+    assert by_id["deepseek"]["endpoints"] == [
+        {"path": "/user/balance", "key_kind": "regular", "reports": ["balance"]}
+    ]
+
+
+def test_version_and_help(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("--version").stdout.startswith("keyz, version ")
+    for command in ("sync", "status", "track", "untrack", "init", "providers", "demo"):
+        done = two_keys.keyz(command, "--help")
+        assert done.returncode == 0 and "Example" in done.stdout, command
