@@ -21,13 +21,17 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     ).stdout
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "store"
+def init_repo(root: Path, branch: str) -> Path:
     root.mkdir()
-    git(root, "init", "-q", "-b", "main")
+    git(root, "init", "-q", "-b", branch)
     git(root, "config", "user.name", "Store Owner")
     git(root, "config", "user.email", "owner@example.invalid")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = init_repo(tmp_path / "store", "main")
     (root / "NOTES.txt").write_text("v1\n")
     git(root, "add", "NOTES.txt")
     git(root, "commit", "-qm", "first")
@@ -78,11 +82,7 @@ def test_no_empty_commits(repo: Path) -> None:
 
 
 def test_unborn_head_keeps_the_users_staged_file(tmp_path: Path) -> None:
-    root = tmp_path / "fresh"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "trunk")
-    git(root, "config", "user.name", "O")
-    git(root, "config", "user.email", "o@example.invalid")
+    root = init_repo(tmp_path / "fresh", "trunk")
     (root / "mine.txt").write_text("x\n")
     git(root, "add", "mine.txt")
     write_sidecar(root, "a")
