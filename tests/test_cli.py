@@ -256,6 +256,6 @@ def test_providers_lists_capabilities_and_key_kinds(two_keys: Sandbox) -> None:
 
 def test_version_and_help(two_keys: Sandbox) -> None:
     assert two_keys.keyz("--version").stdout.startswith("keyz, version ")
-    for command in ("sync", "status", "track", "untrack", "init", "providers", "demo"):
+    for command in ("sync", "status", "track", "untrack", "init", "providers", "demo", "history"):
         done = two_keys.keyz(command, "--help")
         assert done.returncode == 0 and "Example" in done.stdout, command

@@ -362,6 +362,157 @@ def status(env: Env, as_json: bool) -> None:
     _out(table(lines))
 
 
+def _parse_when(value: str | None, option: str) -> Any:
+    from datetime import UTC, datetime
+
+    from keyz.errors import UsageError
+
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a date like 2026-11-01 or 2026-11-01T12:00Z"
+        ) from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+@cli.command()
+@click.argument("entry", required=False)
+@click.option(
+    "--since", metavar="DATE", help="Only observations on or after DATE (2026-11-01, UTC)."
+)
+@click.option("--until", metavar="DATE", help="Only observations on or before DATE.")
+@click.option(
+    "--currency",
+    "-c",
+    "wanted",
+    multiple=True,
+    metavar="CUR",
+    help="Only this currency; repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV: one row per observation and currency."
+)
+@pass_env
+def history(
+    env: Env,
+    entry: str | None,
+    since: str | None,
+    until: str | None,
+    wanted: tuple[str, ...],
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Show how ENTRY's balance moved, from the git log of its sidecar.
+
+    Changes with deltas, a sparkline per currency, the average burn per day over
+    the last 7 and 30 days, the days of runway at that rate, and top-ups (which
+    never count as spending). Without ENTRY: one summary line per tracked entry.
+    Reads git only: no network, no gpg.
+
+    \b
+    Examples:
+      keyz history api/deepseek
+      keyz history api/deepseek --since 2026-11-01 --currency CNY
+      keyz history api/deepseek --csv > deepseek.csv
+      keyz history
+    """
+    from keyz import history as hist
+    from keyz.errors import UsageError
+    from keyz.git_ops import GitRepo
+    from keyz.render import table
+
+    if as_json and as_csv:
+        raise UsageError("choose one of --json and --csv")
+    store = env.store()
+    config = env.config(store)
+    repo = GitRepo.require(store.root, "keyz history")
+    start, end = _parse_when(since, "--since"), _parse_when(until, "--until")
+    names = [entry] if entry else sorted(config.entries)
+    if entry and entry not in config.entries:
+        raise UsageError(f"{entry} is not tracked (keyz status lists what is)")
+    histories = [hist.in_range(hist.read_history(repo, name), start, end) for name in names]
+    for one in histories:
+        for problem in one.skipped:
+            _err(f"keyz: warning: skipped {problem}")
+    pick = [c.upper() for c in wanted]
+
+    if entry is None:
+        if as_json:
+            _json({"entries": [_history_summary_json(h, pick) for h in histories]})
+            return
+        rows = []
+        for one in histories:
+            lines = [
+                hist.summary_line(s)
+                for c in (pick or hist.currencies(one))
+                if (s := hist.summarize(one, c))
+            ]
+            rows.append(
+                (
+                    one.entry,
+                    config.entries[one.entry].provider,
+                    "; ".join(lines) or "no committed balances yet",
+                )
+            )
+        _out(table(rows))
+        return
+
+    (one,) = histories
+    chosen = pick or hist.currencies(one)
+    if as_json:
+        _json([hist.version_json(v) for v in one.versions])
+    elif as_csv:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(hist.csv_rows(one, chosen))
+        click.echo(buffer.getvalue(), nl=False)
+    elif not one.versions:
+        _err(f"No committed history for {entry} yet: run 'keyz sync --commit'")
+    else:
+        _out(table(hist.changes_table(one, chosen)))
+        _out("")
+        for currency in chosen:
+            summary = hist.summarize(one, currency)
+            if summary:
+                spark = hist.sparkline([p.remaining for p in hist.series(one, currency)])
+                _out(f"{spark}  {hist.summary_line(summary)}")
+
+
+def _history_summary_json(one: Any, pick: list[str]) -> dict[str, Any]:
+    from decimal import Decimal
+
+    from keyz import history as hist
+    from keyz.money import format_amount
+
+    def amount(value: Any, step: str = "0.01") -> str | None:
+        return None if value is None else format_amount(value.quantize(Decimal(step)))
+
+    summaries = []
+    for currency in pick or hist.currencies(one):
+        s = hist.summarize(one, currency)
+        if s:
+            summaries.append(
+                {
+                    "currency": s.currency,
+                    "remaining": amount(s.remaining),
+                    "burn_per_day_7d": amount(s.burn_7d),
+                    "burn_per_day_30d": amount(s.burn_30d),
+                    "runway_days": amount(s.runway_days, "0.1"),
+                    "top_ups": [
+                        {"at": f"{at:%Y-%m-%dT%H:%M:%SZ}", "amount": amount(a)}
+                        for at, a in s.top_ups
+                    ],
+                }
+            )
+    return {"entry": one.entry, "observations": len(one.versions), "summaries": summaries}
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def providers(as_json: bool) -> None:

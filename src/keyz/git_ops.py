@@ -124,6 +124,25 @@ class GitRepo:
             raise _explain(args[0], result.stderr)
         return result
 
+    def run_bytes(self, args: list[str], stdin: bytes) -> bytes:
+        """A read-only git command fed ``stdin``, output as bytes (for cat-file --batch)."""
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.root), "--no-pager", *args],
+                env=git_env(self.root),
+                input=stdin,
+                capture_output=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise GitError(
+                f"git {args[0]} did not finish within {GIT_TIMEOUT:.0f}s and was stopped"
+            ) from None
+        if result.returncode != 0:
+            raise _explain(args[0], result.stderr.decode("utf-8", "replace"))
+        return result.stdout
+
     def operation_in_progress(self) -> str | None:
         for marker, what in _IN_PROGRESS:
             if (self.git_dir / marker).exists():

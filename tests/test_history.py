@@ -1,0 +1,267 @@
+"""keyz history: exact arithmetic, and reads of real git histories."""
+
+import csv
+import io
+import json
+import os
+import stat
+import subprocess
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from keyz import sidecar as sc
+from keyz.git_ops import GitRepo
+from keyz.history import History, Point, Version, burn_per_day, read_history, sparkline, summarize
+
+from .conftest import CANARY, MakeStore, Sandbox, needs_pass
+
+START = datetime(2026, 11, 1, 12, tzinfo=UTC)
+D = Decimal
+
+
+def points(*values: str, step: timedelta = timedelta(days=1)) -> list[Point]:
+    return [Point(START + i * step, D(v)) for i, v in enumerate(values)]
+
+
+def history_of(*values: str) -> History:
+    versions = []
+    for i, value in enumerate(values):
+        sidecar = sc.Sidecar(
+            entry="api/x",
+            provider="deepseek",
+            observed_at=START + timedelta(days=i),
+            available=True,
+            balances=[sc.Balance(currency="USD", remaining=D(value))],
+        )
+        versions.append(Version(f"{i:040x}", sidecar))
+    return History("api/x", versions)
+
+
+def test_burn_is_spend_per_day_and_top_ups_are_not_spend() -> None:
+    assert burn_per_day(points("100", "90", "80"), 7) == D("10")
+    # a top-up of 50 between days 2 and 3 is not negative spend
+    assert burn_per_day(points("100", "90", "140", "130"), 7) == D("20") / D("3")
+
+
+def test_burn_looks_only_at_the_window() -> None:
+    series = points(
+        *[str(1000 - 5 * i) for i in range(20)] + [str(905 - 20 * i) for i in range(1, 11)]
+    )
+    assert burn_per_day(series, 7) == D("20")
+    assert burn_per_day(series, 30) == D(19 * 5 + 20 + 9 * 20) / D(29)  # whole series: 29 days
+
+
+def test_a_straddling_pair_counts_only_its_part_inside_the_window() -> None:
+    series = [Point(START, D("100")), Point(START + timedelta(days=10), D("0"))]
+    assert burn_per_day(series, 7) == D("10")
+
+
+def test_too_little_history_gives_no_rate() -> None:
+    assert burn_per_day(points("5"), 7) is None
+    same_time = [Point(START, D("5")), Point(START, D("4"))]
+    assert burn_per_day(same_time, 7) is None
+
+
+def test_summary_runway_and_top_ups() -> None:
+    summary = summarize(history_of("100", "90", "80", "130", "120"), "USD")
+    assert summary is not None
+    assert summary.remaining == D("120")
+    assert summary.burn_7d == D("7.5")  # 30 spent over 4 days; the top-up of 50 is not spend
+    assert summary.runway_days == D("16")
+    assert summary.top_ups == [(START + timedelta(days=3), D("50"))]
+
+
+def test_not_spending_means_no_runway() -> None:
+    summary = summarize(history_of("10", "10"), "USD")
+    assert summary is not None and summary.burn_7d == 0 and summary.runway_days is None
+    assert summarize(history_of("10"), "CNY") is None
+
+
+def test_sparkline() -> None:
+    assert sparkline([D(1), D(8), D(4)]) == "▁█▄"
+    assert sparkline([D(3), D(3)]) == "▄▄"
+    assert sparkline([]) == ""
+
+
+# --- real repositories ---------------------------------------------------------------------
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "T",
+    "GIT_AUTHOR_EMAIL": "t@x.invalid",
+    "GIT_COMMITTER_NAME": "T",
+    "GIT_COMMITTER_EMAIL": "t@x.invalid",
+}
+
+
+def commit_version(root: Path, entry: str, content: bytes | None, day: int) -> None:
+    path = root / ".keyz" / "entries" / f"{entry}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    env = {**os.environ, **IDENTITY, "GIT_COMMITTER_DATE": f"2026-11-{day:02d}T12:00:00Z"}
+    subprocess.run(["git", "-C", str(root), "add", "--all", ".keyz"], check=True, env=env)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", f"day {day}"], check=True, env=env)
+
+
+def balance_bytes(entry: str, day: int, cny: str, usd: str = "5.25") -> bytes:
+    return sc.dumps(
+        sc.Sidecar(
+            entry=entry,
+            provider="deepseek",
+            observed_at=datetime(2026, 11, day, 12, tzinfo=UTC),
+            available=True,
+            balances=[
+                sc.Balance(currency="CNY", remaining=D(cny)),
+                sc.Balance(currency="USD", remaining=D(usd)),
+            ],
+        )
+    )
+
+
+@pytest.fixture
+def ledger(two_keys: Sandbox) -> Sandbox:
+    root = two_keys.store
+    for day, cny in ((1, "110.00"), (2, "100.00"), (3, "90.00"), (4, "140.00"), (5, "130.00")):
+        commit_version(root, "api/deepseek", balance_bytes("api/deepseek", day, cny), day)
+    return two_keys
+
+
+def test_reads_every_version_oldest_first(ledger: Sandbox) -> None:
+    history = read_history(GitRepo.require(ledger.store, "history"), "api/deepseek")
+    assert [str(v.sidecar.balances[0].remaining) for v in history.versions] == [
+        "110.00",
+        "100.00",
+        "90.00",
+        "140.00",
+        "130.00",
+    ]
+    assert [v.commit for v in history.versions] == ledger.git(
+        "log", "--reverse", "--format=%H", "--", ".keyz/entries/api/deepseek.json"
+    ).split()
+    assert history.skipped == []
+
+
+def test_corrupt_and_out_of_order_versions_are_reported_and_skipped(ledger: Sandbox) -> None:
+    commit_version(ledger.store, "api/deepseek", b'{"schema_version": 1, "entr', 6)
+    commit_version(
+        ledger.store, "api/deepseek", balance_bytes("api/deepseek", 2, "1.00"), 7
+    )  # observed earlier
+    commit_version(ledger.store, "api/deepseek", None, 8)  # deleted ...
+    commit_version(
+        ledger.store, "api/deepseek", balance_bytes("api/deepseek", 9, "120.00"), 9
+    )  # ... and back
+    history = read_history(GitRepo.require(ledger.store, "history"), "api/deepseek")
+    assert [str(v.sidecar.balances[0].remaining) for v in history.versions][-2:] == [
+        "130.00",
+        "120.00",
+    ]
+    assert len(history.skipped) == 2
+    assert "not valid JSON" in history.skipped[0] and "rewritten history" in history.skipped[1]
+
+
+def test_history_json_and_human_output(ledger: Sandbox) -> None:
+    done = ledger.keyz("history", "api/deepseek", "--json")
+    assert done.returncode == 0, done.stderr
+    versions = json.loads(done.stdout)
+    assert [v["observed_at"] for v in versions][:2] == [
+        "2026-11-01T12:00:00Z",
+        "2026-11-02T12:00:00Z",
+    ]
+    assert set(versions[0]) >= {"commit", "observed_at", "balances"}
+    assert len(versions[0]["commit"]) == 40
+
+    human = ledger.keyz("history", "api/deepseek", "--currency", "cny").stdout
+    assert "100.00  (-10.00)" in human and "140.00  (+50.00)" in human
+    assert "CNY 130.00 · burn 7.50/day (7d) · 7.50/day (30d)" in human
+    assert "runway 17.3 days" in human and "top-ups: +50.00 on 2026-11-04" in human
+    assert "USD" not in human
+
+
+def test_history_filters_and_csv(ledger: Sandbox) -> None:
+    done = ledger.keyz(
+        "history",
+        "api/deepseek",
+        "--csv",
+        "--since",
+        "2026-11-02",
+        "--until",
+        "2026-11-03T23:00Z",
+        "-c",
+        "CNY",
+    )
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == [
+        "commit",
+        "observed_at",
+        "currency",
+        "remaining",
+        "granted",
+        "topped_up",
+        "purchased",
+        "used",
+    ]
+    assert [(r[1], r[2], r[3]) for r in rows[1:]] == [
+        ("2026-11-02T12:00:00Z", "CNY", "100.00"),
+        ("2026-11-03T12:00:00Z", "CNY", "90.00"),
+    ]
+
+
+def test_history_without_entry_summarizes_every_tracked_entry(ledger: Sandbox) -> None:
+    done = ledger.keyz("history")
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("api/deepseek") and "CNY 130.00 · burn 7.50/day (7d)" in lines[0]
+    assert lines[1].startswith("api/openrouter") and "no committed balances yet" in lines[1]
+    document = json.loads(ledger.keyz("history", "--json").stdout)
+    cny = document["entries"][0]["summaries"][0]
+    assert (cny["burn_per_day_7d"], cny["runway_days"]) == ("7.50", "17.3")
+    assert cny["top_ups"] == [{"at": "2026-11-04T12:00:00Z", "amount": "50.00"}]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("history", "api/nope"), "not tracked"),
+        (("history", "api/deepseek", "--since", "soon"), "not a date"),
+        (("history", "api/deepseek", "--json", "--csv"), "choose one"),
+    ],
+)
+def test_history_usage_errors(ledger: Sandbox, args: tuple[str, ...], message: str) -> None:
+    done = ledger.keyz(*args)
+    assert done.returncode == 2 and message in done.stderr
+
+
+def test_history_needs_a_git_store(make_sandbox: MakeStore) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n"}, git=False)
+    sandbox.keyz("init")
+    sandbox.keyz("track", "api/deepseek", "-p", "deepseek")
+    done = sandbox.keyz("history", "api/deepseek")
+    assert done.returncode == 2 and "git repository" in done.stderr
+
+
+@needs_pass
+def test_history_never_runs_gpg_in_a_pass_git_store(ledger: Sandbox, tmp_path: Path) -> None:
+    assert "textconv" in ledger.git("config", "--get-regexp", "diff.gpg"), (
+        "pass git init set up its gpg diff driver"
+    )
+    fake_bin = tmp_path / "fake-bin"
+    fake_bin.mkdir()
+    marker = tmp_path / "gpg-was-run"
+    for name in ("gpg", "gpg2"):
+        fake = fake_bin / name
+        fake.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 2\n")
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{fake_bin}:{os.environ['PATH']}"}
+    for args in (
+        ("history", "api/deepseek"),
+        ("history", "api/deepseek", "--json"),
+        ("history",),
+        ("status",),
+    ):
+        done = ledger.keyz(*args, env=env)
+        assert done.returncode == 0, done.stderr
+    assert not marker.exists()
