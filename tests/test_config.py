@@ -23,8 +23,14 @@ def keyz_dir(tmp_path: Path) -> Path:
 def test_init_creates_the_folder_and_keeps_existing_files(tmp_path: Path) -> None:
     keyz_dir = tmp_path / ".keyz"
     created = init_keyz_dir(keyz_dir)
-    assert sorted(p.name for p in created) == [".gitignore", "README.md", "config.toml"]
+    assert sorted(p.name for p in created) == [
+        ".gitattributes",
+        ".gitignore",
+        "README.md",
+        "config.toml",
+    ]
     assert "/state/" in (keyz_dir / ".gitignore").read_text()
+    assert "entries/**/*.json merge=keyz" in (keyz_dir / ".gitattributes").read_text()
     (keyz_dir / "README.md").write_text("mine\n")
     assert init_keyz_dir(keyz_dir) == []
     assert (keyz_dir / "README.md").read_text() == "mine\n"

@@ -168,6 +168,7 @@ def test_commit_mode_commits_the_sidecars_and_config(two_keys: Sandbox) -> None:
     assert result.commit is not None and result.commit.commit  # type: ignore[attr-defined]
     files = two_keys.git("show", "--name-only", "--format=", "HEAD").split()
     assert files == [
+        ".keyz/.gitattributes",
         ".keyz/.gitignore",
         ".keyz/README.md",
         ".keyz/config.toml",

@@ -97,15 +97,19 @@ def cli(ctx: click.Context, store: str | None) -> None:
 @cli.command()
 @pass_env
 def init(env: Env) -> None:
-    """Create .keyz/ in the store: config.toml, .gitignore and a README.
+    """Create .keyz/ in the store: config.toml, .gitignore, .gitattributes and a README.
 
-    Safe to run again: files that exist are kept.
+    In a git store it also registers keyz's merge driver in .git/config, so that
+    two machines' sidecars merge by keeping the newer observation. Safe to run
+    again: files that exist are kept.
 
     \b
     Example:
       keyz init
     """
     from keyz.config import init_keyz_dir
+    from keyz.git_ops import GitRepo
+    from keyz.merge import driver_command
 
     store = env.store()
     created = init_keyz_dir(store.keyz_dir)
@@ -114,6 +118,11 @@ def init(env: Env) -> None:
         _err(f"Created {store.keyz_dir}: {names}")
     else:
         _err(f"{store.keyz_dir} is already set up")
+    repo = GitRepo.find(store.root)
+    if repo is not None and repo.register_merge_driver(driver_command()):
+        _err(
+            "Registered the keyz merge driver in .git/config (sidecars merge by keeping the newer one)"
+        )
     _err("Next: keyz track ENTRY --provider ID   (keyz providers lists the IDs)")
 
 
@@ -360,6 +369,30 @@ def status(env: Env, as_json: bool) -> None:
             )
         )
     _out(table(lines))
+
+
+@cli.command("merge-driver")
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("ours", type=click.Path(dir_okay=False))
+@click.argument("theirs", type=click.Path(dir_okay=False))
+def merge_driver(base: str, ours: str, theirs: str) -> None:
+    """Git merge driver for sidecars: keep the newer observation in OURS.
+
+    Git runs it during merges once 'keyz init' has registered it; you do not.
+    Exits 1 (leaving a normal conflict) if either side is not a readable sidecar.
+
+    \b
+    Example (.git/config, written by keyz init):
+      [merge "keyz"]
+        driver = keyz merge-driver %O %A %B
+    """
+    from pathlib import Path
+
+    from keyz.merge import merge_sidecars
+
+    click.get_current_context().exit(
+        EXIT_OK if merge_sidecars(Path(ours), Path(theirs)) else EXIT_FAILED
+    )
 
 
 def _parse_when(value: str | None, option: str) -> Any:

@@ -169,11 +169,14 @@ def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
 
 
 def init_keyz_dir(keyz_dir: Path) -> list[Path]:
-    """Create .keyz/ with config.toml, .gitignore and README.md; keep files that exist."""
+    """Create .keyz/ with config.toml, .gitignore, .gitattributes and README.md; keep files that exist."""
+    from keyz.merge import ATTRIBUTES
+
     created = []
     for name, text in (
         ("config.toml", DEFAULT_CONFIG),
         (".gitignore", GITIGNORE),
+        (".gitattributes", ATTRIBUTES),
         ("README.md", README),
     ):
         path = keyz_dir / name

@@ -31,7 +31,9 @@ _SCRUB: Final = (
     "GIT_NAMESPACE",
     "GIT_PREFIX",
 )
-_OWN_FILES: Final = frozenset({".keyz/config.toml", ".keyz/.gitignore", ".keyz/README.md"})
+_OWN_FILES: Final = frozenset(
+    {".keyz/config.toml", ".keyz/.gitignore", ".keyz/.gitattributes", ".keyz/README.md"}
+)
 _IN_PROGRESS: Final = (
     ("MERGE_HEAD", "a merge"),
     ("rebase-merge", "a rebase"),
@@ -142,6 +144,17 @@ class GitRepo:
         if result.returncode != 0:
             raise _explain(args[0], result.stderr.decode("utf-8", "replace"))
         return result.stdout
+
+    def register_merge_driver(self, command: str) -> bool:
+        """Set merge.keyz.* in this repository's own config; True if it changed."""
+        current = self.run(
+            "config", "--local", "--get", "merge.keyz.driver", check=False
+        ).stdout.strip()
+        if current == command:
+            return False
+        self.run("config", "--local", "merge.keyz.name", "keyz: keep the newer observation")
+        self.run("config", "--local", "merge.keyz.driver", command)
+        return True
 
     def operation_in_progress(self) -> str | None:
         for marker, what in _IN_PROGRESS:

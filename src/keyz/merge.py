@@ -1,0 +1,46 @@
+"""A git merge driver for sidecars: keep the newer observation.
+
+Two machines syncing the same store each commit their own observation of an
+entry; both edit the same lines, so a plain ``git pull`` would conflict. A
+sidecar is a snapshot, not a document to combine: the newer one wins. Git runs
+``keyz merge-driver %O %A %B`` and takes whatever is left in %A.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Final
+
+from keyz import sidecar as sc
+from keyz.errors import KeyzError
+from keyz.fsutil import atomic_write
+
+ATTRIBUTES: Final = """\
+# Sidecars are snapshots: on a merge keep the newer observation (keyz merge-driver).
+# Without the driver registered in .git/config, git merges them as text.
+entries/**/*.json merge=keyz
+"""
+
+
+def merge_sidecars(ours_path: Path, theirs_path: Path) -> bool:
+    """Leave the newer of the two sidecars in ``ours_path``; False if either cannot be read."""
+    try:
+        ours = sc.loads(ours_path.read_bytes(), source="ours")
+        theirs = sc.loads(theirs_path.read_bytes(), source="theirs")
+    except (KeyzError, OSError):
+        return False  # leave it to git: a conflict the user can see
+    if theirs.observed_at > ours.observed_at:
+        atomic_write(ours_path, sc.dumps(theirs))
+    return True
+
+
+def driver_command() -> str:
+    """The command git should run: this keyz, by absolute path (git hooks have a bare PATH)."""
+    keyz = shutil.which("keyz") or str(Path(sys.argv[0]).resolve())
+    return f"{shlex.quote(keyz)} merge-driver %O %A %B"
+
+
+__all__ = ["ATTRIBUTES", "driver_command", "merge_sidecars"]
