@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint format schema clean
+.PHONY: demo test lint format schema clean bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -43,3 +43,7 @@ schema: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks print figures; they assert nothing about time (see benchmarks/README.md).
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/history_bench.py

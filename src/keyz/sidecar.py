@@ -12,6 +12,7 @@ Version log:
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,11 +49,14 @@ def _money_in(value: Any) -> Any:
     return value
 
 
+_TIME_PATTERN: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def _time_in(value: Any) -> Any:
     if isinstance(value, str):
-        if not value.endswith("Z"):
-            raise ValueError("times are UTC and end in Z")
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if not _TIME_PATTERN.fullmatch(value):
+            raise ValueError("times are UTC to the second, like 2026-11-22T10:15:00Z")
+        return datetime.fromisoformat(value)  # C code; strptime was the slowest part of history
     return value
 
 
@@ -168,12 +172,16 @@ def dumps(sidecar: Sidecar) -> bytes:
 
 def json_ready(sidecar: Sidecar) -> dict[str, Any]:
     """The sidecar as the JSON object it is written as (for --json output)."""
-    result: dict[str, Any] = json.loads(dumps(sidecar))
+    result: dict[str, Any] = sidecar.model_dump(mode="json")
     return result
 
 
 def loads(data: bytes, *, source: str = "sidecar") -> Sidecar:
     """Parse and check a sidecar; older versions are migrated in memory, newer refused."""
+    try:  # fast path: pydantic-core parses and validates a good current file in one step
+        return SidecarV1.model_validate_json(data)
+    except ValidationError:
+        pass  # the slow path below says exactly what is wrong
     try:
         raw = json.loads(
             data.decode("utf-8")
