@@ -105,15 +105,15 @@ class GitRepo:
             )
         return repo
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _exec(self, args: list[str], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+        """Every git process keyz starts: scrubbed environment, no prompt, a time limit."""
         try:
-            result = subprocess.run(
+            return subprocess.run(
                 ["git", "-C", str(self.root), "--no-pager", *args],
                 env=git_env(self.root),
+                input=stdin if stdin is not None else b"",
                 capture_output=True,
-                text=True,
                 timeout=GIT_TIMEOUT,
-                stdin=subprocess.DEVNULL,
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -122,28 +122,25 @@ class GitRepo:
             ) from None
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH") from None
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = self._exec(list(args), None)
+        result = subprocess.CompletedProcess(
+            done.args,
+            done.returncode,
+            done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"),
+        )
         if check and result.returncode != 0:
             raise _explain(args[0], result.stderr)
         return result
 
     def run_bytes(self, args: list[str], stdin: bytes) -> bytes:
         """A read-only git command fed ``stdin``, output as bytes (for cat-file --batch)."""
-        try:
-            result = subprocess.run(
-                ["git", "-C", str(self.root), "--no-pager", *args],
-                env=git_env(self.root),
-                input=stdin,
-                capture_output=True,
-                timeout=GIT_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise GitError(
-                f"git {args[0]} did not finish within {GIT_TIMEOUT:.0f}s and was stopped"
-            ) from None
-        if result.returncode != 0:
-            raise _explain(args[0], result.stderr.decode("utf-8", "replace"))
-        return result.stdout
+        done = self._exec(args, stdin)
+        if done.returncode != 0:
+            raise _explain(args[0], done.stderr.decode("utf-8", "replace"))
+        return done.stdout
 
     def register_merge_driver(self, command: str) -> bool:
         """Set merge.keyz.* in this repository's own config; True if it changed."""
