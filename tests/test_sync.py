@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from keyz.config import load_config
-from keyz.errors import BusyError, UsageError
+from keyz.errors import BusyError, KeyzError, UsageError
 from keyz.lock import store_lock
 from keyz.simulator import Answer, Simulator
 from keyz.state import load_state
@@ -179,3 +179,15 @@ def test_commit_mode_commits_the_sidecars_and_config(two_keys: Sandbox) -> None:
     assert message.startswith("keyz: sync 2 entries (deepseek, openrouter)\n\n")
     assert "api/deepseek: CNY 110.00 · USD 5.25" in message
     assert sync(two_keys, git_mode="commit").commit.commit is None  # type: ignore[attr-defined]
+
+
+def test_an_unreadable_state_file_stops_before_any_request(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    state = two_keys.store / ".keyz" / "state" / "entries.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("{not json")
+    with pytest.raises(KeyzError, match=r"entries\.json is unreadable; delete it"):
+        sync(two_keys)
+    assert simulator.requests == []
+    assert state.read_text() == "{not json", "never silently replaced"

@@ -94,6 +94,7 @@ def run_sync(
 def _sync_entries(
     store: PassStore, config: Config, entries: list[EntryConfig], progress: Progress | None
 ) -> list[EntryResult]:
+    states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
     results: dict[str, EntryResult] = {}
     olds: dict[str, sc.Sidecar | None] = {}
     to_fetch: list[EntryConfig] = []
@@ -108,7 +109,6 @@ def _sync_entries(
 
     reports = asyncio.run(_fetch_all(store, config, to_fetch, progress)) if to_fetch else {}
     now = sc.utc_now()
-    states = load_state(store.keyz_dir)
     for entry in to_fetch:
         result = results[entry.name]
         state = states.setdefault(entry.name, EntryState())
