@@ -477,22 +477,13 @@ def history(
 
     if entry is None:
         if as_json:
-            _json({"entries": [_history_summary_json(h, pick) for h in histories]})
+            _json({"entries": [hist.summary_json(h, pick) for h in histories]})
             return
         rows = []
         for one in histories:
-            lines = [
-                hist.summary_line(s)
-                for c in (pick or hist.currencies(one))
-                if (s := hist.summarize(one, c))
-            ]
-            rows.append(
-                (
-                    one.entry,
-                    config.entries[one.entry].provider,
-                    "; ".join(lines) or "no committed balances yet",
-                )
-            )
+            lines = [hist.summary_line(summary) for summary in hist.summaries(one, pick)]
+            provider = config.entries[one.entry].provider
+            rows.append((one.entry, provider, "; ".join(lines) or "no committed balances yet"))
         _out(table(rows))
         return
 
@@ -512,40 +503,9 @@ def history(
     else:
         _out(table(hist.changes_table(one, chosen)))
         _out("")
-        for currency in chosen:
-            summary = hist.summarize(one, currency)
-            if summary:
-                spark = hist.sparkline([p.remaining for p in hist.series(one, currency)])
-                _out(f"{spark}  {hist.summary_line(summary)}")
-
-
-def _history_summary_json(one: Any, pick: list[str]) -> dict[str, Any]:
-    from decimal import Decimal
-
-    from keyz import history as hist
-    from keyz.money import format_amount
-
-    def amount(value: Any, step: str = "0.01") -> str | None:
-        return None if value is None else format_amount(value.quantize(Decimal(step)))
-
-    summaries = []
-    for currency in pick or hist.currencies(one):
-        s = hist.summarize(one, currency)
-        if s:
-            summaries.append(
-                {
-                    "currency": s.currency,
-                    "remaining": amount(s.remaining),
-                    "burn_per_day_7d": amount(s.burn_7d),
-                    "burn_per_day_30d": amount(s.burn_30d),
-                    "runway_days": amount(s.runway_days, "0.1"),
-                    "top_ups": [
-                        {"at": f"{at:%Y-%m-%dT%H:%M:%SZ}", "amount": amount(a)}
-                        for at, a in s.top_ups
-                    ],
-                }
-            )
-    return {"entry": one.entry, "observations": len(one.versions), "summaries": summaries}
+        for summary in hist.summaries(one, chosen):
+            spark = hist.sparkline([p.remaining for p in hist.series(one, summary.currency)])
+            _out(f"{spark}  {hist.summary_line(summary)}")
 
 
 @cli.command()

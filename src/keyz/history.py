@@ -22,6 +22,7 @@ from keyz.money import display_amount, format_amount
 SPARKS: Final = "▁▂▃▄▅▆▇█"
 DAY: Final = timedelta(days=1)
 CENT: Final = Decimal("0.01")
+TENTH: Final = Decimal("0.1")
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,35 @@ def summarize(history: History, currency: str) -> Summary | None:
     return Summary(currency, points[-1].remaining, burn_7d, burn_30d, runway, top_ups)
 
 
+def summaries(history: History, wanted: list[str]) -> list[Summary]:
+    """A summary per wanted currency (all of the history's when none is named)."""
+    found = (summarize(history, currency) for currency in wanted or currencies(history))
+    return [summary for summary in found if summary is not None]
+
+
+def summary_json(history: History, wanted: list[str]) -> dict[str, Any]:
+    """Burn to the cent and runway to a tenth of a day, as the human line shows them."""
+
+    def amount(value: Decimal | None, step: Decimal = CENT) -> str | None:
+        return None if value is None else format_amount(value.quantize(step))
+
+    return {
+        "entry": history.entry,
+        "observations": len(history.versions),
+        "summaries": [
+            {
+                "currency": s.currency,
+                "remaining": amount(s.remaining),
+                "burn_per_day_7d": amount(s.burn_7d),
+                "burn_per_day_30d": amount(s.burn_30d),
+                "runway_days": amount(s.runway_days, TENTH),
+                "top_ups": [{"at": sc.format_time(at), "amount": amount(a)} for at, a in s.top_ups],
+            }
+            for s in summaries(history, wanted)
+        ],
+    }
+
+
 def sparkline(values: list[Decimal]) -> str:
     if not values:
         return ""
@@ -177,7 +207,7 @@ def summary_line(summary: Summary) -> str:
     if summary.burn_30d is not None:
         parts.append(f"{display_amount(summary.burn_30d.quantize(CENT))}/day (30d)")
     if summary.runway_days is not None:
-        parts.append(f"runway {summary.runway_days.quantize(Decimal('0.1'))} days")
+        parts.append(f"runway {summary.runway_days.quantize(TENTH)} days")
     elif summary.burn_7d is not None or summary.burn_30d is not None:
         parts.append("not spending")
     else:
@@ -261,7 +291,9 @@ __all__ = [
     "read_history",
     "series",
     "sparkline",
+    "summaries",
     "summarize",
+    "summary_json",
     "summary_line",
     "version_json",
 ]

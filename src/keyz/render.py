@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from keyz.money import display_amount
-from keyz.sidecar import Sidecar
+from keyz.sidecar import Sidecar, parse_time
 
 
 def summarize(sidecar: Sidecar) -> str:
@@ -60,7 +60,7 @@ def age(timestamp: datetime | str | None, now: datetime | None = None) -> str:
     if timestamp is None:
         return "never"
     if isinstance(timestamp, str):
-        timestamp = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        timestamp = parse_time(timestamp)
     seconds = int(((now or datetime.now(UTC)) - timestamp).total_seconds())
     if seconds < 0:
         return "in the future (clock skew?)"

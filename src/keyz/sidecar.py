@@ -182,10 +182,8 @@ def loads(data: bytes, *, source: str = "sidecar") -> Sidecar:
         return SidecarV1.model_validate_json(data)
     except ValidationError:
         pass  # the slow path below says exactly what is wrong
-    try:
-        raw = json.loads(
-            data.decode("utf-8")
-        )  # numbers stay numbers, so money as a number is refused
+    try:  # numbers stay numbers here, so money written as a number is refused
+        raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SidecarError(f"{source} is not valid JSON ({exc}); {_FIX}") from None
     if not isinstance(raw, dict):
@@ -253,6 +251,12 @@ def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
 
+def parse_time(text: str) -> datetime:
+    """The inverse of :func:`format_time` (state files use the same format)."""
+    parsed: datetime = _time_in(text)
+    return parsed
+
+
 def format_time(value: datetime) -> str:
     """UTC, seconds, 'Z': the one time format of sidecars and state."""
     return _time_out(value)
@@ -274,6 +278,7 @@ __all__ = [
     "json_schema",
     "json_schema_text",
     "loads",
+    "parse_time",
     "read",
     "sidecar_path",
     "utc_now",

@@ -62,7 +62,7 @@ def collect_status(
 
 def _last_seen(current: sc.Sidecar, state: EntryState) -> datetime:
     if state.last_success:
-        return datetime.strptime(state.last_success, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return sc.parse_time(state.last_success)
     return current.observed_at  # synced on another machine: the sidecar's own time is what we know
 
 
