@@ -37,9 +37,9 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-# Regenerate the checked-in JSON Schema after changing the sidecar models.
+# Regenerate the checked-in JSON Schema of every sidecar version (v1 must never change).
 schema: $(VENV)/.installed
-	$(BIN)/python -c 'from keyz.sidecar import json_schema_text; print(json_schema_text(), end="")' > schema/sidecar-v1.json
+	$(BIN)/python -c 'from keyz.sidecar import MODELS, json_schema_text as t; [open(f"schema/sidecar-v{v}.json", "w").write(t(v)) for v in MODELS]'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -35,14 +35,20 @@ def make(**changes: object) -> sc.Sidecar:
 
 def test_bytes_match_the_design_example() -> None:
     expected = {
-        "schema_version": 1,
+        "schema_version": 2,
         "entry": "api/deepseek",
         "provider": "deepseek",
         "observed_at": "2026-11-22T10:15:00Z",
         "available": True,
         "balances": [
-            {"currency": "CNY", "remaining": "110.00", "granted": "10.00", "topped_up": "100.00"},
-            {"currency": "USD", "remaining": "5.25"},
+            {
+                "currency": "CNY",
+                "unit_kind": "currency",
+                "remaining": "110.00",
+                "granted": "10.00",
+                "topped_up": "100.00",
+            },
+            {"currency": "USD", "unit_kind": "currency", "remaining": "5.25"},
         ],
     }
     text = json.dumps(expected, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -61,9 +67,9 @@ def test_decimals_are_plain_strings_and_unknown_is_null_or_absent() -> None:
         )
     )
     assert data["available"] is None
-    assert data["balances"] == [{"currency": "USD", "remaining": "100"}]
+    assert data["balances"] == [{"currency": "USD", "unit_kind": "currency", "remaining": "100"}]
     unknown = json.loads(sc.dumps(make(balances=[sc.Balance(currency="USD", remaining=None)])))
-    assert unknown["balances"] == [{"currency": "USD", "remaining": None}]
+    assert unknown["balances"] == [{"currency": "USD", "unit_kind": "currency", "remaining": None}]
 
 
 def test_floats_are_refused_in_files() -> None:
@@ -148,12 +154,84 @@ def test_write_fsyncs_file_and_directory(tmp_path: Path, monkeypatch: pytest.Mon
     assert synced.count(False) >= 1 and synced.count(True) >= 1
 
 
-def test_checked_in_schema_matches_the_models() -> None:
-    checked_in = (SCHEMA_DIR / f"sidecar-v{sc.SCHEMA_VERSION}.json").read_text()
-    assert checked_in == sc.json_schema_text(), "run 'make schema' and commit schema/"
+@pytest.mark.parametrize("version", sorted(sc.MODELS))
+def test_checked_in_schema_matches_the_models(version: int) -> None:
+    checked_in = (SCHEMA_DIR / f"sidecar-v{version}.json").read_text()
+    assert checked_in == sc.json_schema_text(version), "run 'make schema' and commit schema/"
 
 
-def test_schema_describes_required_fields() -> None:
-    schema = sc.json_schema()
+def test_every_version_has_a_schema_file_and_nothing_else_does() -> None:
+    assert sorted(p.name for p in SCHEMA_DIR.glob("sidecar-v*.json")) == [
+        f"sidecar-v{v}.json" for v in sorted(sc.MODELS)
+    ]
+    assert max(sc.MODELS) == sc.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("version", sorted(sc.MODELS))
+def test_schema_describes_required_fields(version: int) -> None:
+    schema = sc.json_schema(version)
     assert set(schema["required"]) >= {"entry", "provider", "observed_at", "available"}
-    assert schema["properties"]["schema_version"]["const"] == 1
+    assert schema["properties"]["schema_version"]["const"] == version
+
+
+# --- version 2: provenance, units, spend and quota sections -----------------------------
+
+
+def test_provider_units_must_say_they_are_not_currencies() -> None:
+    with pytest.raises(ValueError, match="ISO 4217"):
+        sc.Balance(currency="POINTS", remaining=Decimal(1500))
+    points = sc.Balance(currency="POINTS", unit_kind="provider", remaining=Decimal(1500))
+    data = json.loads(sc.dumps(make(balances=[points])))
+    assert data["balances"] == [{"currency": "POINTS", "unit_kind": "provider", "remaining": "1500"}]
+
+
+def test_derived_marks_name_present_figures_only() -> None:
+    with pytest.raises(ValueError, match="unknown figures"):
+        sc.Balance(currency="USD", remaining=Decimal(1), derived=["colour"])
+    with pytest.raises(ValueError, match="must be present"):
+        sc.Balance(currency="USD", remaining=Decimal(1), derived=["used"])
+    ok = sc.Balance(currency="USD", remaining=Decimal(1), derived=["remaining", "remaining"])
+    assert ok.derived == ["remaining"]
+
+
+def test_spend_and_quotas_round_trip_sorted() -> None:
+    spend = [
+        sc.Spend(period="month_to_date", currency="USD", amount=Decimal("1.23"), derived=["amount"]),
+        sc.Spend(period="last_30_days", currency="USD", amount=Decimal("4.56")),
+    ]
+    quotas = [
+        sc.Quota(name="weekly", window="7d", percent_left=Decimal(80)),
+        sc.Quota(name="tokens", window="5h", percent_left=None, unlimited=True),
+    ]
+    first = sc.dumps(make(spend=spend, quotas=quotas))
+    data = json.loads(first)
+    assert [s["period"] for s in data["spend"]] == ["last_30_days", "month_to_date"]
+    assert [q["name"] for q in data["quotas"]] == ["tokens", "weekly"]
+    assert data["quotas"][0] == {
+        "name": "tokens",
+        "window": "5h",
+        "percent_left": None,
+        "unlimited": True,
+    }
+    assert sc.dumps(sc.loads(first)) == first
+
+
+# --- version 1 files: read transparently, migrated to exact bytes --------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
+
+
+@pytest.mark.parametrize("name", ["deepseek", "openrouter-credits", "openrouter-key"])
+def test_v1_golden_files_migrate_to_exact_v2_bytes(name: str) -> None:
+    v1 = (FIXTURES / f"{name}.v1.json").read_bytes()
+    expected = (FIXTURES / f"{name}.v2.json").read_bytes()
+    assert sc.version_of(v1) == 1
+    assert sc.dumps(sc.loads(v1)) == expected
+    assert sc.dumps(sc.loads(expected)) == expected  # and v2 is stable
+
+
+def test_a_broken_v1_file_is_reported_against_version_1() -> None:
+    data = json.loads((FIXTURES / "deepseek.v1.json").read_text())
+    data["balances"][0]["unit_kind"] = "currency"  # a v2 field in a v1 file
+    with pytest.raises(SidecarError, match="format version 1"):
+        sc.loads(json.dumps(data).encode())

@@ -34,6 +34,8 @@ def test_writes_one_sidecar_per_entry(two_keys: Sandbox) -> None:
         "granted": "10.00",
         "remaining": "110.00",
         "topped_up": "100.00",
+        "unit_kind": "currency",
+        "source": "/user/balance",
     }
     openrouter = json.loads(sidecar(two_keys, "api/openrouter").read_text())
     assert openrouter["key_limit"] == {
@@ -42,6 +44,7 @@ def test_writes_one_sidecar_per_entry(two_keys: Sandbox) -> None:
         "remaining": "12.5",
         "reset": "monthly",
         "usage": "7.5",
+        "source": "/api/v1/key",
     }
     assert openrouter["balances"] == []
     assert openrouter["notes"] == ["account balance needs a management key"]

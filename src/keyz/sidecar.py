@@ -1,162 +1,237 @@
 """Sidecar files: models, deterministic bytes, atomic writes, version checks.
 
 One JSON file per tracked entry at ``.keyz/entries/<entry>.json``. Keys sorted,
-2-space indent, UTF-8, trailing newline, money as decimal strings in the
-currency's major unit, no floats. Unknown figures are absent (or ``null`` where
+2-space indent, UTF-8, trailing newline, figures as decimal strings in the
+unit's major unit, no floats. Unknown figures are absent (or ``null`` where
 the field is required), never ``0``.
 
-Version log:
-    1  first format: balances, key_limit, notes
+Version log (docs/sidecar-format.md has the field reference):
+    1  balances, key_limit, notes                     (frozen in sidecar_v1)
+    2  provenance on every item (``source``, ``derived``, ``unit_kind``),
+       more balance breakdown fields, ``spend`` and ``quotas`` sections
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
-    SerializerFunctionWrapHandler,
     ValidationError,
-    WithJsonSchema,
     field_validator,
-    model_serializer,
+    model_validator,
 )
 
 from keyz.errors import SidecarError
+from keyz.fields import Model, Money, Unit, UtcTime, format_time, parse_time, utc_now
 from keyz.fsutil import atomic_write
-from keyz.money import format_amount
+from keyz.sidecar_v1 import SidecarV1, upgrade
 
-SCHEMA_VERSION: Final = 1
-_DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
-
-
-def _money_in(value: Any) -> Any:
-    if isinstance(value, float | bool):
-        raise ValueError(
-            "money must be a decimal string, never a float"
-        )  # pydantic wants ValueError
-    if isinstance(value, str) and not value.lstrip("-").replace(".", "", 1).isdigit():
-        raise ValueError(f"{value!r} is not a plain decimal string")
-    return value
+SCHEMA_VERSION: Final = 2
+_ISO_CURRENCY: Final = re.compile(r"[A-Z]{3}")
+UnitKind = Literal["currency", "provider"]
 
 
-_TIME_PATTERN: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+def _canonical(value: list[str]) -> list[str]:
+    return sorted(set(value))
 
 
-def _time_in(value: Any) -> Any:
-    if isinstance(value, str):
-        if not _TIME_PATTERN.fullmatch(value):
-            raise ValueError("times are UTC to the second, like 2026-11-22T10:15:00Z")
-        return datetime.fromisoformat(value)  # C code; strptime was the slowest part of history
-    return value
+DerivedNames = Annotated[list[str], AfterValidator(_canonical)]
 
 
-def _time_out(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-Money = Annotated[
-    Decimal,
-    BeforeValidator(_money_in),
-    PlainSerializer(format_amount, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN}),
-]
-UtcTime = Annotated[
-    datetime,
-    BeforeValidator(_time_in),
-    PlainSerializer(_time_out, return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": r"Z$"}),
-]
-Unit = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")]
-
-
-class _Model(BaseModel):
-    """Frozen, strict, and drops unknown (None) optional fields when written."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    _keep_null: ClassVar[frozenset[str]] = frozenset()
-
-    @model_serializer(mode="wrap")
-    def _drop_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {
-            key: value
-            for key, value in data.items()
-            if key in self._keep_null or (value is not None and value != [])
-        }
-
-
-class Balance(_Model):
-    """Money left in one currency. ``remaining`` is what can still be spent."""
-
-    _keep_null: ClassVar[frozenset[str]] = frozenset({"remaining"})
-
-    currency: Unit
-    remaining: Money | None
-    granted: Money | None = None
-    topped_up: Money | None = None
-    purchased: Money | None = None
-    used: Money | None = None
-    derived: list[str] = Field(
+def _derived(description: str = "") -> Any:
+    return Field(
         default_factory=list,
-        description="fields keyz computed from others (e.g. remaining = purchased - used)",
+        description=description
+        or "figures keyz computed from reported ones (e.g. remaining = purchased - used); "
+        "every other figure is as the provider reported it",
     )
 
-    @field_validator("derived")
-    @classmethod
-    def _canonical_derived(cls, value: list[str]) -> list[str]:
-        return sorted(set(value))
+
+def _source() -> Any:
+    return Field(
+        default=None,
+        description="the documented endpoint path the figures came from, e.g. /user/balance",
+    )
 
 
-class KeyLimit(_Model):
+def _check_derived(model: BaseModel, derived: list[str], figures: tuple[str, ...]) -> None:
+    unknown = [name for name in derived if name not in figures]
+    if unknown:
+        raise ValueError(f"derived names unknown figures: {', '.join(unknown)}")
+    missing = [name for name in derived if getattr(model, name) is None]
+    if missing:
+        raise ValueError(f"derived figures must be present: {', '.join(missing)}")
+
+
+class Balance(Model):
+    """Money (or a provider's own unit) left on the account. ``remaining`` is spendable."""
+
+    _keep_null: ClassVar[frozenset[str]] = frozenset({"remaining"})
+    FIGURES: ClassVar[tuple[str, ...]] = (
+        "remaining",
+        "granted",
+        "topped_up",
+        "cash",
+        "voucher",
+        "credit_limit",
+        "pending",
+        "outstanding",
+        "purchased",
+        "used",
+    )
+
+    currency: Unit = Field(description="ISO 4217 code, or the provider's unit (POINTS, DIEM)")
+    unit_kind: UnitKind = Field(
+        default="currency",
+        description="currency: an ISO 4217 currency; provider: a unit only this provider uses",
+    )
+    remaining: Money | None
+    granted: Money | None = None  # free credit granted by the provider
+    topped_up: Money | None = None  # paid in by the user, not yet spent
+    cash: Money | None = None  # cash balance; negative when the user owes money
+    voucher: Money | None = None  # voucher balance
+    credit_limit: Money | None = None  # how much the provider lets the user owe
+    pending: Money | None = None  # charges not yet settled
+    outstanding: Money | None = None  # invoiced and unpaid
+    purchased: Money | None = None  # all credit ever bought
+    used: Money | None = None  # all credit ever used
+    derived: DerivedNames = _derived()
+    source: str | None = _source()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Balance:
+        if self.unit_kind == "currency" and not _ISO_CURRENCY.fullmatch(self.currency):
+            raise ValueError(
+                f"{self.currency!r} is not an ISO 4217 code; use unit_kind 'provider' for "
+                "a provider's own unit"
+            )
+        _check_derived(self, self.derived, self.FIGURES)
+        return self
+
+
+class KeyLimit(Model):
     """A spending cap on the key itself (OpenRouter /key). ``limit`` null means no cap."""
 
     _keep_null: ClassVar[frozenset[str]] = frozenset({"limit", "remaining", "reset"})
+    FIGURES: ClassVar[tuple[str, ...]] = ("limit", "remaining", "usage")
 
     currency: Unit = "USD"
     limit: Money | None
     remaining: Money | None
     usage: Money | None = None
     reset: Literal["daily", "weekly", "monthly"] | None = None
+    derived: DerivedNames = _derived()
+    source: str | None = _source()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KeyLimit:
+        _check_derived(self, self.derived, self.FIGURES)
+        return self
 
 
-class SidecarV1(_Model):
-    """Schema version 1 of a sidecar."""
+class SpendLine(Model):
+    """One line of a spend breakdown (a model, a cost type, a project)."""
+
+    label: str
+    amount: Money
+
+
+class Spend(Model):
+    """Provider-reported cost over a period. Never an estimate."""
+
+    FIGURES: ClassVar[tuple[str, ...]] = ("amount",)
+
+    period: str = Field(
+        pattern=r"^[a-z0-9_]+$",
+        description="today, this_week, this_month, month_to_date, last_30_days, all_time",
+    )
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    currency: Unit
+    amount: Money
+    breakdown: list[SpendLine] = Field(default_factory=list, max_length=10)
+    derived: DerivedNames = _derived(
+        "['amount'] when keyz summed the provider's own daily buckets for this period"
+    )
+    source: str | None = _source()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Spend:
+        _check_derived(self, self.derived, self.FIGURES)
+        return self
+
+
+class Quota(Model):
+    """A plan's allowance in a window that resets: how much of it is left, and when it resets."""
+
+    _keep_null: ClassVar[frozenset[str]] = frozenset({"percent_left"})
+    FIGURES: ClassVar[tuple[str, ...]] = ("percent_left", "used", "limit", "remaining")
+
+    name: str = Field(description="what the window counts, as the provider names it")
+    window: str | None = Field(default=None, description="length of the window: 5h, 1d, 7d, 1mo")
+    percent_left: Money | None = Field(description="0-100; null when unknown or unlimited")
+    used: Money | None = None
+    limit: Money | None = None
+    remaining: Money | None = None
+    unit: str | None = Field(default=None, description="what used/limit count: tokens, ...")
+    resets_at: UtcTime | None = None
+    unlimited: bool = False
+    derived: DerivedNames = _derived()
+    source: str | None = _source()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Quota:
+        _check_derived(self, self.derived, self.FIGURES)
+        return self
+
+
+class SidecarV2(Model):
+    """Schema version 2 of a sidecar (the current one)."""
 
     _keep_null: ClassVar[frozenset[str]] = frozenset({"available", "balances"})
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     entry: str
     provider: str
     observed_at: UtcTime
     available: bool | None
     balances: list[Balance] = Field(default_factory=list)
     key_limit: KeyLimit | None = None
+    spend: list[Spend] = Field(default_factory=list)
+    quotas: list[Quota] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
     @field_validator("balances")
     @classmethod
-    def _one_per_currency(cls, value: list[Balance]) -> list[Balance]:
-        currencies = [b.currency for b in value]
-        if len(set(currencies)) != len(currencies):
+    def _one_per_unit(cls, value: list[Balance]) -> list[Balance]:
+        units = [b.currency for b in value]
+        if len(set(units)) != len(units):
             raise ValueError("one balance per currency")
         return sorted(value, key=lambda b: b.currency)
 
-    def same_values(self, other: SidecarV1) -> bool:
+    @field_validator("spend")
+    @classmethod
+    def _sorted_spend(cls, value: list[Spend]) -> list[Spend]:
+        return sorted(value, key=lambda s: (s.currency, s.period))
+
+    @field_validator("quotas")
+    @classmethod
+    def _sorted_quotas(cls, value: list[Quota]) -> list[Quota]:
+        return sorted(value, key=lambda q: (q.name, q.window or ""))
+
+    def same_values(self, other: SidecarV2) -> bool:
         """Equal but for the time of observation."""
         return self.model_copy(update={"observed_at": other.observed_at}) == other
 
 
-Sidecar = SidecarV1
+Sidecar = SidecarV2
+MODELS: Final[dict[int, type[Model]]] = {1: SidecarV1, 2: SidecarV2}
 
 
 def sidecar_path(keyz_dir: Path, entry: str) -> Path:
@@ -179,9 +254,30 @@ def json_ready(sidecar: Sidecar) -> dict[str, Any]:
 def loads(data: bytes, *, source: str = "sidecar") -> Sidecar:
     """Parse and check a sidecar; older versions are migrated in memory, newer refused."""
     try:  # fast path: pydantic-core parses and validates a good current file in one step
-        return SidecarV1.model_validate_json(data)
+        return SidecarV2.model_validate_json(data)
     except ValidationError:
         pass  # the slow path below says exactly what is wrong
+    raw, version = _raw(data, source)
+    try:
+        if version == 1:
+            return SidecarV2.model_validate(upgrade(SidecarV1.model_validate(raw)))
+        return SidecarV2.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SidecarError(
+            f"{source} does not match sidecar format version {version} ({problems}); {_FIX}"
+        ) from None
+
+
+def version_of(data: bytes, *, source: str = "sidecar") -> int:
+    """The schema_version a sidecar's bytes declare (checked, but not the rest of the file)."""
+    return _raw(data, source)[1]
+
+
+def _raw(data: bytes, source: str) -> tuple[dict[str, Any], int]:
     try:  # numbers stay numbers here, so money written as a number is refused
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -196,16 +292,7 @@ def loads(data: bytes, *, source: str = "sidecar") -> Sidecar:
             f"{source} has schema_version {version}, written by a newer keyz; upgrade keyz "
             f"(this one knows up to version {SCHEMA_VERSION}). The file was left untouched."
         )
-    try:
-        return SidecarV1.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise SidecarError(
-            f"{source} does not match the sidecar format ({problems}); {_FIX}"
-        ) from None
+    return raw, version
 
 
 _FIX: Final = "fix or delete it (keyz will not overwrite a file it cannot read)"
@@ -226,6 +313,8 @@ def write_if_changed(path: Path, new: Sidecar, old: Sidecar | None) -> Sidecar:
     """Write ``new`` unless its values equal ``old``'s; returns what is on disk afterwards.
 
     Unchanged values leave the file alone: same bytes, same mtime, same observed_at.
+    (An older-version file with unchanged values is rewritten in the current
+    version, keeping its observed_at.)
     """
     if old is not None and old.same_values(new):
         current = old
@@ -237,41 +326,30 @@ def write_if_changed(path: Path, new: Sidecar, old: Sidecar | None) -> Sidecar:
     return current
 
 
-def json_schema() -> dict[str, Any]:
-    """JSON Schema of the current sidecar version, as checked into schema/."""
+def json_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    """JSON Schema of one sidecar version, as checked into schema/sidecar-v<N>.json."""
     # Validation mode describes every file keyz accepts; what it writes is a subset
     # (unknown optional figures are left out rather than written as null).
-    schema = SidecarV1.model_json_schema(mode="validation")
+    schema = MODELS[version].model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"https://keyz.invalid/schema/sidecar-v{SCHEMA_VERSION}.json"
+    schema["$id"] = f"https://keyz.invalid/schema/sidecar-v{version}.json"
     return schema
 
 
-def json_schema_text() -> str:
-    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-
-
-def parse_time(text: str) -> datetime:
-    """The inverse of :func:`format_time` (state files use the same format)."""
-    parsed: datetime = _time_in(text)
-    return parsed
-
-
-def format_time(value: datetime) -> str:
-    """UTC, seconds, 'Z': the one time format of sidecars and state."""
-    return _time_out(value)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+def json_schema_text(version: int = SCHEMA_VERSION) -> str:
+    return json.dumps(json_schema(version), indent=2, sort_keys=True) + "\n"
 
 
 __all__ = [
+    "MODELS",
     "SCHEMA_VERSION",
     "Balance",
     "KeyLimit",
+    "Quota",
     "Sidecar",
-    "SidecarV1",
+    "SidecarV2",
+    "Spend",
+    "SpendLine",
     "dumps",
     "format_time",
     "json_ready",
@@ -282,5 +360,6 @@ __all__ = [
     "read",
     "sidecar_path",
     "utc_now",
+    "version_of",
     "write_if_changed",
 ]

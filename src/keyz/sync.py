@@ -125,6 +125,8 @@ def _sync_entries(
                 available=outcome.available,
                 balances=outcome.balances,
                 key_limit=outcome.key_limit,
+                spend=outcome.spend,
+                quotas=outcome.quotas,
                 notes=outcome.notes,
             )
             path = sc.sidecar_path(store.keyz_dir, entry.name)

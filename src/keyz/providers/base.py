@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from keyz.providers.http import HttpClient
-    from keyz.sidecar import Balance, KeyLimit
+    from keyz.sidecar import Balance, KeyLimit, Quota, Spend
     from keyz.store import Secret
 
 
@@ -63,6 +63,8 @@ class Report:
     available: bool | None
     balances: list[Balance] = field(default_factory=list)
     key_limit: KeyLimit | None = None
+    spend: list[Spend] = field(default_factory=list)
+    quotas: list[Quota] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 

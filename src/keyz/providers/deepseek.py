@@ -36,6 +36,7 @@ def parse_balance(payload: Any) -> Report:
                 remaining=parse_amount(info.get("total_balance"), field="total_balance"),
                 granted=optional_amount(info.get("granted_balance"), field="granted_balance"),
                 topped_up=optional_amount(info.get("topped_up_balance"), field="topped_up_balance"),
+                source=BALANCE.path,
             )
         )
     return Report(available=available if isinstance(available, bool) else None, balances=balances)

@@ -47,6 +47,7 @@ def parse_credits(payload: Any) -> Report:
         purchased=purchased,
         used=used,
         derived=["remaining"],
+        source=CREDITS.path,
     )
     return Report(available=None, balances=[balance])
 
@@ -61,6 +62,7 @@ def parse_key(payload: Any) -> Report:
         remaining=optional_amount(data.get("limit_remaining"), field="limit_remaining"),
         usage=optional_amount(data.get("usage"), field="usage"),
         reset=reset if reset in _RESETS else None,
+        source=KEY.path,
     )
     return Report(available=None, key_limit=limit, notes=[NEEDS_MANAGEMENT_KEY])
 
