@@ -182,7 +182,9 @@ def test_provider_units_must_say_they_are_not_currencies() -> None:
         sc.Balance(currency="POINTS", remaining=Decimal(1500))
     points = sc.Balance(currency="POINTS", unit_kind="provider", remaining=Decimal(1500))
     data = json.loads(sc.dumps(make(balances=[points])))
-    assert data["balances"] == [{"currency": "POINTS", "unit_kind": "provider", "remaining": "1500"}]
+    assert data["balances"] == [
+        {"currency": "POINTS", "unit_kind": "provider", "remaining": "1500"}
+    ]
 
 
 def test_derived_marks_name_present_figures_only() -> None:
@@ -196,7 +198,9 @@ def test_derived_marks_name_present_figures_only() -> None:
 
 def test_spend_and_quotas_round_trip_sorted() -> None:
     spend = [
-        sc.Spend(period="month_to_date", currency="USD", amount=Decimal("1.23"), derived=["amount"]),
+        sc.Spend(
+            period="month_to_date", currency="USD", amount=Decimal("1.23"), derived=["amount"]
+        ),
         sc.Spend(period="last_30_days", currency="USD", amount=Decimal("4.56")),
     ]
     quotas = [
