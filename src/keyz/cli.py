@@ -169,17 +169,10 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> N
         raise UsageError(f"no entry {name!r} in {store.root} (pass ls shows what there is)")
     provider = get_provider(provider_id)
     parsed = dict(parse_option(text) for text in options)
-    unknown = sorted(set(parsed) - set(provider.options))
-    if unknown:
-        allowed = ", ".join(sorted(provider.options)) or "none"
-        raise UsageError(
-            f"{provider.id} has no option {', '.join(unknown)} (its options: {allowed})"
-        )
+    provider.check_options(parsed)
     changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
     verb = "Tracking" if changed else "Already tracking"
-    _err(
-        f"{verb} {name} with {provider.id} (needs a {provider.key_kind.value} key: {provider.key_help})"
-    )
+    _err(f"{verb} {name} with {provider.id} (needs {provider.key_needed()})")
 
 
 @cli.command()
@@ -343,7 +336,7 @@ def status(env: Env, as_json: bool) -> None:
       keyz status
       keyz status --json | jq '.entries[].sidecar.balances'
     """
-    from keyz.render import age, summarize, table
+    from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, summarize, table
     from keyz.status import collect_status
 
     store = env.store()
@@ -371,6 +364,57 @@ def status(env: Env, as_json: bool) -> None:
             )
         )
     _out(table(lines))
+    if any(DERIVED_MARK in line[2] for line in lines):
+        _err(DERIVED_NOTE)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if any sidecar is outdated.")
+@click.option("--commit", is_flag=True, help="Commit the rewritten sidecars (and nothing else).")
+@pass_env
+def migrate(env: Env, check: bool, commit: bool) -> None:
+    """Rewrite every sidecar in the current schema version.
+
+    keyz reads older sidecars anyway (upgrading them in memory); this makes
+    the files current in one step. Files written by a newer keyz, or that
+    keyz cannot read, are reported and left untouched.
+
+    \b
+    Examples:
+      keyz migrate --check     # exit 1 if anything needs migrating
+      keyz migrate --commit    # rewrite, then one commit of .keyz/ paths
+    """
+    from keyz.errors import UsageError
+    from keyz.migrate import run_migrate
+    from keyz.sidecar import SCHEMA_VERSION
+
+    if check and commit:
+        raise UsageError("--check changes nothing, so it cannot --commit; use one of them")
+    store = env.store()
+    env.config(store)
+    result = run_migrate(store, check=check, commit=commit)
+    for problem in result.problems:
+        _err(problem)
+    for path, version in result.outdated:
+        verb = "needs migrating" if check else "migrated"
+        _err(f"{path}: version {version} {verb}")
+    if result.commit and result.commit.commit:
+        _err(f"Committed {result.commit.commit[:12]}")
+    if result.git_error is not None:
+        _err(str(result.git_error))
+    total = result.current + len(result.outdated)
+    if not result.outdated:
+        _err(f"All {total} readable sidecars are in schema version {SCHEMA_VERSION}")
+    elif check:
+        _err(f"{len(result.outdated)} of {total} sidecars need 'keyz migrate'")
+    else:
+        _err(
+            f"Migrated {len(result.outdated)} of {total} sidecars to schema version {SCHEMA_VERSION}"
+        )
+    if result.git_error is not None:
+        raise SystemExit(result.git_error.exit_code)
+    if result.problems or (check and result.outdated):
+        raise SystemExit(1)
 
 
 @cli.command("merge-driver")
@@ -513,14 +557,20 @@ def history(
 def providers(as_json: bool) -> None:
     """List the providers keyz can check, what each reports, and the key it needs.
 
+    Providers without a programmatic balance API are listed too, with the
+    reason and where to look instead.
+
     \b
-    Example:
-      keyz providers --json
+    Examples:
+      keyz providers
+      keyz providers --json | jq '.providers[] | select(.key_kind == "regular") | .id'
     """
     from keyz.providers import all_providers
+    from keyz.providers.unsupported import UNSUPPORTED
     from keyz.render import table
 
     known = all_providers()
+    unsupported = [UNSUPPORTED[pid] for pid in sorted(UNSUPPORTED)]
     if as_json:
         _json(
             {
@@ -532,6 +582,10 @@ def providers(as_json: bool) -> None:
                         "key_kind": p.key_kind.value,
                         "key_help": p.key_help,
                         "base_url": p.default_base_url,
+                        "regions": {
+                            name: {"base_url": r.base_url, "currency": r.currency}
+                            for name, r in p.regions.items()
+                        },
                         "endpoints": [
                             {
                                 "path": e.path,
@@ -540,18 +594,27 @@ def providers(as_json: bool) -> None:
                             }
                             for e in p.endpoints
                         ],
-                        "options": dict(p.options),
+                        "options": {
+                            name: {"help": o.help, "choices": list(o.choices)}
+                            for name, o in p.options.items()
+                        },
                     }
                     for p in known
-                ]
+                ],
+                "unsupported": [
+                    {"id": u.id, "title": u.title, "reason": u.reason, "instead": u.instead}
+                    for u in unsupported
+                ],
             }
         )
         return
     rows = [("ID", "REPORTS", "KEY", "ENDPOINTS")]
     for p in known:
-        endpoints = ", ".join(f"GET {e.path}" for e in p.endpoints)
+        endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.path}" for e in p.endpoints)
         rows.append((p.id, ", ".join(p.capabilities.labels()), p.key_kind.value, endpoints))
     _out(table(rows))
+    _out("\nNot checkable with an API key:")
+    _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported]))
 
 
 @cli.command()

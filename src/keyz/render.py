@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from keyz.money import display_amount
-from keyz.sidecar import Sidecar, parse_time
+from keyz.money import display_amount, format_amount
+from keyz.sidecar import Balance, Quota, Sidecar, parse_time
+
+DERIVED_MARK = "*"
+DERIVED_NOTE = "* derived by keyz from figures the provider reported (e.g. credits - usage)"
+
+
+def amount_text(amount: Decimal, unit_kind: str = "currency") -> str:
+    """Money with two decimals at least; a provider's own unit (POINTS) as reported."""
+    return display_amount(amount) if unit_kind == "currency" else format_amount(amount.normalize())
+
+
+def balance_text(balance: Balance) -> str:
+    """'CNY 110.00', 'USD 74.75*' (derived), 'POINTS 1500', 'USD unknown'."""
+    if balance.remaining is None:
+        return f"{balance.currency} unknown"
+    mark = DERIVED_MARK if "remaining" in balance.derived else ""
+    return f"{balance.currency} {amount_text(balance.remaining, balance.unit_kind)}{mark}"
 
 
 def summarize(sidecar: Sidecar) -> str:
     """'CNY 110.00 · USD 5.25', or the key limit, plus what could not be known."""
     parts: list[str] = []
     if sidecar.balances:
-        money = " · ".join(
-            f"{b.currency} {display_amount(b.remaining)}"
-            if b.remaining is not None
-            else f"{b.currency} unknown"
-            for b in sidecar.balances
-        )
-        parts.append(money)
+        parts.append(" · ".join(balance_text(b) for b in sidecar.balances))
     limit = sidecar.key_limit
     if limit is not None:
         reset = f" ({limit.reset})" if limit.reset else ""
@@ -37,10 +48,32 @@ def summarize(sidecar: Sidecar) -> str:
             )
         else:
             parts.append(f"key limit: {display_amount(limit.limit)} {limit.currency}{reset}")
+    for spend in sidecar.spend:
+        mark = DERIVED_MARK if spend.derived else ""
+        parts.append(
+            f"spent {display_amount(spend.amount)} {spend.currency}{mark} "
+            f"{spend.period.replace('_', ' ')}"
+        )
+    for quota in sidecar.quotas:
+        parts.append(quota_text(quota))
     if sidecar.available is False:
         parts.append("not available for API calls")
     text = "; ".join(parts + list(sidecar.notes))
     return text or "no figures reported"
+
+
+def quota_text(quota: Quota) -> str:
+    """'tokens (5h): 62% left, resets in 2h' or 'tokens (5h): unlimited'."""
+    label = f"{quota.name} ({quota.window})" if quota.window else quota.name
+    if quota.unlimited:
+        return f"{label}: unlimited"
+    if quota.percent_left is None:
+        return f"{label}: unknown"
+    mark = DERIVED_MARK if "percent_left" in quota.derived else ""
+    text = f"{label}: {format_amount(quota.percent_left.normalize())}%{mark} left"
+    if quota.resets_at is not None:
+        text += f", resets {until(quota.resets_at)}"
+    return text
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
@@ -70,4 +103,22 @@ def age(timestamp: datetime | str | None, now: datetime | None = None) -> str:
     return "just now"
 
 
-__all__ = ["age", "summarize", "table"]
+def until(timestamp: datetime, now: datetime | None = None) -> str:
+    """'in 2h', 'in 3d'; 'now' once passed."""
+    seconds = int((timestamp - (now or datetime.now(UTC))).total_seconds())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"in {seconds // size}{unit}"
+    return "in <1m" if seconds > 0 else "now"
+
+
+__all__ = [
+    "DERIVED_NOTE",
+    "age",
+    "amount_text",
+    "balance_text",
+    "quota_text",
+    "summarize",
+    "table",
+    "until",
+]

@@ -19,6 +19,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -111,6 +112,97 @@ class Simulator:
         }
         self.route(token, "/openrouter/api/v1/key", Answer(body={"data": key}))
 
+    def moonshot(
+        self,
+        token: str,
+        available: str = "49.58894",
+        voucher: str = "46.58893",
+        cash: str = "3.00001",
+    ) -> None:
+        """Numbers, as Moonshot sends them (currency depends on the region's host)."""
+        data = {
+            "available_balance": Decimal(available),
+            "voucher_balance": Decimal(voucher),
+            "cash_balance": Decimal(cash),
+        }
+        body = {"code": 0, "data": data, "scode": "0x0", "status": True}
+        self.route(token, "/moonshot/v1/users/me/balance", Answer(body=body))
+
+    def novita(
+        self,
+        token: str,
+        available: str = "1000000",
+        cash: str = "800000",
+        credit_limit: str = "200000",
+    ) -> None:
+        """Strings in 1/10000 USD."""
+        body = {
+            "availableBalance": available,
+            "cashBalance": cash,
+            "creditLimit": credit_limit,
+            "pendingCharges": "0",
+            "outstandingInvoices": "0",
+        }
+        self.route(token, "/novita/openapi/v1/billing/balance/detail", Answer(body=body))
+
+    def xai(self, token: str, team_id: str = "team-1234", total_cents: str = "-250") -> None:
+        """A management key of team ``team_id``; ``total_cents`` on xAI's inverted ledger."""
+        validation = {
+            "apiKeyId": "key-1",
+            "teamId": team_id,
+            "scope": "SCOPE_TEAM",
+            "scopeId": team_id,
+            "name": "keyz",
+        }
+        self.route(token, "/xai/auth/management-keys/validation", Answer(body=validation))
+        body = {
+            "changes": [{"topupStatus": "SUCCEEDED", "amount": {"val": "-1000"}}],
+            "total": {"val": total_cents},
+        }
+        self.route(token, f"/xai/v1/billing/teams/{team_id}/prepaid/balance", Answer(body=body))
+
+    def siliconflow(
+        self, token: str, total: str = "88.88", gift: str = "0.88", charged: str = "88.00"
+    ) -> None:
+        data = {
+            "id": "userid",
+            "name": "username",
+            "image": "",
+            "email": "user@example.com",
+            "isAdmin": False,
+            "balance": gift,
+            "status": "normal",
+            "introduction": "",
+            "role": "",
+            "chargeBalance": charged,
+            "totalBalance": total,
+        }
+        body = {"code": 20000, "message": "OK", "status": True, "data": data}
+        self.route(token, "/siliconflow/v1/user/info", Answer(body=body))
+
+    def fal(self, token: str, balance: str = "24.5", currency: str = "USD") -> None:
+        body = {
+            "username": "my-team",
+            "credits": {"current_balance": Decimal(balance), "currency": currency},
+        }
+        self.route(token, "/fal/v1/account/billing", Answer(body=body))
+
+    def venice(
+        self, token: str, usd: str = "25", diem: str = "90.5", can_consume: bool = True
+    ) -> None:
+        body = {
+            "canConsume": can_consume,
+            "consumptionCurrency": "DIEM",
+            "balances": {"diem": Decimal(diem), "usd": Decimal(usd)},
+            "diemEpochAllocation": 100,
+        }
+        self.route(token, "/venice/api/v1/billing/balance", Answer(body=body))
+
+    def poe(self, token: str, points: int = 1500) -> None:
+        self.route(
+            token, "/poe/usage/current_balance", Answer(body={"current_point_balance": points})
+        )
+
     def route(self, token: str, path: str, answer: Answer) -> None:
         with self._lock:
             self._routes[(token, path)] = answer
@@ -171,8 +263,7 @@ class Simulator:
         }
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        auth = handler.headers.get("Authorization", "")
-        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+        token = _token(handler.headers)
         path = handler.path.split("?", 1)[0]
         with self._lock:
             self.requests.append(Recorded(path, token, dict(handler.headers)))
@@ -193,7 +284,7 @@ class Simulator:
         elif isinstance(body, str):
             data = body.encode()
         else:
-            data = json.dumps(body).encode()
+            data = json.dumps(body, default=_number).encode()
         handler.send_response(answer.status)
         headers = {"Content-Type": "application/json", **answer.headers}
         for name, value in headers.items():
@@ -202,6 +293,22 @@ class Simulator:
         handler.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             handler.wfile.write(data)
+
+
+def _token(headers: Any) -> str | None:
+    """The key, however the provider wants it sent (Bearer, Key, x-api-key, xi-api-key, raw)."""
+    auth = headers.get("Authorization", "")
+    for scheme in ("Bearer ", "Key "):
+        if auth.startswith(scheme):
+            return str(auth[len(scheme) :])
+    value = headers.get("x-api-key") or headers.get("xi-api-key") or auth
+    return str(value) if value else None
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):  # as a provider sends it: 25, or 49.58894 (shortest repr)
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"cannot send {type(value).__name__}")
 
 
 __all__ = ["Answer", "Recorded", "Simulator"]

@@ -9,6 +9,7 @@ from typing import Any, Final
 from keyz import sidecar as sc
 from keyz.config import Config
 from keyz.errors import KeyzError
+from keyz.money import format_amount
 from keyz.state import EntryState, load_state
 from keyz.store import PassStore
 
@@ -22,16 +23,34 @@ class StatusRow:
     sidecar: sc.Sidecar | None
     state: EntryState
     problem: str | None  # why the figures may not be current
+    stale: bool = False  # figures older than STALE_AFTER, or the last check failed
+
+    def spendable(self) -> list[dict[str, Any]]:
+        """What can be spent, per currency or unit, and whether keyz derived it."""
+        if self.sidecar is None:
+            return []
+        return [
+            {
+                "unit": b.currency,
+                "unit_kind": b.unit_kind,
+                "amount": None if b.remaining is None else format_amount(b.remaining),
+                "derived": "remaining" in b.derived,
+            }
+            for b in self.sidecar.balances
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "entry": self.entry,
             "provider": self.provider,
-            "sidecar": sc.json_ready(self.sidecar) if self.sidecar else None,
+            "spendable": self.spendable(),
+            "observed_at": sc.format_time(self.sidecar.observed_at) if self.sidecar else None,
+            "stale": self.stale,
+            "problem": self.problem,
             "last_checked": self.state.last_checked,
             "last_success": self.state.last_success,
             "last_error": self.state.last_error,
-            "problem": self.problem,
+            "sidecar": sc.json_ready(self.sidecar) if self.sidecar else None,
         }
 
 
@@ -45,18 +64,19 @@ def collect_status(
         entry = config.entries[name]
         state = states.get(name, EntryState())
         problem: str | None = None
+        stale = False
         try:
             current = sc.read(sc.sidecar_path(store.keyz_dir, name))
         except KeyzError as exc:
             current, problem = None, str(exc)
         if problem is None:
             if state.last_error:
-                problem = f"last sync failed: {state.last_error}"
+                problem, stale = f"last sync failed: {state.last_error}", current is not None
             elif current is None:
                 problem = "never synced; run keyz sync"
             elif now - _last_seen(current, state) > STALE_AFTER:
-                problem = "stale: not checked for over 2 days"
-        rows.append(StatusRow(name, entry.provider, current, state, problem))
+                problem, stale = "stale: not checked for over 2 days", True
+        rows.append(StatusRow(name, entry.provider, current, state, problem, stale))
     return rows
 
 

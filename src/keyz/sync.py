@@ -160,18 +160,22 @@ async def _fetch_all(
         provider = get_provider(entry.provider)
         provider_config = config.providers.get(entry.provider)
         try:
-            base_url = resolve_base_url(
-                provider.id,
-                provider.default_base_url,
-                provider_config.base_url if provider_config else None,
-            )
+            provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
             async with asyncio.timeout(config.timeout):
                 secret = await loop.run_in_executor(pool, store.decrypt, entry.name)
+                # 'key: value' lines of the entry fill options the config leaves unset
+                hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
+                provider.check_options(hinted, origin="the pass entry's line")
+                options = {**hinted, **entry.options}
+                base_url = resolve_base_url(
+                    provider.id,
+                    provider.documented_base_url(options),
+                    provider_config.base_url if provider_config else None,
+                )
+                provider.check_base_url(base_url, options)
                 async with semaphores[entry.provider]:
-                    ctx = FetchContext(
-                        http=http, secret=secret, base_url=base_url, options=entry.options
-                    )
-                    return await provider.fetch(ctx)
+                    ctx = FetchContext(http=http, secret=secret, base_url=base_url, options=options)
+                    return await provider.report(ctx)
         except TimeoutError:
             return f"no result within {config.timeout:g}s ([defaults] timeout in config.toml)"
         except KeyzError as exc:

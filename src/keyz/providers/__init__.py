@@ -11,6 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Final
 
 from keyz.errors import UsageError
+from keyz.providers.unsupported import UNSUPPORTED
 
 if TYPE_CHECKING:
     from keyz.providers.base import Provider
@@ -18,7 +19,14 @@ if TYPE_CHECKING:
 # id -> module; modules are imported only when their provider is used
 _MODULES: Final = {
     "deepseek": "keyz.providers.deepseek",
+    "fal": "keyz.providers.fal",
+    "moonshot": "keyz.providers.moonshot",
+    "novita": "keyz.providers.novita",
     "openrouter": "keyz.providers.openrouter",
+    "poe": "keyz.providers.poe",
+    "siliconflow": "keyz.providers.siliconflow",
+    "venice": "keyz.providers.venice",
+    "xai": "keyz.providers.xai",
 }
 KNOWN: Final = tuple(sorted(_MODULES))
 
@@ -27,6 +35,12 @@ KNOWN: Final = tuple(sorted(_MODULES))
 def get_provider(provider_id: str) -> Provider:
     """The provider with this id, or a UsageError that lists the known ones."""
     module_name = _MODULES.get(provider_id)
+    if module_name is None and provider_id in UNSUPPORTED:
+        known = UNSUPPORTED[provider_id]
+        raise UsageError(
+            f"cannot check {known.title} with an API key: {known.reason}. Look at {known.instead} "
+            "instead (keyz providers lists what keyz can check)"
+        )
     if module_name is None:
         raise UsageError(
             f"unknown provider {provider_id!r}. Known: {', '.join(KNOWN)} (see keyz providers)"

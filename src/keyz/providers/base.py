@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import abc
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlsplit
+
+from keyz.errors import AuthError, ConfigError, UsageError
 
 if TYPE_CHECKING:
     from keyz.providers.http import HttpClient
@@ -44,6 +48,23 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class Option:
+    """A provider option: from ``--option KEY=VALUE`` in config, or a ``key: value`` line in the entry."""
+
+    help: str
+    choices: tuple[str, ...] = ()  # allowed values, when the set is closed
+    pattern: str = r"[A-Za-z0-9._-]{1,128}"  # otherwise: what a value must look like
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region-bound host. Keys never travel to another region's host."""
+
+    base_url: str
+    currency: str  # what the region bills in
+
+
+@dataclass(frozen=True)
 class FetchContext:
     """Everything one fetch may use. Providers never look keys up themselves."""
 
@@ -77,7 +98,8 @@ class Provider(abc.ABC):
     key_kind: ClassVar[KeyKind]  # the kind of key to track for this provider
     default_base_url: ClassVar[str]
     endpoints: ClassVar[tuple[Endpoint, ...]]
-    options: ClassVar[Mapping[str, str]] = {}  # option name -> one-line help
+    options: ClassVar[Mapping[str, Option]] = {}
+    regions: ClassVar[Mapping[str, Region]] = {}  # the first one is the default
     key_help: ClassVar[str]  # where to create the right key
     concurrency: ClassVar[int] = 4  # polite default; [providers.<id>] concurrency overrides
 
@@ -85,5 +107,74 @@ class Provider(abc.ABC):
     async def fetch(self, ctx: FetchContext) -> Report:
         """Ask the provider and return a normalized report, or raise ProviderError."""
 
+    async def report(self, ctx: FetchContext) -> Report:
+        """:meth:`fetch`, with a refused key explained: which kind of key is needed, and where."""
+        try:
+            return await self.fetch(ctx)
+        except AuthError as exc:
+            if self.key_kind is KeyKind.REGULAR:
+                raise
+            raise AuthError(
+                f"{exc}; {self.title} needs {self.key_needed()}",
+                status=exc.status,
+            ) from None
 
-__all__ = ["Capability", "Endpoint", "FetchContext", "KeyKind", "Provider", "Report"]
+    def key_needed(self) -> str:
+        """'a management key: <where to create it>'."""
+        kind = self.key_kind.value
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} key: {self.key_help}"
+
+    def check_options(self, options: Mapping[str, str], *, origin: str = "--option") -> None:
+        """UsageError unless every option is known and well-formed.
+
+        Values from a pass entry (``origin`` names the entry) are never echoed: they
+        stay in memory like the rest of the entry.
+        """
+        for name, value in options.items():
+            option = self.options.get(name)
+            if option is None:
+                allowed = ", ".join(sorted(self.options)) or "none"
+                raise UsageError(f"{self.id} has no option {name} (its options: {allowed})")
+            shown = repr(value) if origin == "--option" else "the value"
+            if option.choices and value not in option.choices:
+                raise UsageError(
+                    f"{origin} {name}: {shown} is not one of {', '.join(option.choices)}"
+                )
+            if not option.choices and not re.fullmatch(option.pattern, value):
+                raise UsageError(f"{origin} {name}: {shown} does not look like a {name}")
+
+    def region(self, options: Mapping[str, str]) -> Region | None:
+        if not self.regions:
+            return None
+        return self.regions.get(options.get("region", ""), next(iter(self.regions.values())))
+
+    def documented_base_url(self, options: Mapping[str, str]) -> str:
+        region = self.region(options)
+        return region.base_url if region else self.default_base_url
+
+    def check_base_url(self, base_url: str, options: Mapping[str, str]) -> None:
+        """Refuse to send a region-bound key to another region's documented host."""
+        region = self.region(options)
+        if region is None:
+            return
+        host = urlsplit(base_url).hostname
+        for name, other in self.regions.items():
+            if other is not region and urlsplit(other.base_url).hostname == host:
+                raise ConfigError(
+                    f"{self.id}: the base_url points at the {name!r} region's host {host}, but "
+                    f"this entry's key belongs to another region; keys are region-bound and keyz "
+                    f"never sends one to the other region (set the entry's region option, or fix "
+                    f"[providers.{self.id}] base_url)"
+                )
+
+
+__all__ = [
+    "Capability",
+    "Endpoint",
+    "FetchContext",
+    "KeyKind",
+    "Option",
+    "Provider",
+    "Region",
+    "Report",
+]

@@ -1,0 +1,81 @@
+"""``keyz migrate``: rewrite every sidecar in the current schema version.
+
+Reading old versions already works in memory; this makes the files themselves
+current, with deterministic bytes, so the ledger shows one format change in one
+commit (``--commit``) instead of a trickle of rewrites by later syncs. Files from
+a newer keyz and files keyz cannot read are reported and left untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keyz import sidecar as sc
+from keyz.errors import KeyzError
+from keyz.fsutil import atomic_write
+from keyz.git_ops import CommitOutcome, GitRepo
+from keyz.lock import store_lock
+from keyz.store import PassStore
+from keyz.sync import lock_path
+
+
+@dataclass
+class MigrateResult:
+    outdated: list[tuple[str, int]] = field(default_factory=list)  # (path, its version)
+    current: int = 0  # files already in the current version
+    problems: list[str] = field(default_factory=list)  # unreadable or newer files, untouched
+    written: bool = False
+    commit: CommitOutcome | None = None
+    git_error: KeyzError | None = None
+
+
+def run_migrate(store: PassStore, *, check: bool = False, commit: bool = False) -> MigrateResult:
+    """Find (and unless ``check``, rewrite) every sidecar older than the current version."""
+    repo = GitRepo.require(store.root, "--commit") if commit else GitRepo.find(store.root)
+    with store_lock(lock_path(store, repo)):
+        result = MigrateResult()
+        upgrades: list[tuple[Path, bytes]] = []
+        entries = store.keyz_dir / "entries"
+        for path in sorted(entries.rglob("*.json")) if entries.is_dir() else []:
+            shown = path.relative_to(store.root).as_posix()
+            try:
+                data = path.read_bytes()
+                version = sc.version_of(data, source=shown)
+                if version == sc.SCHEMA_VERSION:
+                    result.current += 1
+                    continue
+                upgrades.append((path, sc.dumps(sc.loads(data, source=shown))))
+                result.outdated.append((shown, version))
+            except KeyzError as exc:
+                result.problems.append(str(exc))
+            except OSError as exc:
+                result.problems.append(f"cannot read {shown}: {exc.strerror}")
+        if check:
+            return result
+        for path, data in upgrades:
+            atomic_write(path, data)
+        result.written = bool(upgrades)
+        if commit and repo is not None and upgrades:
+            try:
+                result.commit = repo.commit(_message(result))
+            except KeyzError as exc:
+                result.git_error = exc
+    return result
+
+
+def _message(result: MigrateResult) -> str:
+    count = len(result.outdated)
+    noun = "sidecar" if count == 1 else "sidecars"
+    lines = [
+        f"{path}: version {version} -> {sc.SCHEMA_VERSION}" for path, version in result.outdated
+    ]
+    return (
+        "\n".join(
+            [f"keyz: migrate {count} {noun} to schema version {sc.SCHEMA_VERSION}", "", *lines]
+        )
+        + "\n"
+    )
+
+
+__all__ = ["MigrateResult", "run_migrate"]

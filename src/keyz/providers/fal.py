@@ -1,0 +1,57 @@
+"""fal: ``GET /v1/account/billing?expand=credits`` with an admin key.
+
+Documented example (fal.ai/docs/platform-apis/v1/account/billing)::
+
+    {"username": "my-team", "credits": {"current_balance": 24.5, "currency": "USD"}}
+
+The header is ``Authorization: Key <ADMIN_API_KEY>`` (not Bearer). ``credits``
+is present only when expanded. The username is not copied.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from keyz.errors import ProviderError
+from keyz.money import parse_amount
+from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.sidecar import Balance
+
+BILLING = Endpoint("/v1/account/billing?expand=credits", KeyKind.ADMIN, Capability.BALANCE)
+
+
+def parse_billing(payload: Any) -> Report:
+    credits = payload.get("credits") if isinstance(payload, dict) else None
+    if not isinstance(credits, dict):
+        raise ProviderError("fal billing: the answer has no credits object")
+    currency = credits.get("currency")
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
+        raise ProviderError("fal billing: credits.currency is not a currency code")
+    balance = Balance(
+        currency=currency.strip().upper(),
+        remaining=parse_amount(credits.get("current_balance"), field="current_balance"),
+        source=BILLING.path.split("?")[0],
+    )
+    return Report(available=None, balances=[balance])
+
+
+class Fal(Provider):
+    id = "fal"
+    title = "fal"
+    capabilities = Capability.BALANCE
+    key_kind = KeyKind.ADMIN
+    default_base_url = "https://api.fal.ai"
+    endpoints = (BILLING,)
+    key_help: ClassVar[str] = "an ADMIN API key from fal.ai/dashboard/keys (scope: ADMIN)"
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(BILLING),
+            headers={"Authorization": f"Key {ctx.secret.value}"},
+            what="fal billing",
+        )
+        return parse_billing(payload)
+
+
+PROVIDER = Fal()

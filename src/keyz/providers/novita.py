@@ -1,0 +1,65 @@
+"""Novita AI: ``GET /openapi/v1/billing/balance/detail``.
+
+Documented example (novita.ai/docs/api-reference/basic-get-user-balance)::
+
+    {"availableBalance": "1000000", "cashBalance": "800000", "creditLimit": "200000",
+     "pendingCharges": "0", "outstandingInvoices": "0"}
+
+Every amount is a string in 1/10000 USD (10000 = $1.00): keyz divides by 10000.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+from keyz.errors import ProviderError
+from keyz.money import optional_amount, parse_amount
+from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.sidecar import Balance
+
+BALANCE = Endpoint("/openapi/v1/billing/balance/detail", KeyKind.REGULAR, Capability.BALANCE)
+SCALE: Final = Decimal(10000)  # the answer is in 1/10000 USD
+
+
+def parse_balance(payload: Any) -> Report:
+    """Normalize a balance/detail answer into USD."""
+    if not isinstance(payload, dict):
+        raise ProviderError("novita balance: the answer is not a JSON object")
+
+    def figure(name: str) -> Decimal | None:
+        return optional_amount(payload.get(name), field=name, scale=SCALE)
+
+    balance = Balance(
+        currency="USD",
+        remaining=parse_amount(
+            payload.get("availableBalance"), field="availableBalance", scale=SCALE
+        ),
+        cash=figure("cashBalance"),
+        credit_limit=figure("creditLimit"),
+        pending=figure("pendingCharges"),
+        outstanding=figure("outstandingInvoices"),
+        source=BALANCE.path,
+    )
+    return Report(available=None, balances=[balance])
+
+
+class Novita(Provider):
+    id = "novita"
+    title = "Novita AI"
+    capabilities = Capability.BALANCE
+    key_kind = KeyKind.REGULAR
+    default_base_url = "https://api.novita.ai"
+    endpoints = (BALANCE,)
+    key_help: ClassVar[str] = "an API key from novita.ai/settings/key-management"
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(BALANCE),
+            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            what="novita balance",
+        )
+        return parse_balance(payload)
+
+
+PROVIDER = Novita()

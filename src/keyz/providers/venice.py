@@ -1,0 +1,65 @@
+"""Venice: ``GET /api/v1/billing/balance`` with an admin key.
+
+Documented example (docs.venice.ai/api-reference/endpoint/billing/balance)::
+
+    {"canConsume": true, "consumptionCurrency": "DIEM",
+     "balances": {"diem": 90.5, "usd": 25}, "diemEpochAllocation": 100}
+
+``balances.usd`` is a USD balance; ``balances.diem`` is Venice's own unit (DIEM,
+``unit_kind: provider``), so it is its own balance, never added to USD.
+``canConsume`` ("whether the user has sufficient balance to make API requests")
+→ available.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from keyz.errors import ProviderError
+from keyz.money import parse_amount
+from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.sidecar import Balance
+
+BALANCE = Endpoint("/api/v1/billing/balance", KeyKind.ADMIN, Capability.BALANCE)
+
+
+def parse_balance(payload: Any) -> Report:
+    balances = payload.get("balances") if isinstance(payload, dict) else None
+    if not isinstance(balances, dict):
+        raise ProviderError("venice balance: the answer has no balances object")
+    found: list[Balance] = []
+    if balances.get("usd") is not None:
+        usd = parse_amount(balances["usd"], field="balances.usd")
+        found.append(Balance(currency="USD", remaining=usd, source=BALANCE.path))
+    if balances.get("diem") is not None:
+        diem = parse_amount(balances["diem"], field="balances.diem")
+        found.append(
+            Balance(currency="DIEM", unit_kind="provider", remaining=diem, source=BALANCE.path)
+        )
+    if not found:
+        raise ProviderError("venice balance: the answer has neither a usd nor a diem balance")
+    available = payload.get("canConsume")
+    return Report(available=available if isinstance(available, bool) else None, balances=found)
+
+
+class Venice(Provider):
+    id = "venice"
+    title = "Venice"
+    capabilities = Capability.BALANCE
+    key_kind = KeyKind.ADMIN
+    default_base_url = "https://api.venice.ai"
+    endpoints = (BALANCE,)
+    key_help: ClassVar[str] = (
+        "an admin API key from venice.ai/settings/api (inference keys cannot read billing)"
+    )
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(BALANCE),
+            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            what="venice balance",
+        )
+        return parse_balance(payload)
+
+
+PROVIDER = Venice()

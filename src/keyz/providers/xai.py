@@ -1,0 +1,108 @@
+"""xAI Management API: ``GET /v1/billing/teams/{team_id}/prepaid/balance``.
+
+Needs a management key (console.x.ai → Settings → Management Keys), not an
+``xai-`` inference key. Answer shape (xAI's billing docs list the endpoint; the
+field semantics come from well-kept clients)::
+
+    {"changes": [{"topupStatus": "SUCCEEDED", "amount": {"val": "-1000"}}],
+     "total": {"val": "-250"}}
+
+``total.val`` is a string of USD cents on an inverted ledger: a top-up is
+negative, so remaining dollars = -val / 100 ("-250" → 2.50). A total keyz
+cannot read is an error, never $0.
+
+The team id comes from the ``team_id`` option, a ``team_id:`` line in the pass
+entry, or ``GET /auth/management-keys/validation`` (``teamId``), in that order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+from urllib.parse import quote
+
+from keyz.errors import ProviderError
+from keyz.money import parse_amount
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    FetchContext,
+    KeyKind,
+    Option,
+    Provider,
+    Report,
+)
+from keyz.sidecar import Balance
+
+VALIDATION = Endpoint("/auth/management-keys/validation", KeyKind.MANAGEMENT, Capability(0))
+BALANCE = Endpoint(
+    "/v1/billing/teams/{team_id}/prepaid/balance", KeyKind.MANAGEMENT, Capability.BALANCE
+)
+CENTS: Final = Decimal(-100)  # inverted ledger in cents
+
+
+def parse_team(payload: Any) -> str:
+    """The team id from a management-key validation answer."""
+    team = payload.get("teamId") if isinstance(payload, dict) else None
+    if not isinstance(team, str) or not team.strip():
+        raise ProviderError(
+            "xai key validation: the answer names no teamId; set it with --option team_id=…"
+        )
+    return team.strip()
+
+
+def parse_balance(payload: Any) -> Report:
+    """Normalize a prepaid/balance answer: remaining USD = -total.val / 100."""
+    total = payload.get("total") if isinstance(payload, dict) else None
+    value = total.get("val") if isinstance(total, dict) else None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ProviderError("xai balance: the answer has no readable total.val")
+    balance = Balance(
+        currency="USD",
+        remaining=parse_amount(value, field="total.val", scale=CENTS),
+        source=BALANCE.path,
+    )
+    return Report(available=None, balances=[balance])
+
+
+class XAI(Provider):
+    id = "xai"
+    title = "xAI"
+    capabilities = Capability.BALANCE
+    key_kind = KeyKind.MANAGEMENT
+    default_base_url = "https://management-api.x.ai"
+    endpoints = (VALIDATION, BALANCE)
+    options: ClassVar = {
+        "team_id": Option(
+            "the team id (console.x.ai/team/<team_id>); found from the key when unset",
+            pattern=r"[A-Za-z0-9_-]{1,128}",
+        )
+    }
+    key_help: ClassVar[str] = (
+        "a management key from console.x.ai → Settings → Management Keys (an xai- inference "
+        "key cannot read billing)"
+    )
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        headers = {"Authorization": f"Bearer {ctx.secret.value}"}
+        team = ctx.options.get("team_id")
+        if team is None:
+            found = await ctx.http.get_json(
+                ctx.url(VALIDATION), headers=headers, what="xai key validation"
+            )
+            team = parse_team(found)
+        url = ctx.base_url + BALANCE.path.format(team_id=quote(team, safe=""))
+        try:
+            payload = await ctx.http.get_json(url, headers=headers, what="xai balance")
+        except ProviderError as exc:
+            if exc.status == 404:
+                raise ProviderError(
+                    f"{exc}; no prepaid balance for that team: check team_id (postpaid "
+                    "teams have no prepaid balance)",
+                    status=404,
+                ) from None
+            raise
+        return parse_balance(payload)
+
+
+PROVIDER = XAI()

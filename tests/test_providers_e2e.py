@@ -1,0 +1,123 @@
+"""Every balance provider end to end: keyz as a subprocess against the loopback simulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from keyz.simulator import Answer, Simulator
+from tests.conftest import CANARY, MakeStore, Sandbox, files_text
+
+PROVIDERS = ("moonshot", "novita", "xai", "siliconflow", "fal", "venice", "poe")
+KEYS = {p: f"sk-{p}-" + "5eed" * 8 for p in PROVIDERS}
+KEYS["xai"] = CANARY  # the canary rides on the provider with the most requests
+
+
+@pytest.fixture
+def every_provider(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    entries = {f"api/{p}": f"{KEYS[p]}\n" for p in PROVIDERS}
+    entries["api/moonshot"] += "region: cn\n"  # a hint line in the entry picks the region
+    sandbox = make_sandbox(entries)
+    sandbox.env.update(simulator.env(*PROVIDERS))
+    simulator.moonshot(KEYS["moonshot"])
+    simulator.novita(KEYS["novita"])
+    simulator.xai(KEYS["xai"], team_id="team-abc", total_cents="-250")
+    simulator.siliconflow(KEYS["siliconflow"])
+    simulator.fal(KEYS["fal"])
+    simulator.venice(KEYS["venice"])
+    simulator.poe(KEYS["poe"])
+    assert sandbox.keyz("init").returncode == 0
+    for p in PROVIDERS:
+        result = sandbox.keyz("track", f"api/{p}", "--provider", p)
+        assert result.returncode == 0, result.stderr
+    return sandbox
+
+
+def sidecar(sandbox: Sandbox, entry: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        (sandbox.store / ".keyz" / "entries" / f"{entry}.json").read_text()
+    )
+    return data
+
+
+def balances(sandbox: Sandbox, entry: str) -> list[tuple[str, str, str | None]]:
+    items = sidecar(sandbox, entry)["balances"]
+    assert isinstance(items, list)
+    return [(b["currency"], b["unit_kind"], b["remaining"]) for b in items]
+
+
+@pytest.mark.cli
+def test_every_provider_syncs_to_exact_major_units(
+    every_provider: Sandbox, simulator: Simulator
+) -> None:
+    result = every_provider.keyz("sync", "--commit")
+    assert result.returncode == 0, result.stderr
+    assert balances(every_provider, "api/moonshot") == [("CNY", "currency", "49.58894")]
+    assert balances(every_provider, "api/novita") == [("USD", "currency", "100")]
+    assert balances(every_provider, "api/xai") == [("USD", "currency", "2.5")]
+    assert balances(every_provider, "api/siliconflow") == [("CNY", "currency", "88.88")]
+    assert balances(every_provider, "api/fal") == [("USD", "currency", "24.5")]
+    assert balances(every_provider, "api/venice") == [
+        ("DIEM", "provider", "90.5"),
+        ("USD", "currency", "25"),
+    ]
+    assert balances(every_provider, "api/poe") == [("POINTS", "provider", "1500")]
+    assert sidecar(every_provider, "api/venice")["available"] is True
+    # the region hint sent the moonshot key only to the simulator's moonshot routes
+    paths = {r.path for r in simulator.requests if r.token == KEYS["moonshot"]}
+    assert paths == {"/moonshot/v1/users/me/balance"}
+    # team id discovered from the key, then used
+    xai_paths = [r.path for r in simulator.requests if r.token == CANARY]
+    assert xai_paths == [
+        "/xai/auth/management-keys/validation",
+        "/xai/v1/billing/teams/team-abc/prepaid/balance",
+    ]
+    status = every_provider.keyz("status", "--json")
+    assert status.returncode == 0
+    rows = {row["entry"]: row for row in json.loads(status.stdout)["entries"]}
+    assert rows["api/poe"]["sidecar"]["balances"][0]["currency"] == "POINTS"
+    human = every_provider.keyz("status").stdout
+    assert "1500 POINTS" in human or "POINTS 1500" in human
+    everything = result.stdout + result.stderr + status.stdout + human
+    assert CANARY not in everything
+    assert CANARY not in files_text(every_provider.store)
+    assert "user@example.com" not in files_text(every_provider.store)
+
+
+@pytest.mark.cli
+def test_a_wrong_kind_of_key_names_the_key_needed_and_never_echoes_it(
+    every_provider: Sandbox, simulator: Simulator
+) -> None:
+    echo = {"error": {"message": f"Invalid management key {CANARY}"}}
+    simulator.fail(CANARY, Answer(401, echo))
+    result = every_provider.keyz("sync", "api/xai", "api/poe")
+    assert result.returncode == 1
+    assert "api/xai" in result.stderr and "needs a management key" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert CANARY not in result.stdout + result.stderr
+    assert balances(every_provider, "api/poe") == [("POINTS", "provider", "1500")]
+
+
+@pytest.mark.cli
+def test_a_key_is_never_sent_to_the_other_regions_host(every_provider: Sandbox) -> None:
+    result = every_provider.keyz(
+        "sync", "api/moonshot", env={"KEYZ_MOONSHOT_BASE_URL": "https://api.moonshot.ai"}
+    )
+    assert result.returncode == 1
+    assert "region-bound" in result.stderr
+    assert not (every_provider.store / ".keyz" / "entries" / "api" / "moonshot.json").exists()
+
+
+@pytest.mark.cli
+def test_unsupported_providers_are_explained(every_provider: Sandbox) -> None:
+    result = every_provider.keyz("track", "api/poe", "--provider", "mistral")
+    assert result.returncode == 2
+    assert "cannot check Mistral" in result.stderr and "admin.mistral.ai" in result.stderr
+    listing = json.loads(every_provider.keyz("providers", "--json").stdout)
+    supported = {p["id"] for p in listing["providers"]}
+    assert set(PROVIDERS) | {"deepseek", "openrouter"} <= supported
+    unsupported = {u["id"] for u in listing["unsupported"]}
+    assert {"mistral", "together", "groq", "cerebras", "perplexity", "gemini"} <= unsupported
+    assert {"xiaomi-mimo", "cohere", "huggingface", "replicate"} <= unsupported
+    assert not supported & unsupported

@@ -1,0 +1,67 @@
+"""keyz status: spendable figures per unit, derived marks, age and staleness, from files only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from keyz import sidecar as sc
+from keyz.config import load_config
+from keyz.render import summarize
+from keyz.status import collect_status
+from keyz.store import PassStore
+from keyz.sync import run_sync
+
+from .conftest import Sandbox
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
+
+
+def test_spendable_and_staleness(two_keys: Sandbox) -> None:
+    store = PassStore(two_keys.store)
+    config = load_config(store.keyz_dir)
+    run_sync(store, config)
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    rows = {r.entry: r for r in collect_status(store, config, now=soon)}
+    deepseek = rows["api/deepseek"].to_json()
+    assert deepseek["spendable"] == [
+        {"unit": "CNY", "unit_kind": "currency", "amount": "110.00", "derived": False},
+        {"unit": "USD", "unit_kind": "currency", "amount": "5.25", "derived": False},
+    ]
+    assert deepseek["stale"] is False and deepseek["problem"] is None
+    assert rows["api/openrouter"].to_json()["spendable"] == []  # a key limit is not a balance
+    later = datetime.now(UTC) + timedelta(days=3)
+    old = {r.entry: r for r in collect_status(store, config, now=later)}
+    assert old["api/deepseek"].stale is True
+    assert "stale" in (old["api/deepseek"].problem or "")
+
+
+def test_derived_figures_are_marked() -> None:
+    current = sc.loads((FIXTURES / "openrouter-credits.v2.json").read_bytes())
+    assert summarize(current) == "USD 74.75*"
+    poe = sc.Sidecar.model_validate(
+        {
+            "entry": "p",
+            "provider": "poe",
+            "observed_at": "2026-11-22T10:15:00Z",
+            "available": None,
+            "balances": [{"currency": "POINTS", "unit_kind": "provider", "remaining": "1500"}],
+        }
+    )
+    assert summarize(poe) == "POINTS 1500"
+
+
+def test_sync_rewrites_an_unchanged_v1_sidecar_as_v2_keeping_its_time(two_keys: Sandbox) -> None:
+    path = two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json"
+    path.parent.mkdir(parents=True)
+    v1 = json.loads((FIXTURES / "deepseek.v1.json").read_text())
+    v1["balances"][1].update(granted="0.00", topped_up="5.25")  # what the simulator reports
+    path.write_text(json.dumps(v1, indent=2, sort_keys=True) + "\n")
+    store = PassStore(two_keys.store)
+    run_sync(store, load_config(store.keyz_dir), ["api/deepseek"])
+    after = json.loads(path.read_text())
+    assert after["schema_version"] == 2
+    assert after["observed_at"] == "2026-11-22T10:15:00Z"  # same values: same observation
+    shutil.rmtree(path.parent)
