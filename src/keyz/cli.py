@@ -329,12 +329,13 @@ def status(env: Env, as_json: bool) -> None:
     """Show the last known figures of every tracked entry, from the sidecars.
 
     No network and no gpg: this reads .keyz/ only. Entries whose last sync
-    failed, or that were not checked for over 2 days, are marked.
+    failed, or that were not checked for over 2 days, are marked with "!".
+    Figures keyz computed rather than read (e.g. credits - usage) end in "*".
 
     \b
     Examples:
       keyz status
-      keyz status --json | jq '.entries[].sidecar.balances'
+      keyz status --json | jq '.entries[] | {entry, spendable, stale}'
     """
     from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, summarize, table
     from keyz.status import collect_status
