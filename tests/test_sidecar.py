@@ -204,17 +204,17 @@ def test_spend_and_quotas_round_trip_sorted() -> None:
         sc.Spend(period="last_30_days", currency="USD", amount=Decimal("4.56")),
     ]
     quotas = [
-        sc.Quota(name="weekly", window="7d", percent_left=Decimal(80)),
-        sc.Quota(name="tokens", window="5h", percent_left=None, unlimited=True),
+        sc.Quota(label="weekly", window="7d", remaining_percent=Decimal(80)),
+        sc.Quota(label="tokens", window="5h", remaining_percent=None, unlimited=True),
     ]
     first = sc.dumps(make(spend=spend, quotas=quotas))
     data = json.loads(first)
     assert [s["period"] for s in data["spend"]] == ["last_30_days", "month_to_date"]
-    assert [q["name"] for q in data["quotas"]] == ["tokens", "weekly"]
+    assert [q["label"] for q in data["quotas"]] == ["tokens", "weekly"]
     assert data["quotas"][0] == {
-        "name": "tokens",
+        "label": "tokens",
         "window": "5h",
-        "percent_left": None,
+        "remaining_percent": None,
         "unlimited": True,
     }
     assert sc.dumps(sc.loads(first)) == first

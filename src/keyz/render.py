@@ -64,13 +64,13 @@ def summarize(sidecar: Sidecar) -> str:
 
 def quota_text(quota: Quota) -> str:
     """'tokens (5h): 62% left, resets in 2h' or 'tokens (5h): unlimited'."""
-    label = f"{quota.name} ({quota.window})" if quota.window else quota.name
+    label = f"{quota.label} ({quota.window})" if quota.window else quota.label
     if quota.unlimited:
         return f"{label}: unlimited"
-    if quota.percent_left is None:
+    if quota.remaining_percent is None:
         return f"{label}: unknown"
-    mark = DERIVED_MARK if "percent_left" in quota.derived else ""
-    text = f"{label}: {format_amount(quota.percent_left.normalize())}%{mark} left"
+    mark = DERIVED_MARK if "remaining_percent" in quota.derived else ""
+    text = f"{label}: {format_amount(quota.remaining_percent.normalize())}%{mark} left"
     if quota.resets_at is not None:
         text += f", resets {until(quota.resets_at)}"
     return text

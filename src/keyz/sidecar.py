@@ -170,12 +170,12 @@ class Spend(Model):
 class Quota(Model):
     """A plan's allowance in a window that resets: how much of it is left, and when it resets."""
 
-    _keep_null: ClassVar[frozenset[str]] = frozenset({"percent_left"})
-    FIGURES: ClassVar[tuple[str, ...]] = ("percent_left", "used", "limit", "remaining")
+    _keep_null: ClassVar[frozenset[str]] = frozenset({"remaining_percent"})
+    FIGURES: ClassVar[tuple[str, ...]] = ("remaining_percent", "used", "limit", "remaining")
 
-    name: str = Field(description="what the window counts, as the provider names it")
+    label: str = Field(description="what the window counts, as the provider names it")
     window: str | None = Field(default=None, description="length of the window: 5h, 1d, 7d, 1mo")
-    percent_left: Money | None = Field(description="0-100; null when unknown or unlimited")
+    remaining_percent: Money | None = Field(description="0-100; null when unknown or unlimited")
     used: Money | None = None
     limit: Money | None = None
     remaining: Money | None = None
@@ -223,7 +223,7 @@ class SidecarV2(Model):
     @field_validator("quotas")
     @classmethod
     def _sorted_quotas(cls, value: list[Quota]) -> list[Quota]:
-        return sorted(value, key=lambda q: (q.name, q.window or ""))
+        return sorted(value, key=lambda q: (q.label, q.window or ""))
 
     def same_values(self, other: SidecarV2) -> bool:
         """Equal but for the time of observation."""
