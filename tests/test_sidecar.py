@@ -198,9 +198,7 @@ def test_derived_marks_name_present_figures_only() -> None:
 
 def test_spend_and_quotas_round_trip_sorted() -> None:
     spend = [
-        sc.Spend(
-            period="month_to_date", currency="USD", amount=Decimal("1.23"), derived=["amount"]
-        ),
+        sc.Spend(period="this_month", currency="USD", amount=Decimal("1.23"), derived=["amount"]),
         sc.Spend(period="last_30_days", currency="USD", amount=Decimal("4.56")),
     ]
     quotas = [
@@ -209,7 +207,7 @@ def test_spend_and_quotas_round_trip_sorted() -> None:
     ]
     first = sc.dumps(make(spend=spend, quotas=quotas))
     data = json.loads(first)
-    assert [s["period"] for s in data["spend"]] == ["last_30_days", "month_to_date"]
+    assert [s["period"] for s in data["spend"]] == ["last_30_days", "this_month"]
     assert [q["label"] for q in data["quotas"]] == ["tokens", "weekly"]
     assert data["quotas"][0] == {
         "label": "tokens",

@@ -35,6 +35,7 @@ from keyz.sidecar_v1 import SidecarV1, upgrade
 SCHEMA_VERSION: Final = 2
 _ISO_CURRENCY: Final = re.compile(r"[A-Z]{3}")
 UnitKind = Literal["currency", "provider"]
+Period = Literal["today", "this_week", "this_month", "last_30_days", "all_time"]
 
 
 def _canonical(value: list[str]) -> list[str]:
@@ -147,9 +148,9 @@ class Spend(Model):
 
     FIGURES: ClassVar[tuple[str, ...]] = ("amount",)
 
-    period: str = Field(
-        pattern=r"^[a-z0-9_]+$",
-        description="today, this_week, this_month, month_to_date, last_30_days, all_time",
+    period: Period = Field(
+        description="today, this_week (from Monday), this_month, last_30_days (today included), "
+        "all_time; all UTC"
     )
     start: UtcTime | None = None
     end: UtcTime | None = None

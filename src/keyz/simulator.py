@@ -19,6 +19,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -203,6 +204,136 @@ class Simulator:
             token, "/poe/usage/current_balance", Answer(body={"current_point_balance": points})
         )
 
+    def anthropic(self, token: str, daily_cents: list[str]) -> None:
+        """One cost-report page: ``daily_cents[i]`` was spent i days ago (strings in cents)."""
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        buckets = [
+            {
+                "starting_at": _iso(today - timedelta(days=i)),
+                "ending_at": _iso(today - timedelta(days=i - 1)),
+                "results": [
+                    {
+                        "amount": cents,
+                        "currency": "USD",
+                        "cost_type": None,
+                        "description": None,
+                        "model": None,
+                        "service_tier": None,
+                        "context_window": None,
+                        "token_type": None,
+                        "workspace_id": None,
+                    }
+                ],
+            }
+            for i, cents in reversed(list(enumerate(daily_cents)))
+        ]
+        body = {"data": buckets, "has_more": False, "next_page": None}
+        self.route(token, "/anthropic/v1/organizations/cost_report", Answer(body=body))
+
+    def openai(self, token: str, daily_dollars: list[str]) -> None:
+        """One costs page: ``daily_dollars[i]`` spent i days ago (sent as numbers)."""
+        today = int(datetime.now(UTC).replace(hour=0, minute=0, second=0).timestamp())
+        buckets = [
+            {
+                "object": "bucket",
+                "start_time": today - i * 86400,
+                "end_time": today - (i - 1) * 86400,
+                "results": [
+                    {
+                        "object": "organization.costs.result",
+                        "amount": {"value": Decimal(value), "currency": "usd"},
+                        "line_item": None,
+                        "project_id": None,
+                        "api_key_id": None,
+                        "quantity": None,
+                    }
+                ],
+            }
+            for i, value in reversed(list(enumerate(daily_dollars)))
+        ]
+        body = {"object": "page", "data": buckets, "has_more": False, "next_page": None}
+        self.route(token, "/openai/v1/organization/costs", Answer(body=body))
+
+    def minimax(
+        self,
+        token: str,
+        interval_percent: str = "89.93",
+        weekly_percent: str = "97",
+        status_code: int = 0,
+    ) -> None:
+        now = int(time.time() * 1000)
+        row = {
+            "model_name": "MiniMax-M2",
+            "start_time": now - 3_600_000,
+            "end_time": now + 4 * 3_600_000,
+            "remains_time": 4 * 3_600_000,
+            "current_interval_total_count": 1500,
+            "current_interval_usage_count": 151,
+            "current_interval_remaining_percent": Decimal(interval_percent),
+            "current_interval_status": 1,
+            "weekly_start_time": now - 86_400_000,
+            "weekly_end_time": now + 6 * 86_400_000,
+            "current_weekly_total_count": 15000,
+            "current_weekly_usage_count": 450,
+            "current_weekly_remaining_percent": Decimal(weekly_percent),
+            "current_weekly_status": 1,
+        }
+        messages = {0: "success", 1004: "login fail", 2049: "invalid api key", 2062: "no plan"}
+        body = {
+            "base_resp": {"status_code": status_code, "status_msg": messages[status_code]},
+            "model_remains": [row, {**row, "model_name": "video"}],
+        }
+        self.route(token, "/minimax/v1/token_plan/remains", Answer(body=body))
+
+    def zai(self, token: str, used_percent: int = 28) -> None:
+        reset = int(time.time() * 1000) + 2 * 3_600_000
+        limits = [
+            {
+                "type": "TOKENS_LIMIT",
+                "unit": 3,
+                "number": 5,
+                "usage": 40_000_000,
+                "currentValue": 11_200_000,
+                "remaining": 28_800_000,
+                "percentage": used_percent,
+                "nextResetTime": reset,
+            },
+            {
+                "type": "TIME_LIMIT",
+                "unit": 5,
+                "number": 1,
+                "usage": 1000,
+                "currentValue": 10,
+                "remaining": 990,
+                "percentage": 1,
+                "usageDetails": [{"modelCode": "search-prime", "usage": 10}],
+            },
+        ]
+        body = {
+            "success": True,
+            "code": 200,
+            "msg": "Operation successful",
+            "data": {"limits": limits, "planName": "Pro"},
+        }
+        self.route(token, "/zai/api/monitor/usage/quota/limit", Answer(body=body))
+
+    def elevenlabs(self, token: str, used: int = 6200, limit: int = 10000) -> None:
+        body = {
+            "tier": "starter",
+            "character_count": used,
+            "character_limit": limit,
+            "can_extend_character_limit": False,
+            "allowed_to_extend_character_limit": False,
+            "next_character_count_reset_unix": int(time.time()) + 12 * 86400,
+            "voice_slots_used": 1,
+            "voice_limit": 10,
+            "status": "active",
+            "currency": "usd",
+            "billing_period": "monthly_period",
+            "character_refresh_period": "monthly_period",
+        }
+        self.route(token, "/elevenlabs/v1/user/subscription", Answer(body=body))
+
     def route(self, token: str, path: str, answer: Answer) -> None:
         with self._lock:
             self._routes[(token, path)] = answer
@@ -293,6 +424,10 @@ class Simulator:
         handler.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             handler.wfile.write(data)
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _token(headers: Any) -> str | None:

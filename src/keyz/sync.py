@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -107,8 +108,8 @@ def _sync_entries(
             continue
         to_fetch.append(entry)
 
-    reports = asyncio.run(_fetch_all(store, config, to_fetch, progress)) if to_fetch else {}
     now = sc.utc_now()
+    reports = asyncio.run(_fetch_all(store, config, to_fetch, progress, now)) if to_fetch else {}
     for entry in to_fetch:
         result = results[entry.name]
         state = states.setdefault(entry.name, EntryState())
@@ -144,7 +145,11 @@ def _sync_entries(
 
 
 async def _fetch_all(
-    store: PassStore, config: Config, entries: list[EntryConfig], progress: Progress | None
+    store: PassStore,
+    config: Config,
+    entries: list[EntryConfig],
+    progress: Progress | None,
+    now: datetime,
 ) -> dict[str, Report | str]:
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
@@ -174,7 +179,9 @@ async def _fetch_all(
                 )
                 provider.check_base_url(base_url, options)
                 async with semaphores[entry.provider]:
-                    ctx = FetchContext(http=http, secret=secret, base_url=base_url, options=options)
+                    ctx = FetchContext(
+                        http=http, secret=secret, base_url=base_url, options=options, now=now
+                    )
                     return await provider.report(ctx)
         except TimeoutError:
             return f"no result within {config.timeout:g}s ([defaults] timeout in config.toml)"

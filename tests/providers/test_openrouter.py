@@ -1,6 +1,7 @@
 """OpenRouter: payloads shaped like openrouter.ai's /credits and /key reference examples."""
 
 import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,30 @@ KEY_EXAMPLE = {
     }
 }
 BASE = "https://openrouter.ai"
+NOW = datetime(2026, 11, 19, 15, 30, tzinfo=UTC)  # a Thursday
+
+
+def test_key_usage_windows_are_reported_spend_in_utc_periods() -> None:
+    payload = {
+        "data": {
+            **KEY_EXAMPLE["data"],
+            "usage_daily": Decimal("0.5"),
+            "usage_weekly": Decimal("3.25"),
+            "usage_monthly": 12,
+        }
+    }
+    spend = {s.period: s for s in parse_key(payload, NOW).spend}
+    assert {p: s.amount for p, s in spend.items()} == {
+        "today": Decimal("0.5"),
+        "this_week": Decimal("3.25"),
+        "this_month": Decimal(12),
+    }
+    assert spend["today"].start == datetime(2026, 11, 19, tzinfo=UTC)
+    assert spend["this_week"].start == datetime(2026, 11, 16, tzinfo=UTC)  # Monday
+    assert spend["this_month"].start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert all(s.end == NOW and s.derived == [] and s.currency == "USD" for s in spend.values())
+    without = {"data": {k: v for k, v in KEY_EXAMPLE["data"].items() if k != "usage_daily"}}
+    assert "today" not in {s.period for s in parse_key(without, NOW).spend}
 
 
 def test_credits_example_gives_a_derived_remaining() -> None:
@@ -54,7 +79,7 @@ def test_credits_example_gives_a_derived_remaining() -> None:
 
 
 def test_key_example_gives_the_key_limit_and_no_invented_balance() -> None:
-    report = parse_key(KEY_EXAMPLE)
+    report = parse_key(KEY_EXAMPLE, NOW)
     assert report.balances == []
     limit = report.key_limit
     assert limit is not None
@@ -71,7 +96,7 @@ def test_an_unlimited_key_has_null_limit_and_remaining() -> None:
     payload = {
         "data": {**KEY_EXAMPLE["data"], "limit": None, "limit_remaining": None, "limit_reset": None}
     }
-    limit = parse_key(payload).key_limit
+    limit = parse_key(payload, NOW).key_limit
     assert (
         limit is not None
         and limit.limit is None

@@ -18,15 +18,20 @@ if TYPE_CHECKING:
 
 # id -> module; modules are imported only when their provider is used
 _MODULES: Final = {
+    "anthropic": "keyz.providers.anthropic",
     "deepseek": "keyz.providers.deepseek",
+    "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
+    "minimax": "keyz.providers.minimax",
     "moonshot": "keyz.providers.moonshot",
     "novita": "keyz.providers.novita",
+    "openai": "keyz.providers.openai",
     "openrouter": "keyz.providers.openrouter",
     "poe": "keyz.providers.poe",
     "siliconflow": "keyz.providers.siliconflow",
     "venice": "keyz.providers.venice",
     "xai": "keyz.providers.xai",
+    "zai": "keyz.providers.zai",
 }
 KNOWN: Final = tuple(sorted(_MODULES))
 

@@ -7,10 +7,12 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from keyz.errors import AuthError, ConfigError, UsageError
+from keyz.fields import utc_now
 
 if TYPE_CHECKING:
     from keyz.providers.http import HttpClient
@@ -72,6 +74,7 @@ class FetchContext:
     secret: Secret
     base_url: str
     options: Mapping[str, str] = field(default_factory=dict)
+    now: datetime = field(default_factory=utc_now)  # the sync's clock: spend periods end here
 
     def url(self, endpoint: Endpoint) -> str:
         return self.base_url + endpoint.path

@@ -11,20 +11,23 @@ own spending cap (``limit`` null = no cap), never the account balance::
     {"data": {"limit": 100, "limit_remaining": 74.5, "limit_reset": "monthly",
               "usage": 25.5, "is_management_key": false, ...}}
 
-All figures are USD numbers.
+The key's ``usage_daily`` / ``usage_weekly`` / ``usage_monthly`` (UTC day, week
+from Monday, month) become spend windows next to the cap. All figures are USD numbers.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar, Final
 
 from keyz.errors import AuthError, ProviderError
 from keyz.money import optional_amount, parse_amount
+from keyz.periods import day_start, month_start, week_start
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
-from keyz.sidecar import Balance, KeyLimit
+from keyz.sidecar import Balance, KeyLimit, Spend
 
 CREDITS = Endpoint("/api/v1/credits", KeyKind.MANAGEMENT, Capability.BALANCE)
-KEY = Endpoint("/api/v1/key", KeyKind.REGULAR, Capability.KEY_LIMIT)
+KEY = Endpoint("/api/v1/key", KeyKind.REGULAR, Capability.KEY_LIMIT | Capability.SPEND)
 NEEDS_MANAGEMENT_KEY = "account balance needs a management key"
 _RESETS = ("daily", "weekly", "monthly")
 
@@ -52,9 +55,28 @@ def parse_credits(payload: Any) -> Report:
     return Report(available=None, balances=[balance])
 
 
-def parse_key(payload: Any) -> Report:
-    """Normalize a /key answer: the key's own cap, and no invented account balance."""
+_WINDOWS: Final = (
+    ("today", "usage_daily", day_start),
+    ("this_week", "usage_weekly", week_start),
+    ("this_month", "usage_monthly", month_start),
+)
+
+
+def parse_key(payload: Any, now: datetime) -> Report:
+    """Normalize a /key answer: the key's own cap and spend windows, no invented balance."""
     data = _data(payload, "openrouter key")
+    spend = [
+        Spend(
+            period=period,  # type: ignore[arg-type]  # the names above are valid periods
+            start=start(now),
+            end=now,
+            currency="USD",
+            amount=parse_amount(data[name], field=name),
+            source=KEY.path,
+        )
+        for period, name, start in _WINDOWS
+        if data.get(name) is not None
+    ]
     reset = data.get("limit_reset")
     limit = KeyLimit(
         currency="USD",
@@ -64,13 +86,13 @@ def parse_key(payload: Any) -> Report:
         reset=reset if reset in _RESETS else None,
         source=KEY.path,
     )
-    return Report(available=None, key_limit=limit, notes=[NEEDS_MANAGEMENT_KEY])
+    return Report(available=None, key_limit=limit, spend=spend, notes=[NEEDS_MANAGEMENT_KEY])
 
 
 class OpenRouter(Provider):
     id = "openrouter"
     title = "OpenRouter"
-    capabilities = Capability.BALANCE | Capability.KEY_LIMIT
+    capabilities = Capability.BALANCE | Capability.KEY_LIMIT | Capability.SPEND
     key_kind = KeyKind.MANAGEMENT
     default_base_url = "https://openrouter.ai"
     endpoints = (CREDITS, KEY)
@@ -88,7 +110,7 @@ class OpenRouter(Provider):
         except AuthError:
             # Ordinary keys are refused by /credits; the key's own cap is still worth having.
             payload = await ctx.http.get_json(ctx.url(KEY), headers=headers, what="openrouter key")
-            return parse_key(payload)
+            return parse_key(payload, ctx.now)
         return parse_credits(payload)
 
 

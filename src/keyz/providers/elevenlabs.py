@@ -1,0 +1,63 @@
+"""ElevenLabs: ``GET /v1/user/subscription`` (a character quota window).
+
+Header ``xi-api-key``. Documented fields (ElevenLabs API reference, get subscription)
+include ``tier``, ``character_count`` (used in this period), ``character_limit``,
+``next_character_count_reset_unix`` (seconds), ``status`` and ``currency``.
+keyz reports one quota window: characters used of the limit, remaining and the
+percentage left (derived), and the reset time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from keyz.errors import ProviderError
+from keyz.money import parse_amount
+from keyz.periods import from_epoch
+from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.sidecar import Quota
+
+SUBSCRIPTION = Endpoint("/v1/user/subscription", KeyKind.REGULAR, Capability.QUOTA)
+
+
+def parse_subscription(payload: Any) -> Report:
+    if not isinstance(payload, dict):
+        raise ProviderError("elevenlabs subscription: the answer is not a JSON object")
+    used = parse_amount(payload.get("character_count"), field="character_count")
+    limit = parse_amount(payload.get("character_limit"), field="character_limit")
+    remaining = max(limit - used, Decimal(0))
+    percent = (remaining / limit * 100).quantize(Decimal("0.01")) if limit > 0 else Decimal(0)
+    quota = Quota(
+        label="characters",
+        remaining_percent=percent,
+        used=used,
+        limit=limit,
+        remaining=remaining,
+        unit="characters",
+        resets_at=from_epoch(payload.get("next_character_count_reset_unix")),
+        derived=["remaining", "remaining_percent"],
+        source=SUBSCRIPTION.path,
+    )
+    return Report(available=None, quotas=[quota])
+
+
+class ElevenLabs(Provider):
+    id = "elevenlabs"
+    title = "ElevenLabs"
+    capabilities = Capability.QUOTA
+    key_kind = KeyKind.REGULAR
+    default_base_url = "https://api.elevenlabs.io"
+    endpoints = (SUBSCRIPTION,)
+    key_help: ClassVar[str] = "an API key from elevenlabs.io/app/settings/api-keys"
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(SUBSCRIPTION),
+            headers={"xi-api-key": ctx.secret.value},
+            what="elevenlabs subscription",
+        )
+        return parse_subscription(payload)
+
+
+PROVIDER = ElevenLabs()

@@ -1,0 +1,165 @@
+"""MiniMax Token Plan / Coding Plan: ``GET /v1/token_plan/remains`` (quota windows).
+
+Needs the plan key (``sk-cp-…``), Bearer; pay-as-you-go keys (``sk-api-…``) do not
+work. Hosts: ``api.minimax.io`` (region ``global``) and ``api.minimaxi.com`` (``cn``).
+Answer shape (fields per MiniMax's official CLI and the Token Plan FAQ)::
+
+    {"base_resp": {"status_code": 0, "status_msg": "success"},
+     "model_remains": [{"model_name": "MiniMax-M2", "start_time": 1763452800000,
+                        "end_time": 1763470800000, "current_interval_total_count": 1500,
+                        "current_interval_usage_count": 151,
+                        "current_interval_remaining_percent": 89.93,
+                        "current_interval_status": 1, "weekly_start_time": ...,
+                        "weekly_end_time": ..., "current_weekly_remaining_percent": 97, ...}]}
+
+Quirks, handled once here:
+- errors arrive as HTTP 200 with ``base_resp.status_code != 0`` (1004, 2049, 2062);
+- ``current_*_remaining_percent`` is used whenever present; the ``*_usage_count``
+  fields mean "remaining" on the older coding_plan endpoint but "used" on this one,
+  so a count is only read when no percent is given, and then as **used** (as
+  MiniMax's own CLI reads this endpoint), marked derived;
+- ``*_status == 3`` is an unlimited window;
+- the ``general`` or ``MiniMax-M*`` row is the text/coding quota.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+from keyz.errors import AuthError, ProviderError
+from keyz.money import optional_amount
+from keyz.periods import from_epoch
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    FetchContext,
+    KeyKind,
+    Option,
+    Provider,
+    Region,
+    Report,
+)
+from keyz.sidecar import Quota
+
+REMAINS = Endpoint("/v1/token_plan/remains", KeyKind.REGULAR, Capability.QUOTA)
+REGIONS = {
+    "global": Region("https://api.minimax.io", "USD"),
+    "cn": Region("https://api.minimaxi.com", "CNY"),
+}
+UNLIMITED: Final = 3
+_ERRORS: Final = {
+    1004: "the key was not accepted (MiniMax 1004: not logged in); use the Token Plan key "
+    "(sk-cp-…), not a pay-as-you-go key",
+    2049: "the key is not valid on this MiniMax site (2049); a key from minimaxi.com needs "
+    "region=cn, one from minimax.io region=global",
+    2062: "this account has no active Token Plan subscription (2062)",
+}
+_WINDOWS: Final = (
+    # label, count/percent prefix, start field, end field
+    ("interval", "current_interval", "start_time", "end_time"),
+    ("weekly", "current_weekly", "weekly_start_time", "weekly_end_time"),
+)
+
+
+def parse_remains(payload: Any) -> Report:
+    if not isinstance(payload, dict):
+        raise ProviderError("minimax remains: the answer is not a JSON object")
+    base = payload.get("base_resp")
+    code = base.get("status_code") if isinstance(base, dict) else None
+    if code != 0:
+        known = _ERRORS.get(code) if isinstance(code, int) else None
+        message = base.get("status_msg") if isinstance(base, dict) else None
+        said = f": {message[:100]}" if isinstance(message, str) else ""
+        text = known or f"the provider reported error {code!r}{said}"
+        raise (AuthError if code in (1004, 2049) else ProviderError)(f"minimax remains: {text}")
+    rows = payload.get("model_remains")
+    if not isinstance(rows, list):
+        raise ProviderError("minimax remains: the answer has no model_remains list")
+    row = _chat_row(rows)
+    quotas = [q for q in (_window(row, *spec) for spec in _WINDOWS) if q is not None]
+    if not quotas:
+        raise ProviderError("minimax remains: the plan row has no interval or weekly figures")
+    name = row.get("model_name")
+    return Report(available=None, quotas=quotas, notes=[f"plan quota of {name}"])
+
+
+def _chat_row(rows: list[Any]) -> dict[str, Any]:
+    named = [r for r in rows if isinstance(r, dict) and isinstance(r.get("model_name"), str)]
+    for row in named:
+        if row["model_name"].lower() == "general":
+            return row
+    for row in named:
+        if row["model_name"].lower().startswith("minimax-m"):
+            return row
+    raise ProviderError("minimax remains: no 'general' or 'MiniMax-M*' row in model_remains")
+
+
+def _window(row: dict[str, Any], label: str, prefix: str, start: str, end: str) -> Quota | None:
+    percent = optional_amount(row.get(f"{prefix}_remaining_percent"), field="remaining_percent")
+    total = optional_amount(row.get(f"{prefix}_total_count"), field="total_count")
+    used = optional_amount(row.get(f"{prefix}_usage_count"), field="usage_count")
+    begins, resets = from_epoch(row.get(start)), from_epoch(row.get(end))
+    window = _length(begins, resets)
+    if row.get(f"{prefix}_status") == UNLIMITED:
+        return Quota(
+            label=label, window=window, remaining_percent=None, unlimited=True, source=REMAINS.path
+        )
+    if percent is not None:  # the one unambiguous figure: never second-guessed from counts
+        return Quota(
+            label=label,
+            window=window,
+            remaining_percent=percent,
+            resets_at=resets,
+            source=REMAINS.path,
+        )
+    if total and used is not None:
+        left = (total - used) / total * 100
+        return Quota(
+            label=label,
+            window=window,
+            remaining_percent=left.quantize(Decimal("0.01")),
+            used=used,
+            limit=total,
+            resets_at=resets,
+            derived=["remaining_percent"],
+            source=REMAINS.path,
+        )
+    return None
+
+
+def _length(start: Any, end: Any) -> str | None:
+    if start is None or end is None or end <= start:
+        return None
+    hours = int((end - start).total_seconds() // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 and hours >= 24 else f"{hours}h"
+
+
+class MiniMax(Provider):
+    id = "minimax"
+    title = "MiniMax"
+    capabilities = Capability.QUOTA
+    key_kind = KeyKind.REGULAR
+    default_base_url = REGIONS["global"].base_url
+    endpoints = (REMAINS,)
+    regions = REGIONS
+    options: ClassVar = {
+        "region": Option(
+            "global (api.minimax.io; default) or cn (api.minimaxi.com)", ("global", "cn")
+        )
+    }
+    key_help: ClassVar[str] = (
+        "the Token Plan / Coding Plan key (sk-cp-…) from platform.minimax.io, or "
+        "platform.minimaxi.com with region=cn"
+    )
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(REMAINS),
+            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            what="minimax remains",
+        )
+        return parse_remains(payload)
+
+
+PROVIDER = MiniMax()

@@ -1,0 +1,80 @@
+"""OpenAI Administration API: ``GET /v1/organization/costs`` (spend, not a balance).
+
+Needs an admin key (``sk-admin-…``), Bearer; project and service-account keys get
+403. Documented answer (OpenAI API reference, usage/costs)::
+
+    {"object": "page",
+     "data": [{"object": "bucket", "start_time": 1730419200, "end_time": 1730505600,
+               "results": [{"object": "organization.costs.result",
+                            "amount": {"value": 0.06, "currency": "usd"}, ...}]}],
+     "has_more": false, "next_page": null}
+
+``amount.value`` is in **dollars**; documented as a number but seen as a string in
+the wild, so both are accepted. Daily buckets (limit ≤ 180); keyz follows
+``next_page`` and sums this month and the last 30 days (marked derived).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from keyz.errors import ProviderError
+from keyz.money import parse_amount
+from keyz.periods import from_epoch
+from keyz.providers._buckets import Cost, collect, query_start, windows
+from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+
+COSTS = Endpoint("/v1/organization/costs", KeyKind.ADMIN, Capability.SPEND)
+
+
+def parse_page(payload: Any) -> tuple[list[Cost], str | None]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ProviderError("openai costs: the answer has no data list")
+    costs: list[Cost] = []
+    for bucket in payload["data"]:
+        day = from_epoch(bucket.get("start_time")) if isinstance(bucket, dict) else None
+        if day is None:
+            raise ProviderError("openai costs: a bucket has no start_time")
+        for result in bucket.get("results") or []:
+            amount = result.get("amount") if isinstance(result, dict) else None
+            if not isinstance(amount, dict) or not isinstance(amount.get("currency"), str):
+                raise ProviderError("openai costs: a result has no amount with a currency")
+            value = parse_amount(amount.get("value"), field="amount.value")
+            costs.append(Cost(day, amount["currency"].strip().upper(), value))
+    cursor = payload.get("next_page") if payload.get("has_more") is True else None
+    if cursor is not None and not isinstance(cursor, str):
+        raise ProviderError("openai costs: next_page is not a string")
+    return costs, cursor
+
+
+class OpenAI(Provider):
+    id = "openai"
+    title = "OpenAI"
+    capabilities = Capability.SPEND
+    key_kind = KeyKind.ADMIN
+    default_base_url = "https://api.openai.com"
+    endpoints = (COSTS,)
+    key_help: ClassVar[str] = (
+        "an admin key (sk-admin-…) from platform.openai.com/settings/organization/admin-keys; "
+        "project keys cannot read organisation costs"
+    )
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        headers = {"Authorization": f"Bearer {ctx.secret.value}"}
+        query = {
+            "start_time": str(int(query_start(ctx.now).timestamp())),
+            "bucket_width": "1d",
+            "limit": "31",
+        }
+        costs = await collect(
+            ctx,
+            ctx.url(COSTS),
+            query,
+            headers=headers,
+            what="openai costs",
+            parse_page=parse_page,
+        )
+        return Report(available=None, spend=windows(costs, ctx.now, COSTS.path))
+
+
+PROVIDER = OpenAI()

@@ -1,0 +1,108 @@
+"""z.ai / Zhipu GLM Coding Plan: ``GET /api/monitor/usage/quota/limit`` (quota windows).
+
+Hosts: ``api.z.ai`` (region ``global``) and ``open.bigmodel.cn`` (``cn``). The
+official usage plugin (zai-org/zai-coding-plugins) sends the key as the bare
+``Authorization`` value, without "Bearer"; keyz does the same. Answer shape::
+
+    {"success": true, "code": 200, "msg": "Operation successful",
+     "data": {"limits": [{"type": "TOKENS_LIMIT", "unit": 3, "number": 5,
+                          "usage": 40000000, "currentValue": 11200000,
+                          "remaining": 28800000, "percentage": 28,
+                          "nextResetTime": 1763474400000}]}}
+
+HTTP 200 with ``success: false`` (or ``code != 200``) is an error. ``percentage`` is
+the **used** percent, so remaining = 100 - percentage (derived). ``unit``:
+1 = day, 3 = hour, 5 = minute, 6 = week, with ``number`` of them per window.
+``nextResetTime`` is epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final
+
+from keyz.errors import ProviderError
+from keyz.money import optional_amount, parse_amount
+from keyz.periods import from_epoch
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    FetchContext,
+    KeyKind,
+    Option,
+    Provider,
+    Region,
+    Report,
+)
+from keyz.sidecar import Quota
+
+QUOTA = Endpoint("/api/monitor/usage/quota/limit", KeyKind.REGULAR, Capability.QUOTA)
+REGIONS = {
+    "global": Region("https://api.z.ai", "USD"),
+    "cn": Region("https://open.bigmodel.cn", "CNY"),
+}
+UNITS: Final = {1: "d", 3: "h", 5: "m", 6: "w"}
+LABELS: Final = {"TOKENS_LIMIT": "tokens", "TIME_LIMIT": "mcp calls"}
+
+
+def parse_limits(payload: Any) -> Report:
+    if not isinstance(payload, dict):
+        raise ProviderError("zai quota: the answer is not a JSON object")
+    if payload.get("success") is not True or payload.get("code", 200) != 200:
+        message = payload.get("msg")
+        said = f": {message[:100]}" if isinstance(message, str) else ""
+        raise ProviderError(
+            f"zai quota: the provider reported an error (code {payload.get('code')!r}){said}"
+        )
+    data = payload.get("data")
+    limits = data.get("limits") if isinstance(data, dict) else None
+    if not isinstance(limits, list):
+        raise ProviderError("zai quota: the answer has no data.limits list")
+    quotas = [_quota(item) for item in limits]
+    if not quotas:
+        raise ProviderError("zai quota: the plan reports no limits")
+    return Report(available=None, quotas=quotas)
+
+
+def _quota(item: Any) -> Quota:
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+        raise ProviderError("zai quota: a limit has no type")
+    used_percent = parse_amount(item.get("percentage"), field="percentage")
+    raw_unit, number = item.get("unit"), item.get("number")
+    unit = UNITS.get(raw_unit) if isinstance(raw_unit, int) else None
+    window = f"{number}{unit}" if unit and isinstance(number, int) and number > 0 else None
+    return Quota(
+        label=LABELS.get(item["type"], item["type"].lower()),
+        window=window,
+        remaining_percent=100 - used_percent,
+        limit=optional_amount(item.get("usage"), field="usage"),
+        used=optional_amount(item.get("currentValue"), field="currentValue"),
+        remaining=optional_amount(item.get("remaining"), field="remaining"),
+        resets_at=from_epoch(item.get("nextResetTime")),
+        derived=["remaining_percent"],
+        source=QUOTA.path,
+    )
+
+
+class Zai(Provider):
+    id = "zai"
+    title = "z.ai (Zhipu GLM Coding Plan)"
+    capabilities = Capability.QUOTA
+    key_kind = KeyKind.REGULAR
+    default_base_url = REGIONS["global"].base_url
+    endpoints = (QUOTA,)
+    regions = REGIONS
+    options: ClassVar = {
+        "region": Option("global (api.z.ai; default) or cn (open.bigmodel.cn)", ("global", "cn"))
+    }
+    key_help: ClassVar[str] = (
+        "the GLM Coding Plan API key from z.ai/manage-apikey, or open.bigmodel.cn with region=cn"
+    )
+
+    async def fetch(self, ctx: FetchContext) -> Report:
+        payload = await ctx.http.get_json(
+            ctx.url(QUOTA), headers={"Authorization": ctx.secret.value}, what="zai quota"
+        )
+        return parse_limits(payload)
+
+
+PROVIDER = Zai()
