@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from keyz.money import display_amount, format_amount
-from keyz.sidecar import Balance, Quota, Sidecar, parse_time
+from keyz.sidecar import Balance, Quota, Sidecar, Spend, parse_time
 
 DERIVED_MARK = "*"
 DERIVED_NOTE = "* derived by keyz from figures the provider reported (e.g. credits - usage)"
@@ -49,17 +49,28 @@ def summarize(sidecar: Sidecar) -> str:
         else:
             parts.append(f"key limit: {display_amount(limit.limit)} {limit.currency}{reset}")
     for spend in sidecar.spend:
-        mark = DERIVED_MARK if spend.derived else ""
-        parts.append(
-            f"spent {display_amount(spend.amount)} {spend.currency}{mark} "
-            f"{spend.period.replace('_', ' ')}"
-        )
+        parts.append(spend_text(spend))
     for quota in sidecar.quotas:
         parts.append(quota_text(quota))
     if sidecar.available is False:
         parts.append("not available for API calls")
     text = "; ".join(parts + list(sidecar.notes))
     return text or "no figures reported"
+
+
+PERIODS = {
+    "today": "today",
+    "this_week": "this week",
+    "this_month": "this month",
+    "last_30_days": "in 30 days",
+    "all_time": "in all",
+}
+
+
+def spend_text(spend: Spend) -> str:
+    """'USD 12.40 spent this month' ('*' when keyz summed the provider's daily figures)."""
+    mark = DERIVED_MARK if spend.derived else ""
+    return f"{spend.currency} {display_amount(spend.amount)}{mark} spent {PERIODS[spend.period]}"
 
 
 def quota_text(quota: Quota) -> str:
@@ -118,6 +129,7 @@ __all__ = [
     "amount_text",
     "balance_text",
     "quota_text",
+    "spend_text",
     "summarize",
     "table",
     "until",

@@ -1,0 +1,84 @@
+"""Spend and quota providers end to end: keyz as a subprocess against the loopback simulator."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from keyz.simulator import Simulator
+from tests.conftest import CANARY, MakeStore, Sandbox, files_text
+
+PROVIDERS = ("anthropic", "openai", "minimax", "zai", "elevenlabs")
+KEYS = {
+    "anthropic": CANARY,
+    "openai": "sk-admin-" + "0a1b" * 10,
+    "minimax": "sk-cp-" + "77" * 20,
+    "zai": "zai" + "5" * 30,
+    "elevenlabs": "el" + "e1" * 16,
+}
+
+
+@pytest.fixture
+def plans(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    sandbox = make_sandbox({f"api/{p}": f"{KEYS[p]}\n" for p in PROVIDERS})
+    sandbox.env.update(simulator.env(*PROVIDERS))
+    simulator.anthropic(KEYS["anthropic"], ["125", "250.5", "1000"])  # cents: today, -1d, -2d
+    simulator.openai(KEYS["openai"], ["0.06", "1.5"])
+    simulator.minimax(KEYS["minimax"], interval_percent="62")
+    simulator.zai(KEYS["zai"], used_percent=28)
+    simulator.elevenlabs(KEYS["elevenlabs"], used=6200, limit=10000)
+    assert sandbox.keyz("init").returncode == 0
+    for p in PROVIDERS:
+        assert sandbox.keyz("track", f"api/{p}", "-p", p).returncode == 0
+    return sandbox
+
+
+def sidecar(sandbox: Sandbox, entry: str) -> dict[str, object]:
+    path = sandbox.store / ".keyz" / "entries" / f"{entry}.json"
+    data: dict[str, object] = json.loads(path.read_text())
+    return data
+
+
+@pytest.mark.cli
+def test_spend_and_quota_windows_are_written_and_shown(plans: Sandbox) -> None:
+    result = plans.keyz("sync", "--commit")
+    assert result.returncode == 0, result.stderr
+    spend = {s["period"]: s for s in sidecar(plans, "api/anthropic")["spend"]}  # type: ignore[attr-defined]
+    assert Decimal(spend["last_30_days"]["amount"]) == Decimal("13.755")
+    assert spend["last_30_days"]["derived"] == ["amount"]
+    assert sidecar(plans, "api/anthropic")["balances"] == []  # spend is not a balance
+    openai = {s["period"]: s for s in sidecar(plans, "api/openai")["spend"]}  # type: ignore[attr-defined]
+    assert Decimal(openai["last_30_days"]["amount"]) == Decimal("1.56")
+    quotas = {q["label"]: q for q in sidecar(plans, "api/minimax")["quotas"]}  # type: ignore[attr-defined]
+    assert quotas["interval"]["remaining_percent"] == "62"
+    zai = {q["label"]: q for q in sidecar(plans, "api/zai")["quotas"]}  # type: ignore[attr-defined]
+    assert zai["tokens"]["remaining_percent"] == "72"
+    (chars,) = sidecar(plans, "api/elevenlabs")["quotas"]  # type: ignore[misc]
+    assert chars["remaining"] == "3800" and chars["unit"] == "characters"
+
+    status = plans.keyz("status")
+    assert status.returncode == 0
+    lines = {line.split()[0]: line for line in status.stdout.splitlines()}
+    assert "USD 13.755* spent in 30 days" in lines["api/anthropic"]
+    assert "interval (5h): 62% left, resets in" in lines["api/minimax"]
+    assert "characters: 38%* left" in lines["api/elevenlabs"]
+    as_json = json.loads(plans.keyz("status", "--json").stdout)
+    rows = {r["entry"]: r for r in as_json["entries"]}
+    assert rows["api/zai"]["sidecar"]["quotas"][0]["resets_at"].endswith("Z")
+    seen = result.stdout + result.stderr + status.stdout + status.stderr
+    assert CANARY not in seen and CANARY not in files_text(plans.store)
+    assert CANARY not in plans.git("log", "-p", "--all", "--no-textconv")
+
+
+@pytest.mark.cli
+def test_a_plan_error_in_a_200_answer_fails_that_entry_only(
+    plans: Sandbox, simulator: Simulator
+) -> None:
+    simulator.minimax(KEYS["minimax"], status_code=2062)
+    result = plans.keyz("sync", "api/minimax", "api/zai")
+    assert result.returncode == 1
+    assert "api/minimax" in result.stderr and "no active Token Plan" in result.stderr
+    assert (plans.store / ".keyz" / "entries" / "api" / "zai.json").exists()
+    assert "Traceback" not in result.stderr
