@@ -66,7 +66,8 @@ def test_spend_and_quota_windows_are_written_and_shown(plans: Sandbox) -> None:
     assert "characters: 38%* left" in lines["api/elevenlabs"]
     as_json = json.loads(plans.keyz("status", "--json").stdout)
     rows = {r["entry"]: r for r in as_json["entries"]}
-    assert rows["api/zai"]["sidecar"]["quotas"][0]["resets_at"].endswith("Z")
+    zai_quotas = {q["label"]: q for q in rows["api/zai"]["sidecar"]["quotas"]}
+    assert zai_quotas["tokens"]["resets_at"].endswith("Z")
     seen = result.stdout + result.stderr + status.stdout + status.stderr
     assert CANARY not in seen and CANARY not in files_text(plans.store)
     assert CANARY not in plans.git("log", "-p", "--all", "--no-textconv")
