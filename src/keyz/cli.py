@@ -370,6 +370,58 @@ def status(env: Env, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--decrypt", is_flag=True, help="Also decrypt untracked entries to match key prefixes."
+)
+@click.option("--apply", is_flag=True, help="Track the confident matches.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
+    """Find untracked entries that look like provider API keys.
+
+    Matches entry paths (api/deepseek, keys/anthropic-admin) against provider
+    names. With --decrypt it also decrypts every untracked entry and matches
+    the key's documented prefix (sk-or-v1-, sk-ant-admin01-, sk-admin-,
+    sk-cp-, xai-, ...); the key itself is never printed or stored.
+    Nothing is decrypted without --decrypt.
+
+    \b
+    Examples:
+      keyz discover
+      keyz discover --decrypt
+      keyz discover --decrypt --apply   # track the confident matches
+    """
+    from keyz.config import EntryConfig, set_entry
+    from keyz.discover import discover as find
+    from keyz.render import table
+
+    store = env.store()
+    config = env.config(store)
+    candidates = find(store, config.entries, decrypt=decrypt)
+    tracked = []
+    if apply:
+        for candidate in candidates:
+            if candidate.confident:
+                set_entry(store.keyz_dir, EntryConfig(candidate.entry, candidate.provider, {}))
+                tracked.append(candidate.entry)
+    if as_json:
+        _json({"candidates": [c.to_json() for c in candidates], "tracked": tracked})
+        return
+    if not candidates:
+        more = "" if decrypt else "; --decrypt also matches key prefixes"
+        _err(f"No untracked entry looks like a provider key{more}")
+        return
+    rows = [("ENTRY", "PROVIDER", "KEY", "TRACK?", "WHY")]
+    for c in candidates:
+        rows.append((c.entry, c.provider, c.key_kind or "?", "yes" if c.confident else "no", c.why))
+    _out(table(rows))
+    if tracked:
+        _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")
+    elif any(c.confident for c in candidates):
+        _err("Track the 'yes' rows with: keyz discover --apply" + (" --decrypt" if decrypt else ""))
+
+
+@cli.command()
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any sidecar is outdated.")
 @click.option("--commit", is_flag=True, help="Commit the rewritten sidecars (and nothing else).")
 @pass_env

@@ -1,0 +1,181 @@
+"""``keyz discover``: find untracked entries that look like provider keys.
+
+By path first (``api/deepseek``, ``keys/anthropic-admin``), and with ``--decrypt``
+also by the key's documented prefix (``sk-or-v1-``, ``sk-ant-admin01-``, ...).
+Only the matched rule is ever shown, never the key: what a key starts with is
+one of the constants below, not text from the entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Final
+
+from keyz.errors import KeyzError
+from keyz.store import PassStore
+
+# path word -> provider id (supported or not: unsupported ones are reported, never tracked)
+PATH_WORDS: Final = {
+    "anthropic": "anthropic",
+    "claude": "anthropic",
+    "deepseek": "deepseek",
+    "elevenlabs": "elevenlabs",
+    "eleven": "elevenlabs",
+    "fal": "fal",
+    "minimax": "minimax",
+    "moonshot": "moonshot",
+    "kimi": "moonshot",
+    "novita": "novita",
+    "openai": "openai",
+    "openrouter": "openrouter",
+    "poe": "poe",
+    "siliconflow": "siliconflow",
+    "venice": "venice",
+    "xai": "xai",
+    "grok": "xai",
+    "zai": "zai",
+    "zhipu": "zai",
+    "bigmodel": "zai",
+    "glm": "zai",
+    "cerebras": "cerebras",
+    "cohere": "cohere",
+    "gemini": "gemini",
+    "groq": "groq",
+    "huggingface": "huggingface",
+    "hf": "huggingface",
+    "mistral": "mistral",
+    "perplexity": "perplexity",
+    "pplx": "perplexity",
+    "replicate": "replicate",
+    "together": "together",
+    "mimo": "xiaomi-mimo",
+    "xiaomi": "xiaomi-mimo",
+}
+KIND_WORDS: Final = {"admin": "admin", "management": "management", "mgmt": "management"}
+
+
+@dataclass(frozen=True)
+class Prefix:
+    text: str
+    provider: str
+    kind: str
+    usable: bool  # can keyz check the provider with this kind of key?
+    label: str
+
+
+# longest first: the first match wins
+PREFIXES: Final = (
+    Prefix("sk-ant-admin", "anthropic", "admin", True, "an Anthropic Admin API key"),
+    Prefix("sk-ant-", "anthropic", "regular", False, "an Anthropic API key (not an admin key)"),
+    Prefix("sk-or-v1-", "openrouter", "regular", True, "an OpenRouter key"),
+    Prefix("sk-admin-", "openai", "admin", True, "an OpenAI admin key"),
+    Prefix("sk-proj-", "openai", "regular", False, "an OpenAI project key (not an admin key)"),
+    Prefix("sk-svcacct-", "openai", "regular", False, "an OpenAI service-account key"),
+    Prefix("sk-cp-", "minimax", "regular", True, "a MiniMax Token Plan key"),
+    Prefix("sk-api-", "minimax", "regular", False, "a MiniMax pay-as-you-go key (no plan)"),
+    Prefix("xai-", "xai", "regular", False, "an xAI inference key (not a management key)"),
+    Prefix("gsk_", "groq", "regular", False, "a Groq key"),
+    Prefix("pplx-", "perplexity", "regular", False, "a Perplexity key"),
+    Prefix("hf_", "huggingface", "regular", False, "a Hugging Face token"),
+    Prefix("r8_", "replicate", "regular", False, "a Replicate token"),
+    Prefix("csk-", "cerebras", "regular", False, "a Cerebras key"),
+    Prefix("AIza", "gemini", "regular", False, "a Google API key"),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: str
+    provider: str
+    key_kind: str | None  # what the evidence says the key is; None when unknown
+    confident: bool  # --apply tracks it
+    why: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "entry": self.entry,
+            "provider": self.provider,
+            "key_kind": self.key_kind,
+            "confident": self.confident,
+            "why": self.why,
+        }
+
+
+def path_guess(entry: str) -> tuple[str | None, str | None, str | None]:
+    """(provider, key kind, the word that matched) from the entry's path alone."""
+    lowered = entry.lower()
+    words = [w for w in re.split(r"[/\-_.\s]+", lowered) if w]
+    provider = word = None
+    for candidate in words:
+        if candidate in PATH_WORDS:
+            provider, word = PATH_WORDS[candidate], candidate
+    if provider is None:
+        for special, pid in (("x.ai", "xai"), ("z.ai", "zai")):
+            if special in lowered:
+                provider, word = pid, special
+    kind = next((KIND_WORDS[w] for w in words if w in KIND_WORDS), None)
+    return provider, kind, word
+
+
+def prefix_of(key: str) -> Prefix | None:
+    return next((p for p in PREFIXES if key.startswith(p.text)), None)
+
+
+def judge(entry: str, prefix: Prefix | None, decrypt_error: str | None = None) -> Candidate | None:
+    """Combine the path and (when decrypted) the key prefix into one candidate, or None."""
+    from keyz.providers import KNOWN
+    from keyz.providers.unsupported import UNSUPPORTED
+
+    path_provider, path_kind, word = path_guess(entry)
+    if path_provider is None and prefix is None:
+        return None
+    reasons: list[str] = []
+    if word:
+        reasons.append(f"path says {word!r}")
+    if prefix:
+        reasons.append(f"key starts like {prefix.label} ({prefix.text}…)")
+    provider = prefix.provider if prefix else path_provider
+    assert provider is not None
+    kind = prefix.kind if prefix else path_kind
+    confident = provider in KNOWN
+    if decrypt_error:
+        reasons.append(f"could not decrypt: {decrypt_error}")
+        confident = False
+    if path_provider and prefix and path_provider != prefix.provider:
+        reasons.append(f"path and key disagree ({path_provider} vs {prefix.provider})")
+        confident = False
+    if provider in UNSUPPORTED:
+        reasons.append("keyz cannot check this provider (see keyz providers)")
+        confident = False
+    elif prefix and not prefix.usable:
+        reasons.append(f"keyz needs another kind of key for {provider} (see keyz providers)")
+        confident = False
+    return Candidate(entry, provider, kind, confident, "; ".join(reasons))
+
+
+def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False) -> list[Candidate]:
+    """Candidates among the untracked entries; decrypts (4 at a time) only when asked."""
+    skip = set(tracked)
+    names = [name for name in store.entries() if name not in skip]
+    if not decrypt:
+        found = [judge(name, None) for name in names]
+        return [c for c in found if c is not None]
+
+    def one(name: str) -> Candidate | None:
+        try:
+            secret = store.decrypt(name)
+        except KeyzError as exc:
+            if path_guess(name)[0] is None:
+                return None  # not a key by its path either: nothing to say about it
+            return judge(name, None, decrypt_error=str(exc))
+        return judge(name, prefix_of(secret.value))
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyz-gpg") as pool:
+        results = list(pool.map(one, names))
+    return [c for c in results if c is not None]
+
+
+__all__ = ["PATH_WORDS", "PREFIXES", "Candidate", "discover", "judge", "path_guess", "prefix_of"]

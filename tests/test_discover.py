@@ -1,0 +1,93 @@
+"""keyz discover: path and key-prefix matching on a store with mixed entries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from keyz.discover import judge, path_guess, prefix_of
+from tests.conftest import CANARY, MakeStore, Sandbox
+
+ENTRIES = {
+    "api/deepseek": f"{CANARY}\n",  # generic sk-: only the path says deepseek
+    "openrouter/main": "sk-or-v1-" + "ab" * 32 + "\n",
+    "keys/anthropic-admin": "sk-ant-admin01-" + "cd" * 20 + "\n",
+    "work/claude": "sk-ant-api03-" + "ef" * 20 + "\n",
+    "misc/ci-token": "gsk_" + "12" * 20 + "\n",
+    "random/thing": "sk-admin-" + "34" * 20 + "\n",
+    "api/mistral": "abcd" * 8 + "\n",
+    "email/gmail": "correct horse battery staple\nlogin: me@example.com\n",
+    "xai/inference": "xai-" + "56" * 20 + "\n",
+}
+
+
+@pytest.fixture
+def mixed(make_sandbox: MakeStore) -> Sandbox:
+    sandbox = make_sandbox(ENTRIES)
+    assert sandbox.keyz("init").returncode == 0
+    assert sandbox.keyz("track", "api/deepseek", "-p", "deepseek").returncode == 0
+    return sandbox
+
+
+def rows(sandbox: Sandbox, *args: str) -> dict[str, dict[str, object]]:
+    result = sandbox.keyz("discover", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    for key in ENTRIES.values():
+        assert key.split("\n")[0] not in result.stdout + result.stderr
+    return {c["entry"]: c for c in json.loads(result.stdout)["candidates"]}
+
+
+@pytest.mark.cli
+def test_by_path_only_never_decrypts(mixed: Sandbox) -> None:
+    # a GNUPGHOME without the key: any decryption attempt would show up as an error
+    found = rows(
+        mixed.__class__(mixed.root, mixed.store, {**mixed.env, "GNUPGHOME": "/nope"}, mixed.key)
+    )
+    assert set(found) == {
+        "openrouter/main",
+        "keys/anthropic-admin",
+        "work/claude",
+        "api/mistral",
+        "xai/inference",
+    }  # api/deepseek is tracked already; the rest say nothing by their path
+    assert found["keys/anthropic-admin"]["key_kind"] == "admin"
+    assert found["work/claude"]["confident"] is True  # the path alone cannot tell the kind
+    assert found["api/mistral"]["confident"] is False
+    assert all("decrypt" not in str(c["why"]) for c in found.values())
+
+
+@pytest.mark.cli
+def test_with_decrypt_prefixes_decide(mixed: Sandbox) -> None:
+    found = rows(mixed, "--decrypt")
+    assert "email/gmail" not in found and "api/deepseek" not in found
+    assert found["random/thing"]["provider"] == "openai" and found["random/thing"]["confident"]
+    assert found["work/claude"]["confident"] is False
+    assert "another kind of key" in str(found["work/claude"]["why"])
+    assert found["misc/ci-token"]["provider"] == "groq"
+    assert found["misc/ci-token"]["confident"] is False
+    assert found["xai/inference"]["confident"] is False
+    assert found["keys/anthropic-admin"]["confident"] is True
+
+
+@pytest.mark.cli
+def test_apply_tracks_only_confident_matches(mixed: Sandbox) -> None:
+    result = mixed.keyz("discover", "--decrypt", "--apply")
+    assert result.returncode == 0, result.stderr
+    config = (mixed.store / ".keyz" / "config.toml").read_text()
+    for entry in ("openrouter/main", "keys/anthropic-admin", "random/thing"):
+        assert f'[entries."{entry}"]' in config
+    for entry in ("work/claude", "misc/ci-token", "api/mistral", "email/gmail", "xai/inference"):
+        assert f'[entries."{entry}"]' not in config
+    assert CANARY not in result.stdout + result.stderr + config
+
+
+def test_rules() -> None:
+    assert path_guess("keys/Anthropic-Admin") == ("anthropic", "admin", "anthropic")
+    assert path_guess("providers/x.ai")[0] == "xai"
+    assert path_guess("mail/personal")[0] is None
+    assert prefix_of("sk-ant-admin01-x") is not None
+    assert prefix_of("sk-ant-admin01-x").provider == "anthropic"  # type: ignore[union-attr]
+    assert prefix_of("sk-0123") is None
+    disagree = judge("api/deepseek", prefix_of("sk-or-v1-aa"))
+    assert disagree is not None and not disagree.confident and "disagree" in disagree.why
