@@ -52,7 +52,7 @@ def test_the_user_story(make_sandbox: MakeStore, simulator: Simulator) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "api/deepseek    deepseek    CNY 110.00 · USD 5.25",
-        "api/openrouter  openrouter  key limit: 12.50 of 20.00 USD left (monthly); account balance needs a management key",
+        "api/openrouter  openrouter  key limit: 12.50 of 20.00 USD left (monthly); spent USD 7.50 today · 7.50 this week · 7.50 this month; account balance needs a management key",
     ]
     assert "Committed" in done.stderr
     assert (

@@ -48,8 +48,7 @@ def summarize(sidecar: Sidecar) -> str:
             )
         else:
             parts.append(f"key limit: {display_amount(limit.limit)} {limit.currency}{reset}")
-    for spend in sidecar.spend:
-        parts.append(spend_text(spend))
+    parts.extend(spend_texts(sidecar.spend))
     for quota in sidecar.quotas:
         parts.append(quota_text(quota))
     if sidecar.available is False:
@@ -67,10 +66,23 @@ PERIODS = {
 }
 
 
-def spend_text(spend: Spend) -> str:
-    """'USD 12.40 spent this month' ('*' when keyz summed the provider's daily figures)."""
-    mark = DERIVED_MARK if spend.derived else ""
-    return f"{spend.currency} {display_amount(spend.amount)}{mark} spent {PERIODS[spend.period]}"
+def spend_texts(spend: Sequence[Spend]) -> list[str]:
+    """One part per currency: 'spent USD 0.50 today · 3.25 this week · 12.40 this month'.
+
+    '*' marks sums keyz made of the provider's daily figures.
+    """
+    order = list(PERIODS)
+    by_currency: dict[str, list[Spend]] = {}
+    for item in sorted(spend, key=lambda s: order.index(s.period)):
+        by_currency.setdefault(item.currency, []).append(item)
+    return [
+        f"spent {currency} "
+        + " · ".join(
+            f"{display_amount(s.amount)}{DERIVED_MARK if s.derived else ''} {PERIODS[s.period]}"
+            for s in items
+        )
+        for currency, items in sorted(by_currency.items())
+    ]
 
 
 def quota_text(quota: Quota) -> str:
@@ -129,7 +141,7 @@ __all__ = [
     "amount_text",
     "balance_text",
     "quota_text",
-    "spend_text",
+    "spend_texts",
     "summarize",
     "table",
     "until",

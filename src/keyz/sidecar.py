@@ -153,7 +153,9 @@ class Spend(Model):
         "all_time; all UTC"
     )
     start: UtcTime | None = None
-    end: UtcTime | None = None
+    end: UtcTime | None = Field(
+        default=None, description="exclusive end; absent when the period runs up to observed_at"
+    )
     currency: Unit
     amount: Money
     breakdown: list[SpendLine] = Field(default_factory=list, max_length=10)

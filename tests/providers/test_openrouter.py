@@ -62,7 +62,9 @@ def test_key_usage_windows_are_reported_spend_in_utc_periods() -> None:
     assert spend["today"].start == datetime(2026, 11, 19, tzinfo=UTC)
     assert spend["this_week"].start == datetime(2026, 11, 16, tzinfo=UTC)  # Monday
     assert spend["this_month"].start == datetime(2026, 11, 1, tzinfo=UTC)
-    assert all(s.end == NOW and s.derived == [] and s.currency == "USD" for s in spend.values())
+    assert all(s.end is None and s.derived == [] and s.currency == "USD" for s in spend.values())
+    later = parse_key(payload, NOW.replace(hour=23)).spend  # same day, same figures:
+    assert later == parse_key(payload, NOW).spend  # the same sidecar, so no rewrite
     without = {"data": {k: v for k, v in KEY_EXAMPLE["data"].items() if k != "usage_daily"}}
     assert "today" not in {s.period for s in parse_key(without, NOW).spend}
 

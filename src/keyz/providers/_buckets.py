@@ -79,7 +79,6 @@ def windows(costs: Iterable[Cost], now: datetime, source: str) -> list[Spend]:
         Spend(
             period=period,  # type: ignore[arg-type]  # the keys above are valid periods
             start=start,
-            end=now,
             currency=currency,
             amount=sums[(currency, period)],
             derived=["amount"],

@@ -69,7 +69,6 @@ def parse_key(payload: Any, now: datetime) -> Report:
         Spend(
             period=period,  # type: ignore[arg-type]  # the names above are valid periods
             start=start(now),
-            end=now,
             currency="USD",
             amount=parse_amount(data[name], field=name),
             source=KEY.path,
