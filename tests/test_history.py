@@ -265,3 +265,20 @@ def test_history_never_runs_gpg_in_a_pass_git_store(ledger: Sandbox, tmp_path: P
         done = ledger.keyz(*args, env=env)
         assert done.returncode == 0, done.stderr
     assert not marker.exists()
+
+
+def test_json_is_the_same_for_v1_and_v2_versions(ledger: Sandbox) -> None:
+    """Versions already in the current format are emitted as written; older ones as migrated."""
+    fixtures = Path(__file__).parent / "fixtures" / "sidecars"
+    v1 = json.loads((fixtures / "deepseek.v1.json").read_text())
+    v1["observed_at"] = "2026-11-06T12:00:00Z"
+    commit_version(ledger.store, "api/deepseek", json.dumps(v1).encode(), 6)
+    v2 = {**v1, "observed_at": "2026-11-07T12:00:00Z"}
+    v2_bytes = sc.dumps(sc.loads(json.dumps(v2).encode()))
+    commit_version(ledger.store, "api/deepseek", v2_bytes, 7)
+    versions = json.loads(ledger.keyz("history", "api/deepseek", "--json").stdout)
+    migrated, current = versions[-2], versions[-1]
+    assert migrated.pop("commit") != current.pop("commit")
+    assert current == {**migrated, "observed_at": "2026-11-07T12:00:00Z"}
+    assert current == json.loads(v2_bytes)
+    assert current["schema_version"] == 2

@@ -9,6 +9,7 @@ ten times slower). Both run without textconv: pass installs a gpg diff driver fo
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ TENTH: Final = Decimal("0.1")
 class Version:
     commit: str
     sidecar: sc.Sidecar
+    document: bytes | None = None  # the file's bytes when they already are a valid v-current doc
 
 
 @dataclass
@@ -87,7 +89,7 @@ def read_history(repo: GitRepo, entry: str) -> History:
         data = batch[offset : offset + size]
         offset += size + 1
         try:
-            current = sc.loads(data, source=f"{path} at {commit[:12]}")
+            current, as_is = sc.loads_checked(data, source=f"{path} at {commit[:12]}")
         except KeyzError as exc:
             history.skipped.append(str(exc))
             continue
@@ -96,7 +98,7 @@ def read_history(repo: GitRepo, entry: str) -> History:
                 f"{path} at {commit[:12]} was observed before the version it follows (rewritten history?)"
             )
             continue
-        history.versions.append(Version(commit, current))
+        history.versions.append(Version(commit, current, data if as_is else None))
         last = current
     return history
 
@@ -273,7 +275,12 @@ def csv_rows(history: History, wanted: list[str]) -> list[list[str]]:
 
 
 def version_json(version: Version) -> dict[str, Any]:
-    data = sc.json_ready(version.sidecar)
+    # a validated current-version file is already the JSON we would write: skip re-dumping
+    data: dict[str, Any] = (
+        json.loads(version.document)
+        if version.document is not None
+        else sc.json_ready(version.sidecar)
+    )
     data["commit"] = version.commit
     return data
 
