@@ -74,7 +74,7 @@ def test_missing_config_says_run_init(tmp_path: Path) -> None:
             'schema_version = 1\n[entries."a"]\nprovider = "deepseek"\nregion = 3\n',
             "must be a string",
         ),
-        ('schema_version = 1\n[providers.deepseek]\ncolour = "red"\n', "base_url and concurrency"),
+        ('schema_version = 1\n[providers.deepseek]\ncolour = "red"\n', "base_url, concurrency"),
         ("schema_version = 1\n[providers.deepseek]\nconcurrency = 0\n", "concurrency"),
     ],
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from keyz import __version__
-from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError
+from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError, UsageError
 from keyz.redact import quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
@@ -218,8 +218,13 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
     "--no-git", "git_mode", flag_value="off", help="Only write files, whatever config.toml says."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print only problems (for cron: silent when all is well)."
+)
 @pass_env
-def sync(env: Env, entries: tuple[str, ...], git_mode: str | None, as_json: bool) -> None:
+def sync(
+    env: Env, entries: tuple[str, ...], git_mode: str | None, as_json: bool, quiet: bool
+) -> None:
     """Ask the providers of the tracked entries (or only ENTRY...) and write the sidecars.
 
     Unchanged figures leave their file untouched. Without --commit, --stage or
@@ -234,19 +239,20 @@ def sync(env: Env, entries: tuple[str, ...], git_mode: str | None, as_json: bool
       keyz sync
       keyz sync --commit
       keyz sync api/deepseek --json
+      keyz sync --commit --quiet     # as cron runs it
     """
     from keyz.sync import run_sync
 
     store = env.store()
     config = env.config(store)
-    progress = _progress_printer() if not as_json and sys.stderr.isatty() else None
+    progress = _progress_printer() if not (as_json or quiet) and sys.stderr.isatty() else None
     result = run_sync(store, config, entries, git_mode=git_mode or config.git, progress=progress)
     if progress:
         click.echo("\r\033[K", nl=False, err=True)
     if as_json:
         _json(_sync_json(result))
     else:
-        _render_sync(result)
+        _render_sync(result, quiet=quiet)
     click.get_current_context().exit(_sync_exit_code(result))
 
 
@@ -264,9 +270,16 @@ def _sync_exit_code(result: SyncResult) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def _render_sync(result: SyncResult) -> None:
+def _render_sync(result: SyncResult, *, quiet: bool = False) -> None:
     from keyz.render import summarize, table
 
+    if quiet:  # problems only: one line each
+        for entry in result.entries:
+            if entry.error:
+                _err(f"keyz: {entry.entry}: {entry.error}")
+        if result.git_error is not None:
+            _err(f"keyz: {result.git_error}")
+        return
     rows = []
     for entry in result.entries:
         if entry.error is None and entry.sidecar is not None:
@@ -468,6 +481,95 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
         raise SystemExit(result.git_error.exit_code)
     if result.problems or (check and result.outdated):
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--sync", "do_sync", is_flag=True, help="Sync first (network, gpg), then check.")
+@click.option(
+    "--commit", "git_mode", flag_value="commit", help="With --sync: commit keyz's changed files."
+)
+@click.option(
+    "--stage", "git_mode", flag_value="stage", help="With --sync: stage keyz's changed files."
+)
+@click.option(
+    "--below",
+    "below",
+    multiple=True,
+    metavar='"AMOUNT UNIT"',
+    help='Also alert when a balance is below this (e.g. --below "5 USD"); repeatable.',
+)
+@click.option(
+    "--max-age",
+    metavar="DURATION",
+    help="Figures older than this are stale (e.g. 12h; default [defaults] max_age, else 2d).",
+)
+@click.option("--repeat", is_flag=True, help="Say every alert, not only the ones not said yet.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def check(
+    env: Env,
+    do_sync: bool,
+    git_mode: str | None,
+    below: tuple[str, ...],
+    max_age: str | None,
+    repeat: bool,
+    as_json: bool,
+) -> None:
+    """Say what needs attention: low balances, low quotas, short runway, failed or stale syncs.
+
+    Thresholds come from config.toml (alert_below, alert_below_percent,
+    alert_runway_days in [defaults], [providers.ID] or [entries."NAME"]) and
+    --below. Without --sync nothing is decrypted or fetched. Each alert is
+    said once, on stderr, one line each; it is said again after a top-up that
+    leaves it still low, or with --repeat. Silent when all is well.
+
+    \b
+    Exit codes: 0 all is well, 1 something needs attention, 2 usage error,
+    75 busy (with --sync).
+
+    \b
+    Examples:
+      keyz check --below "5 USD"
+      keyz check --sync --commit --max-age 12h     # what keyz cron install schedules
+      keyz check --json | jq '.problems[].message'
+    """
+    from keyz.alerts import parse_duration, parse_threshold
+    from keyz.check import remember, run_check
+
+    thresholds = [parse_threshold(text) for text in below]
+    age = parse_duration(max_age) if max_age else None
+    if git_mode and not do_sync:
+        raise UsageError(f"--{git_mode} goes with --sync")
+    store = env.store()
+    config = env.config(store)
+    git_problem = None
+    if do_sync:
+        from keyz.sync import run_sync
+
+        result = run_sync(store, config, git_mode=git_mode or config.git)
+        git_problem = result.git_error
+        if isinstance(git_problem, BusyError):
+            raise git_problem
+    problems = run_check(store, config, below=thresholds, max_age=age)
+    remember(store, problems)
+    if as_json:
+        _json(
+            {
+                "ok": not problems and git_problem is None,
+                "problems": [p.to_json() for p in problems],
+                "git_error": str(git_problem) if git_problem else None,
+            }
+        )
+    else:
+        for problem in problems:
+            if problem.new or repeat:
+                _err(f"keyz: {problem.message}")
+        if git_problem is not None:
+            _err(f"keyz: {git_problem}")
+        if not problems and git_problem is None and sys.stderr.isatty():
+            _err(f"All {len(config.entries)} entries are fine")
+    if problems or git_problem is not None:
+        raise SystemExit(EXIT_FAILED)
 
 
 @cli.command("merge-driver")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from keyz.alerts import ALERT_KEYS, Alerts, parse_alerts, parse_duration
 from keyz.errors import ConfigError, UsageError
 from keyz.fsutil import atomic_write
 
@@ -29,6 +31,10 @@ schema_version = {CONFIG_SCHEMA_VERSION}
 [defaults]
 git = "off"        # off | stage | commit: what `keyz sync` does with git when no flag is given
 timeout = 30       # seconds one entry may take, retries included
+# max_age = "12h"            # keyz check: figures older than this are stale (default 2d)
+# alert_below = "5 USD"      # keyz check: alert when a balance is below (also a list)
+# alert_below_percent = 10   # keyz check: alert when a quota window has less left
+# alert_runway_days = 7      # keyz check: alert when the history says money runs out sooner
 
 # [entries."api/deepseek"]
 # provider = "deepseek"
@@ -65,12 +71,14 @@ class EntryConfig:
     name: str
     provider: str
     options: dict[str, str] = field(default_factory=dict)
+    alerts: Alerts = field(default_factory=Alerts)
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
     base_url: str | None = None
     concurrency: int | None = None
+    alerts: Alerts = field(default_factory=Alerts)
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,13 @@ class Config:
     timeout: float = 30.0
     entries: dict[str, EntryConfig] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    alerts: Alerts = field(default_factory=Alerts)
+    max_age: timedelta | None = None  # figures older than this are stale (keyz check)
+
+    def alerts_for(self, entry: EntryConfig) -> Alerts:
+        """Entry settings over provider settings over [defaults], key by key."""
+        provider = self.providers.get(entry.provider, ProviderConfig()).alerts
+        return entry.alerts.over(provider.over(self.alerts))
 
 
 def config_path(keyz_dir: Path) -> Path:
@@ -117,7 +132,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
     defaults = _table(raw, "defaults", path)
-    bad = set(defaults) - {"git", "timeout"}
+    bad = set(defaults) - {"git", "timeout", "max_age", *ALERT_KEYS}
     if bad:
         raise ConfigError(f"{path}: unknown key(s) {sorted(bad)} in [defaults]")
     git = defaults.get("git", "off")
@@ -126,6 +141,14 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
     timeout = defaults.get("timeout", 30)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 1 <= timeout <= 600:
         raise ConfigError(f"{path}: [defaults] timeout must be a number of seconds from 1 to 600")
+    max_age = defaults.get("max_age")
+    if max_age is not None and not isinstance(max_age, str):
+        raise ConfigError(f'{path}: [defaults] max_age must be a duration like "12h" or "2d"')
+    try:
+        age = parse_duration(max_age) if max_age is not None else None
+        default_alerts = parse_alerts(defaults, f"{path}: [defaults]")
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
 
     entries: dict[str, EntryConfig] = {}
     for name, table in _table(raw, "entries", path).items():
@@ -136,18 +159,23 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
             raise ConfigError(
                 f'{path}: [entries."{name}"] needs provider = "<id>" (see keyz providers)'
             )
-        options = {k: v for k, v in table.items() if k != "provider"}
+        options = {k: v for k, v in table.items() if k != "provider" and k not in ALERT_KEYS}
         for key, value in options.items():
             if not _OPTION_KEY.match(key) or not isinstance(value, str):
                 raise ConfigError(
                     f'{path}: [entries."{name}"] option {key!r} must be a string value'
                 )
-        entries[name] = EntryConfig(name, provider, options)
+        entries[name] = EntryConfig(
+            name, provider, options, _alerts(table, f'{path}: [entries."{name}"]')
+        )
 
     providers: dict[str, ProviderConfig] = {}
     for pid, table in _table(raw, "providers", path).items():
-        if not isinstance(table, dict) or set(table) - {"base_url", "concurrency"}:
-            raise ConfigError(f"{path}: [providers.{pid}] may only set base_url and concurrency")
+        if not isinstance(table, dict) or set(table) - {"base_url", "concurrency", *ALERT_KEYS}:
+            raise ConfigError(
+                f"{path}: [providers.{pid}] may only set base_url, concurrency and "
+                + ", ".join(ALERT_KEYS)
+            )
         base_url, concurrency = table.get("base_url"), table.get("concurrency")
         if base_url is not None and not isinstance(base_url, str):
             raise ConfigError(f"{path}: [providers.{pid}] base_url must be a string")
@@ -157,8 +185,24 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
             raise ConfigError(
                 f"{path}: [providers.{pid}] concurrency must be a whole number from 1 to 64"
             )
-        providers[pid] = ProviderConfig(base_url, concurrency)
-    return Config(git=git, timeout=float(timeout), entries=entries, providers=providers)
+        providers[pid] = ProviderConfig(
+            base_url, concurrency, _alerts(table, f"{path}: [providers.{pid}]")
+        )
+    return Config(
+        git=git,
+        timeout=float(timeout),
+        entries=entries,
+        providers=providers,
+        alerts=default_alerts,
+        max_age=age,
+    )
+
+
+def _alerts(table: dict[str, Any], where: str) -> Alerts:
+    try:
+        return parse_alerts(table, where)
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""Alert thresholds and durations: the vocabulary of ``keyz check`` and ``keyz cron``.
+
+    alert_below = "5 USD"            # or a list: ["5 USD", "30 CNY"]
+    alert_below_percent = 10         # quota windows: remaining percent
+    alert_runway_days = 7            # days left at the burn rate from the history
+    max_age = "12h"                  # [defaults] only: older figures are stale
+
+They can be set in ``[defaults]``, ``[providers.ID]`` and ``[entries."NAME"]``; the
+most specific one wins, key by key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from keyz.errors import UsageError
+
+ALERT_KEYS: Final = ("alert_below", "alert_below_percent", "alert_runway_days")
+_DURATION: Final = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    amount: Decimal
+    unit: str  # ISO 4217 code or a provider unit (POINTS)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+@dataclass(frozen=True)
+class Alerts:
+    below: tuple[Threshold, ...] | None = None
+    below_percent: Decimal | None = None
+    runway_days: Decimal | None = None
+
+    def over(self, general: Alerts) -> Alerts:
+        """These settings, with ``general``'s for what these leave unset."""
+        return replace(
+            general,
+            **{
+                f.name: getattr(self, f.name)
+                for f in fields(self)
+                if getattr(self, f.name) is not None
+            },
+        )
+
+
+def parse_threshold(text: str) -> Threshold:
+    """'5 USD' → Threshold(5, 'USD')."""
+    parts = text.split()
+    if len(parts) == 2:
+        try:
+            amount = Decimal(parts[0])
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        unit = parts[1].upper()
+        if amount.is_finite() and amount >= 0 and re.fullmatch(r"[A-Z][A-Z0-9_]{1,15}", unit):
+            return Threshold(amount, unit)
+    raise UsageError(f"{text!r} is not a threshold like '5 USD' or '1000 POINTS'")
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30m', '6h', '2d', '1w'."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(f"{text!r} is not a duration like 30m, 6h, 2d or 1w")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds // 60}m"
+
+
+def parse_alerts(table: dict[str, Any], where: str) -> Alerts:
+    """The alert_* keys of one config table; UsageError naming ``where`` when one is wrong."""
+    below = table.get("alert_below")
+    texts = [below] if isinstance(below, str) else below
+    if below is not None and (
+        not isinstance(texts, list) or not all(isinstance(t, str) for t in texts)
+    ):
+        raise UsageError(f'{where}: alert_below must be a string like "5 USD" or a list of them')
+    try:
+        thresholds = tuple(parse_threshold(t) for t in texts) if texts is not None else None
+    except UsageError as exc:
+        raise UsageError(f"{where}: alert_below {exc}") from None
+    return Alerts(
+        below=thresholds,
+        below_percent=_number(table, "alert_below_percent", where, 100),
+        runway_days=_number(table, "alert_runway_days", where, 3650),
+    )
+
+
+def _number(table: dict[str, Any], key: str, where: str, most: int) -> Decimal | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= most:
+        raise UsageError(f"{where}: {key} must be a number from 0 to {most}")
+    return Decimal(str(value))
+
+
+__all__ = [
+    "ALERT_KEYS",
+    "Alerts",
+    "Threshold",
+    "format_duration",
+    "parse_alerts",
+    "parse_duration",
+    "parse_threshold",
+]

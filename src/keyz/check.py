@@ -1,0 +1,240 @@
+"""``keyz check``: thresholds, failed and stale syncs, said once per crossing.
+
+Reads sidecars and local state only (``--sync`` syncs first, in cli). Every
+problem is one line naming the entry, the figure and the threshold. An alert is
+said once; it is said again after the figure went up (a top-up) while still
+below, after it cleared and crossed again, or on every run with ``repeat``.
+What was said is kept in ``.keyz/state/alerts.json`` (local, never committed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+from keyz import sidecar as sc
+from keyz.alerts import Alerts, Threshold, format_duration
+from keyz.config import Config, EntryConfig
+from keyz.errors import KeyzError, StoreError
+from keyz.fsutil import atomic_write
+from keyz.money import format_amount
+from keyz.render import age
+from keyz.state import EntryState, load_state
+from keyz.store import PassStore
+
+DEFAULT_MAX_AGE: Final = timedelta(days=2)
+
+
+@dataclass
+class Problem:
+    entry: str
+    kind: str  # below | below_percent | runway | failed | stale | never | unreadable
+    key: str  # what identifies this alert within the entry, e.g. "below:USD"
+    message: str  # one line, names the entry, the figure and the threshold
+    value: Decimal | None = None  # the figure, to notice a top-up
+    new: bool = True  # not said before (or said again after a top-up)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "kind": self.kind,
+            "message": self.message,
+            "value": None if self.value is None else format_amount(self.value),
+            "new": self.new,
+        }
+
+
+def run_check(
+    store: PassStore,
+    config: Config,
+    *,
+    below: Sequence[Threshold] = (),
+    max_age: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[Problem]:
+    """Every problem of every tracked entry, each marked new or already said."""
+    now = now or datetime.now(UTC)
+    limit = max_age or config.max_age or DEFAULT_MAX_AGE
+    states = load_state(store.keyz_dir)
+    problems: list[Problem] = []
+    for name in sorted(config.entries):
+        entry = config.entries[name]
+        problems.extend(
+            _entry_problems(store, config, entry, states.get(name, EntryState()), below, limit, now)
+        )
+    said = _load_said(store.keyz_dir)
+    for problem in problems:
+        before = said.get(problem.entry, {}).get(problem.key)
+        if before is not None:
+            previous = before.get("value")
+            went_up = (
+                problem.value is not None
+                and previous is not None
+                and problem.value > Decimal(previous)
+            )
+            problem.new = went_up
+    return problems
+
+
+def remember(store: PassStore, problems: Sequence[Problem]) -> None:
+    """Keep what is wrong now; alerts that cleared are forgotten, so they speak when they return."""
+    said: dict[str, dict[str, dict[str, str | None]]] = {}
+    for problem in problems:
+        value = None if problem.value is None else format_amount(problem.value)
+        said.setdefault(problem.entry, {})[problem.key] = {"value": value}
+    text = json.dumps({"schema_version": 1, "alerts": said}, indent=2, sort_keys=True) + "\n"
+    atomic_write(_said_path(store.keyz_dir), text.encode())
+
+
+def _entry_problems(
+    store: PassStore,
+    config: Config,
+    entry: EntryConfig,
+    state: EntryState,
+    below: Sequence[Threshold],
+    max_age: timedelta,
+    now: datetime,
+) -> list[Problem]:
+    name = entry.name
+    try:
+        current = sc.read(sc.sidecar_path(store.keyz_dir, name))
+    except KeyzError as exc:
+        return [Problem(name, "unreadable", "unreadable", f"{name}: {exc}")]
+    problems: list[Problem] = []
+    if state.last_error:
+        problems.append(
+            Problem(name, "failed", "failed", f"{name}: last sync failed: {state.last_error}")
+        )
+    if current is None:
+        if not state.last_error:
+            problems.append(Problem(name, "never", "never", f"{name}: never synced; run keyz sync"))
+        return problems
+    seen = sc.parse_time(state.last_success) if state.last_success else current.observed_at
+    if now - seen > max_age:
+        problems.append(
+            Problem(
+                name,
+                "stale",
+                "stale",
+                f"{name}: figures are from {age(seen, now)}, older than max_age "
+                f"{format_duration(max_age)}",
+            )
+        )
+    alerts = config.alerts_for(entry)
+    problems.extend(_below(name, current, alerts, below))
+    problems.extend(_quotas(name, current, alerts))
+    if alerts.runway_days is not None:
+        problems.extend(_runway(store, name, alerts.runway_days))
+    return problems
+
+
+def _below(
+    name: str, current: sc.Sidecar, alerts: Alerts, extra: Sequence[Threshold]
+) -> list[Problem]:
+    thresholds = {t.unit: t for t in alerts.below or ()}
+    thresholds.update({t.unit: t for t in extra})  # ad hoc --below wins for its unit
+    found = []
+    for balance in current.balances:
+        threshold = thresholds.get(balance.currency)
+        if threshold is None or balance.remaining is None:
+            continue
+        if balance.remaining < threshold.amount:
+            found.append(
+                Problem(
+                    name,
+                    "below",
+                    f"below:{balance.currency}",
+                    f"{name}: {balance.currency} {format_amount(balance.remaining)} left, "
+                    f"below {threshold}",
+                    balance.remaining,
+                )
+            )
+    return found
+
+
+def _quotas(name: str, current: sc.Sidecar, alerts: Alerts) -> list[Problem]:
+    if alerts.below_percent is None:
+        return []
+    found = []
+    for quota in current.quotas:
+        left = quota.remaining_percent
+        if quota.unlimited or left is None or left >= alerts.below_percent:
+            continue
+        label = f"{quota.label} ({quota.window})" if quota.window else quota.label
+        resets = f", resets {sc.format_time(quota.resets_at)}" if quota.resets_at else ""
+        found.append(
+            Problem(
+                name,
+                "below_percent",
+                f"quota:{label}",
+                f"{name}: {label} {format_amount(left.normalize())}% left, below "
+                f"{alerts.below_percent}%{resets}",
+                left,
+            )
+        )
+    return found
+
+
+def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
+    from keyz import history
+    from keyz.git_ops import GitRepo
+
+    repo = GitRepo.find(store.root)
+    if repo is None:
+        return [
+            Problem(
+                name,
+                "runway",
+                "runway",
+                f"{name}: alert_runway_days needs the git "
+                "ledger (pass git init, then keyz sync --commit)",
+            )
+        ]
+    found = []
+    try:
+        one = history.read_history(repo, name)
+    except KeyzError as exc:
+        return [Problem(name, "runway", "runway", f"{name}: cannot read the history: {exc}")]
+    for summary in history.summaries(one, []):
+        runway = summary.runway_days
+        if runway is not None and runway < days:
+            found.append(
+                Problem(
+                    name,
+                    "runway",
+                    f"runway:{summary.currency}",
+                    f"{name}: {summary.currency} runs out in {runway:.1f} days at the recent "
+                    f"burn rate, below alert_runway_days {days}",
+                    summary.remaining,
+                )
+            )
+    return found
+
+
+def _said_path(keyz_dir: Path) -> Path:
+    return keyz_dir / "state" / "alerts.json"
+
+
+def _load_said(keyz_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    path = _said_path(keyz_dir)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(
+            f"{path} cannot be read ({exc}); delete it (it only remembers which alerts were "
+            "already said)"
+        ) from None
+    alerts = raw.get("alerts") if isinstance(raw, dict) else None
+    if not isinstance(alerts, dict):
+        raise StoreError(f"{path} is not keyz's alert state; delete it")
+    return alerts
+
+
+__all__ = ["DEFAULT_MAX_AGE", "Problem", "remember", "run_check"]

@@ -1,0 +1,143 @@
+"""keyz check: thresholds from config and --below, said once, top-ups, staleness, failures."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from keyz.alerts import parse_duration, parse_threshold
+from keyz.errors import UsageError
+from keyz.simulator import Answer, Simulator
+from tests.conftest import CANARY, MakeStore, Sandbox
+
+
+def set_deepseek(simulator: Simulator, cny: str) -> None:
+    simulator.deepseek(CANARY, [("CNY", cny, "0.00", cny), ("USD", "5.25", "0.00", "5.25")])
+
+
+def configure(sandbox: Sandbox, text: str) -> None:
+    path = sandbox.store / ".keyz" / "config.toml"
+    path.write_text(path.read_text().replace("[defaults]\n", f"[defaults]\n{text}\n", 1))
+
+
+@pytest.mark.cli
+def test_all_well_is_silent_and_exit_0(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("sync").returncode == 0
+    result = two_keys.keyz("check", "--below", "1 USD")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.cli
+def test_a_low_balance_is_said_once_and_again_after_a_top_up(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    configure(two_keys, 'alert_below = ["50 CNY", "1 USD"]')
+    set_deepseek(simulator, "40.00")
+    first = two_keys.keyz("check", "--sync")
+    assert first.returncode == 1
+    assert first.stderr == "keyz: api/deepseek: CNY 40.00 left, below 50 CNY\n"
+    again = two_keys.keyz("check")
+    assert (again.returncode, again.stderr) == (1, "")  # not repeated ...
+    assert "below 50 CNY" in two_keys.keyz("check", "--repeat").stderr  # ... unless asked
+    set_deepseek(simulator, "30.00")  # lower still: the same alert, not said again
+    assert two_keys.keyz("check", "--sync").stderr == ""
+    set_deepseek(simulator, "45.00")  # a top-up that leaves it low: said again
+    assert "CNY 45.00 left" in two_keys.keyz("check", "--sync").stderr
+    set_deepseek(simulator, "80.00")  # topped up above: cleared
+    cleared = two_keys.keyz("check", "--sync")
+    assert (cleared.returncode, cleared.stderr) == (0, "")
+    set_deepseek(simulator, "10.00")  # crossing again speaks again
+    assert "CNY 10.00 left" in two_keys.keyz("check", "--sync").stderr
+
+
+@pytest.mark.cli
+def test_thresholds_per_entry_win_over_defaults_and_json(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    configure(two_keys, 'alert_below = "200 CNY"')
+    path = two_keys.store / ".keyz" / "config.toml"
+    text = path.read_text()
+    text = text.replace(
+        '[entries."api/deepseek"]\nprovider = "deepseek"',
+        '[entries."api/deepseek"]\nprovider = "deepseek"\nalert_below = "100 CNY"',
+    )
+    path.write_text(text)
+    assert two_keys.keyz("sync").returncode == 0
+    result = two_keys.keyz("check", "--json")
+    assert result.returncode == 0, result.stdout  # 110 CNY is above the entry's 100
+    document = json.loads(result.stdout)
+    assert document == {"ok": True, "problems": [], "git_error": None}
+
+
+@pytest.mark.cli
+def test_failed_and_stale_syncs_are_problems(two_keys: Sandbox, simulator: Simulator) -> None:
+    assert two_keys.keyz("sync").returncode == 0
+    simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
+    result = two_keys.keyz("check", "--sync")
+    assert result.returncode == 1
+    assert "api/deepseek: last sync failed" in result.stderr and "HTTP 500" in result.stderr
+    assert CANARY not in result.stderr
+    state = two_keys.store / ".keyz" / "state" / "entries.json"
+    data = json.loads(state.read_text())
+    old = (datetime.now(UTC) - timedelta(hours=13)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for entry in data["entries"].values():
+        entry.update(last_success=old, last_error=None)
+    state.write_text(json.dumps(data))
+    stale = two_keys.keyz("check", "--max-age", "12h", "--json")
+    problems = json.loads(stale.stdout)["problems"]
+    assert stale.returncode == 1
+    assert {p["kind"] for p in problems} == {"stale"}
+    assert "older than max_age 12h" in problems[0]["message"]
+    assert two_keys.keyz("check", "--max-age", "1d").returncode == 0
+
+
+@pytest.mark.cli
+def test_quota_percent_threshold(make_sandbox: MakeStore, simulator: Simulator) -> None:
+    sandbox = make_sandbox({"api/minimax": "sk-cp-" + "9" * 30 + "\n"})
+    sandbox.env.update(simulator.env("minimax"))
+    simulator.minimax("sk-cp-" + "9" * 30, interval_percent="8", weekly_percent="50")
+    assert sandbox.keyz("init").returncode == 0
+    assert sandbox.keyz("track", "api/minimax", "-p", "minimax").returncode == 0
+    configure(sandbox, "alert_below_percent = 10")
+    result = sandbox.keyz("check", "--sync")
+    assert result.returncode == 1
+    assert "api/minimax: interval (5h) 8% left, below 10%" in result.stderr
+    assert "weekly" not in result.stderr
+
+
+def test_threshold_and_duration_syntax() -> None:
+    assert str(parse_threshold("5 usd")) == "5 USD"
+    assert parse_duration("12h") == timedelta(hours=12)
+    for bad in ("5", "USD 5", "-1 USD", "x USD"):
+        with pytest.raises(UsageError):
+            parse_threshold(bad)
+    for bad in ("12", "0h", "1y", "h"):
+        with pytest.raises(UsageError):
+            parse_duration(bad)
+
+
+@pytest.mark.cli
+def test_check_usage_errors(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("check", "--below", "lots").returncode == 2
+    assert two_keys.keyz("check", "--commit").returncode == 2
+    configure(two_keys, 'alert_below = "five USD"')
+    bad = two_keys.keyz("check")
+    assert bad.returncode == 2 and "config.toml" in bad.stderr and "alert_below" in bad.stderr
+
+
+@pytest.mark.cli
+def test_runway_from_the_ledger(two_keys: Sandbox, simulator: Simulator) -> None:
+    configure(two_keys, "alert_runway_days = 7")
+    set_deepseek(simulator, "110.00")
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    assert two_keys.keyz("check").returncode == 0  # one observation: no rate yet
+    set_deepseek(simulator, "100.00")
+    time.sleep(1.1)  # observations are to the second; the same second would hide the burn
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    result = two_keys.keyz("check")
+    assert result.returncode == 1
+    assert "api/deepseek: CNY runs out in" in result.stderr
+    assert "below alert_runway_days 7" in result.stderr
