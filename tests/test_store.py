@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -109,7 +110,9 @@ def test_missing_entry(make_sandbox: MakeStore) -> None:
         PassStore(sandbox.store).decrypt("gone")
 
 
-def test_entry_for_a_key_we_do_not_have(make_sandbox: MakeStore, tmp_path: Path) -> None:
+def test_entry_for_a_key_we_do_not_have(
+    make_sandbox: MakeStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sandbox = make_sandbox({"a": "x\n"}, use_pass=False)
     other_home = tmp_path / "other-gnupg"
     other = make_gnupghome(other_home)
@@ -133,10 +136,31 @@ def test_entry_for_a_key_we_do_not_have(make_sandbox: MakeStore, tmp_path: Path)
             check=True,
             capture_output=True,
         )
+        public = subprocess.run(
+            ["gpg", "--homedir", str(other_home), "--batch", "--export", other],
+            check=True,
+            capture_output=True,
+        ).stdout
     finally:
         stop_agent(other_home)
-    with pytest.raises(DecryptError, match="gpg key you do not have"):
+    with pytest.raises(DecryptError, match="not encrypted to any of your keys"):
         PassStore(sandbox.store).decrypt("theirs")
+    # with their public key (but not the secret one) imported, gpg knows the key: say that
+    home = Path(sandbox.env["GNUPGHOME"])
+    copy = tmp_path / "copy-gnupg"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("S.*", "*.lock"))
+    subprocess.run(
+        ["gpg", "--homedir", str(copy), "--batch", "--import"],
+        input=public,
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("GNUPGHOME", str(copy))
+    try:
+        with pytest.raises(DecryptError, match="its secret key is not in this keyring"):
+            PassStore(sandbox.store).decrypt("theirs")
+    finally:
+        stop_agent(copy)
 
 
 def test_locked_key_fails_fast_without_a_tty(

@@ -572,6 +572,153 @@ def check(
         raise SystemExit(EXIT_FAILED)
 
 
+@cli.group()
+def cron() -> None:
+    """Schedule keyz (opt-in): a crontab line, or a systemd user timer.
+
+    \b
+    Examples:
+      keyz cron install --commit --check      # every 6h: sync, commit, alert
+      keyz cron show
+      keyz cron install --systemd --print
+      keyz cron remove
+    """
+
+
+def _schedule_options(f: Any) -> Any:
+    for option in reversed(
+        (
+            click.option(
+                "--every",
+                metavar="DURATION",
+                help="How often: 15m, 30m, 1h ... 12h, 1d (default 6h).",
+            ),
+            click.option("--at", metavar="HH:MM", help="Once a day at this time instead."),
+            click.option("--commit", is_flag=True, help="Commit keyz's files after each sync."),
+            click.option(
+                "--check",
+                is_flag=True,
+                help="Run 'keyz check --sync' (alerts, failures, staleness) instead of sync.",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
+
+
+@cron.command("install")
+@_schedule_options
+@click.option("--systemd", is_flag=True, help="Write a systemd user service and timer instead.")
+@click.option("--print", "print_only", is_flag=True, help="With --systemd: print, do not write.")
+@pass_env
+def cron_install(
+    env: Env,
+    every: str | None,
+    at: str | None,
+    commit: bool,
+    check: bool,
+    systemd: bool,
+    print_only: bool,
+) -> None:
+    """Schedule keyz for this store; silent when all is well.
+
+    Writes one line (under a comment naming the store) through 'crontab -l' and
+    'crontab -', keeping every other line as it was; running it again replaces
+    that line. The line pins keyz's path, the store, GNUPGHOME and a PATH that
+    finds gpg and git, and runs at a minute fixed per machine so that machines
+    do not all call providers at once. keyz's lock prevents overlapping runs.
+
+    \b
+    Examples:
+      keyz cron install --commit --check
+      keyz cron install --at 07:30 --check
+      keyz cron install --systemd --commit --check
+    """
+    from keyz import cron as c
+    from keyz.fsutil import atomic_write
+
+    store = env.store()
+    env.config(store)
+    plan = c.make_plan(store.root.absolute(), every, at, commit, check)
+    if print_only and not systemd:
+        raise UsageError("--print goes with --systemd (keyz cron show prints the crontab line)")
+    if systemd:
+        units = c.systemd_units(plan)
+        if print_only:
+            for name, text in units.items():
+                _out(f"# {c.unit_dir() / name}\n{text}")
+            return
+        for name, text in units.items():
+            atomic_write(c.unit_dir() / name, text.encode())
+            _err(f"Wrote {c.unit_dir() / name}")
+        _err(c.SYSTEMD_NEXT)
+        return
+    before = c.read_crontab()
+    after = c.with_block(before, plan)
+    if after == before:
+        _err("Already installed; the crontab is unchanged")
+        return
+    c.write_crontab(after)
+    _err(f"Installed:\n{c.cron_block(plan)}".rstrip())
+    _err("cron mails what keyz prints: nothing when all is well, one line per problem.")
+
+
+@cron.command("remove")
+@click.option("--systemd", is_flag=True, help="Remove the systemd user service and timer.")
+@pass_env
+def cron_remove(env: Env, systemd: bool) -> None:
+    """Take out keyz's line for this store (and nothing else).
+
+    \b
+    Example:
+      keyz cron remove
+    """
+    from keyz import cron as c
+
+    store = env.store()
+    if systemd:
+        removed = [c.unit_dir() / n for n in (f"{c.UNIT}.service", f"{c.UNIT}.timer")]
+        removed = [p for p in removed if p.exists()]
+        if removed:
+            _err(f"First: systemctl --user disable --now {c.UNIT}.timer")
+        for path in removed:
+            path.unlink()
+            _err(f"Removed {path}")
+        if not removed:
+            _err("No keyz systemd units to remove")
+        return
+    before = c.read_crontab()
+    after, block = c.without_block(before, store.root.absolute())
+    if block is None:
+        _err(f"No keyz line for {store.root} in the crontab")
+        return
+    c.write_crontab(after)
+    _err(f"Removed:\n{block}".rstrip())
+
+
+@cron.command("show")
+@_schedule_options
+@pass_env
+def cron_show(env: Env, every: str | None, at: str | None, commit: bool, check: bool) -> None:
+    """Print keyz's installed crontab line for this store, and what install would write.
+
+    \b
+    Example:
+      keyz cron show --commit --check
+    """
+    from keyz import cron as c
+
+    store = env.store()
+    plan = c.make_plan(store.root.absolute(), every, at, commit, check)
+    try:
+        _, block = c.without_block(c.read_crontab(), plan.store)
+        installed = block.rstrip() if block else "  (nothing for this store)"
+    except KeyzError as exc:  # no crontab command: still show what would be written
+        installed = f"  ({exc})"
+    _out("Installed:\n" + installed)
+    _out("\n'keyz cron install' with these options would write:\n" + c.cron_block(plan).rstrip())
+
+
 @cli.command("merge-driver")
 @click.argument("base", type=click.Path(dir_okay=False))
 @click.argument("ours", type=click.Path(dir_okay=False))

@@ -182,6 +182,13 @@ def _make_gpg() -> gnupg.GPG:
     return gpg
 
 
+def _has_public_key(gpg: Any, keyid: str) -> bool:
+    try:
+        return bool(gpg.list_keys(keys=[keyid]))
+    except (OSError, ValueError):
+        return False
+
+
 def _explain_failure(result: Any, gpg: Any) -> str:
     """Tell a locked key from a missing key from a file that is not gpg at all."""
     stderr: str = result.stderr or ""
@@ -191,15 +198,26 @@ def _explain_failure(result: Any, gpg: Any) -> str:
         return "not a gpg-encrypted file; re-create the entry with pass insert"
     if "No pinentry" in stderr or "Inappropriate ioctl" in stderr or "PINENTRY_LAUNCHED" in stderr:
         return (
-            "gpg key is locked; unlock it with gpg-agent (e.g. run 'pass show' once in a "
-            "terminal) or run keyz interactively"
+            "gpg key is locked and gpg-agent has no cached passphrase, and keyz never waits "
+            "for a pinentry without a terminal; unlock it once (pass show ENTRY in a terminal), "
+            "keep it cached longer (default-cache-ttl / max-cache-ttl in gpg-agent.conf), or "
+            "use a passphrase-less subkey for automation (docs/scheduling.md weighs each)"
         )
     if "Bad passphrase" in stderr or "cancel" in stderr.lower():
         return "gpg could not unlock the key (bad passphrase or cancelled)"
     if "NO_SECKEY" in stderr or "No secret key" in stderr:
+        keyids = re.findall(r"^\[GNUPG:\] NO_SECKEY ([0-9A-Fa-f]+)", stderr, re.MULTILINE)
+        known = [k for k in keyids if _has_public_key(gpg, k)]
+        if known:
+            return (
+                f"encrypted to your key {known[0]}, but its secret key is not in this keyring "
+                "(GNUPGHOME); import it here (gpg --import) or run keyz where it lives"
+            )
         return (
-            "encrypted to a gpg key you do not have here; check .gpg-id, or import the "
-            "secret key (gpg --import)"
+            "not encrypted to any of your keys (recipients: "
+            + (", ".join(keyids) or "unknown")
+            + "); re-encrypt the store to your key with 'pass init <your-key-id>', or check "
+            ".gpg-id"
         )
     return f"gpg could not decrypt it ({result.status or 'no status'})"
 

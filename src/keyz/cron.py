@@ -1,0 +1,251 @@
+"""``keyz cron``: one marked crontab line (or a systemd user timer) that runs keyz unattended.
+
+The crontab is read with ``crontab -l`` and written back whole with ``crontab -``;
+every line that is not keyz's stays byte for byte. keyz's line is found again by
+the comment line just above it, which names the store, so installing twice
+leaves one line and several stores can each have theirs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+from keyz.alerts import format_duration, parse_duration
+from keyz.errors import KeyzError, UsageError
+
+CRONTAB_TIMEOUT: Final = 10.0
+MARK_PREFIX: Final = "# keyz: scheduled run for the store "
+UNIT: Final = "keyz-sync"
+_HOURS: Final = (1, 2, 3, 4, 6, 8, 12)
+_MINUTES: Final = (5, 10, 15, 20, 30)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run, and when."""
+
+    store: Path
+    every: timedelta | None  # None with ``at``
+    at: str | None  # "HH:MM", daily
+    commit: bool
+    check: bool
+
+    @property
+    def interval(self) -> timedelta:
+        return self.every or timedelta(days=1)
+
+    def slot(self) -> tuple[int, int]:
+        """A minute and hour that look random but stay the same for this machine and store."""
+        seed = hashlib.sha256(f"{socket.gethostname()}:{self.store}".encode()).digest()
+        return seed[0] % 60, seed[1] % 24
+
+
+def make_plan(store: Path, every: str | None, at: str | None, commit: bool, check: bool) -> Plan:
+    if every and at:
+        raise UsageError("choose one of --every and --at")
+    if at is not None:
+        hour, _, minute = at.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise UsageError(f"--at {at!r} must be a time like 06:30")
+        return Plan(store, None, f"{int(hour):02d}:{int(minute):02d}", commit, check)
+    interval = parse_duration(every or "6h")
+    minutes = int(interval.total_seconds() // 60)
+    if not (
+        interval == timedelta(days=1)
+        or (minutes % 60 == 0 and minutes // 60 in _HOURS)
+        or minutes in _MINUTES
+    ):
+        raise UsageError(
+            "--every must divide the day evenly: "
+            + ", ".join([f"{m}m" for m in _MINUTES] + [f"{h}h" for h in _HOURS] + ["1d"])
+        )
+    return Plan(store, interval, None, commit, check)
+
+
+def cron_schedule(plan: Plan) -> str:
+    """The five time fields."""
+    minute, hour = plan.slot()
+    if plan.at:
+        hh, mm = plan.at.split(":")
+        return f"{int(mm)} {int(hh)} * * *"
+    minutes = int(plan.interval.total_seconds() // 60)
+    if minutes < 60:
+        return f"*/{minutes} * * * *"
+    if minutes == 24 * 60:
+        return f"{minute} {hour} * * *"
+    return f"{minute} */{minutes // 60} * * *"
+
+
+def keyz_argv(plan: Plan) -> list[str]:
+    """The keyz command line: silent on success, loud on problems."""
+    binary = Path(sys.executable).with_name("keyz")
+    head = [str(binary)] if binary.is_file() else [sys.executable, "-m", "keyz"]
+    git = ["--commit"] if plan.commit else []
+    if plan.check:
+        max_age = format_duration(plan.interval * 2)
+        return [*head, "check", "--sync", *git, "--max-age", max_age]
+    return [*head, "sync", *git, "--quiet"]
+
+
+def environment(plan: Plan) -> dict[str, str]:
+    """What cron's bare environment lacks: the store, gpg's home, a PATH with gpg and git."""
+    home = Path(os.environ.get("GNUPGHOME") or Path.home() / ".gnupg").absolute()
+    dirs: list[str] = []
+    for tool in ("gpg", "git", "pass"):
+        found = shutil.which(tool)
+        if found:
+            dirs.append(str(Path(found).parent))
+    dirs += ["/usr/local/bin", "/usr/bin", "/bin"]
+    return {
+        "PASSWORD_STORE_DIR": str(plan.store),
+        "GNUPGHOME": str(home),
+        "PATH": ":".join(dict.fromkeys(dirs)),
+    }
+
+
+def cron_block(plan: Plan) -> str:
+    """Two lines: the marker comment and the job, with cron's % escaped."""
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment(plan).items())
+    command = " ".join(shlex.quote(arg) for arg in keyz_argv(plan))
+    job = f"{cron_schedule(plan)} {env} {command}".replace("%", "\\%")
+    return f"{marker(plan.store)}\n{job}\n"
+
+
+def marker(store: Path) -> str:
+    text = str(store)
+    if "\n" in text or "\r" in text:
+        raise UsageError("the store path has a line break; keyz cannot schedule it")
+    return MARK_PREFIX + text
+
+
+def without_block(crontab: str, store: Path) -> tuple[str, str | None]:
+    """The crontab without keyz's block for ``store``, and that block (None when absent)."""
+    lines = crontab.splitlines(keepends=True)
+    mark = marker(store)
+    for index, line in enumerate(lines):
+        if line.rstrip("\r\n") == mark:
+            block = "".join(lines[index : index + 2])
+            return "".join(lines[:index] + lines[index + 2 :]), block
+    return crontab, None
+
+
+def with_block(crontab: str, plan: Plan) -> str:
+    rest, _ = without_block(crontab, plan.store)
+    if rest and not rest.endswith("\n"):
+        rest += "\n"
+    return rest + cron_block(plan)
+
+
+def read_crontab() -> str:
+    done = _crontab(["-l"], None)
+    if done.returncode != 0:
+        if "no crontab" in done.stderr.lower():
+            return ""
+        raise KeyzError(f"crontab -l failed: {done.stderr.strip() or done.returncode}")
+    return done.stdout
+
+
+def write_crontab(text: str) -> None:
+    done = _crontab(["-"], text)
+    if done.returncode != 0:
+        raise KeyzError(f"crontab - refused the new table: {done.stderr.strip()}")
+
+
+def _crontab(args: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+    if shutil.which("crontab") is None:
+        raise KeyzError("crontab is not installed; use 'keyz cron install --systemd' instead")
+    try:
+        return subprocess.run(
+            ["crontab", *args],
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=CRONTAB_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise KeyzError(f"crontab did not answer within {CRONTAB_TIMEOUT:.0f}s") from None
+
+
+# --- systemd user timer ------------------------------------------------------------------
+
+
+def unit_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "systemd" / "user"
+
+
+def systemd_units(plan: Plan) -> dict[str, str]:
+    """``keyz-sync.service`` and ``keyz-sync.timer``."""
+
+    def quoted(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") + '"'
+
+    env = " ".join(quoted(f"{k}={v}") for k, v in environment(plan).items())
+    command = " ".join(quoted(arg) for arg in keyz_argv(plan))
+    minute, hour = plan.slot()
+    if plan.at:
+        calendar = f"*-*-* {plan.at}:00"
+    else:
+        minutes = int(plan.interval.total_seconds() // 60)
+        if minutes < 60:
+            calendar = f"*-*-* *:00/{minutes}:00"
+        elif minutes == 24 * 60:
+            calendar = f"*-*-* {hour:02d}:{minute:02d}:00"
+        else:
+            calendar = f"*-*-* 00/{minutes // 60}:{minute:02d}:00"
+    service = f"""\
+[Unit]
+Description=keyz: check the API key balances in {plan.store}
+
+[Service]
+Type=oneshot
+Environment={env}
+ExecStart={command}
+"""
+    timer = f"""\
+[Unit]
+Description=keyz: run {UNIT}.service on a schedule
+
+[Timer]
+OnCalendar={calendar}
+RandomizedDelaySec=5min
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+"""
+    return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
+
+
+SYSTEMD_NEXT: Final = f"""\
+Next:
+  systemctl --user daemon-reload
+  systemctl --user enable --now {UNIT}.timer
+  loginctl enable-linger "$USER"      # run even when you are not logged in
+Failures land in the journal: journalctl --user -u {UNIT}.service"""
+
+
+__all__ = [
+    "SYSTEMD_NEXT",
+    "UNIT",
+    "Plan",
+    "cron_block",
+    "make_plan",
+    "read_crontab",
+    "systemd_units",
+    "unit_dir",
+    "with_block",
+    "without_block",
+    "write_crontab",
+]
