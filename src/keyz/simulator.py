@@ -31,6 +31,11 @@ class Answer:
     body: Any = None  # JSON-able object, or str/bytes sent as they are
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # how the body is sent: "whole"; "trickle" (a byte every trickle_every seconds);
+    # "cut" (half of it, then the connection closes); "huge" (huge_bytes of JSON padding)
+    mode: str = "whole"
+    trickle_every: float = 2.0
+    huge_bytes: int = 50 * 1024 * 1024
 
 
 @dataclass
@@ -420,10 +425,27 @@ class Simulator:
         headers = {"Content-Type": "application/json", **answer.headers}
         for name, value in headers.items():
             handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
+        size = answer.huge_bytes if answer.mode == "huge" else len(data)
+        handler.send_header("Content-Length", str(size))
         handler.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            handler.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
+            if answer.mode == "trickle":
+                for byte in data:
+                    handler.wfile.write(bytes([byte]))
+                    handler.wfile.flush()
+                    time.sleep(answer.trickle_every)
+            elif answer.mode == "cut":
+                handler.wfile.write(data[: len(data) // 2])
+                handler.wfile.flush()
+                handler.close_connection = True
+                handler.connection.shutdown(2)  # socket.SHUT_RDWR
+            elif answer.mode == "huge":
+                handler.wfile.write(b'{"pad": "')
+                chunk = b"x" * 65536
+                for _ in range(answer.huge_bytes // len(chunk)):
+                    handler.wfile.write(chunk)
+            else:
+                handler.wfile.write(data)
 
 
 def _iso(when: datetime) -> str:

@@ -73,6 +73,7 @@ class PassStore:
         self.root = root
         self._gpg: gnupg.GPG | None = None
         self._gpg_lock = threading.Lock()
+        self._processes = _Processes()
 
     @property
     def keyz_dir(self) -> Path:
@@ -104,8 +105,15 @@ class PassStore:
     def _gpg_instance(self) -> gnupg.GPG:
         with self._gpg_lock:
             if self._gpg is None:
-                self._gpg = _make_gpg()
+                self._gpg = _make_gpg(self._processes)
             return self._gpg
+
+    def close(self) -> None:
+        """Stop every gpg this store started that still runs (a run's deadline passed).
+
+        Never waits: a thread stuck in gpg may hold the store's locks.
+        """
+        self._processes.close()
 
     def decrypt(self, name: str) -> Secret:
         """Decrypt one entry. The secret is its first line; ``key: value`` lines are hints."""
@@ -143,16 +151,43 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _make_gpg() -> gnupg.GPG:
+class _Processes:
+    """The gpg processes of one store, so that the end of a run can stop them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[Any] = set()
+        self._closed = False
+
+    def add(self, process: Any) -> None:
+        with self._lock:
+            if not self._closed:
+                self._live.add(process)
+                return
+        process.kill()  # started after the run ended: it must not outlive keyz
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            running, self._live = [p for p in self._live if p.poll() is None], set()
+        for process in running:
+            with contextlib.suppress(OSError):
+                process.kill()
+
+
+def _make_gpg(processes: _Processes) -> gnupg.GPG:
     import gnupg
 
     class TimedGPG(gnupg.GPG):  # type: ignore[misc]  # python-gnupg ships no type hints
         """python-gnupg has no timeout: kill a gpg that runs longer than GPG_TIMEOUT."""
 
-        timed_out: set[int]
+        def __init__(self, **kwargs: Any) -> None:
+            self.timed_out: set[int] = set()  # set before gpg --list-config runs in __init__
+            super().__init__(**kwargs)
 
         def _open_subprocess(self, args: list[str], passphrase: bool = False) -> Any:
             process = super()._open_subprocess(args, passphrase)
+            processes.add(process)
             timer = threading.Timer(GPG_TIMEOUT, self._kill, (process,))
             timer.daemon = True
             timer.start()
@@ -177,7 +212,6 @@ def _make_gpg() -> gnupg.GPG:
         gpg = TimedGPG(gpgbinary=binary, options=options or None, env=env)
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot run gpg ({binary}): {exc}") from None
-    gpg.timed_out = set()
     gpg.encoding = "utf-8"
     return gpg
 
@@ -222,4 +256,10 @@ def _explain_failure(result: Any, gpg: Any) -> str:
     return f"gpg could not decrypt it ({result.status or 'no status'})"
 
 
-__all__ = ["GPG_TIMEOUT", "PassStore", "Secret", "locate_store", "validate_entry_name"]
+__all__ = [
+    "GPG_TIMEOUT",
+    "PassStore",
+    "Secret",
+    "locate_store",
+    "validate_entry_name",
+]

@@ -1,6 +1,6 @@
 """``keyz sync``: resolve → fetch (concurrently) → normalize → write → git.
 
-Decryption runs in a small thread pool and each entry is fetched as soon as its
+Decryption runs in at most four (daemon) threads and each entry is fetched as soon as its
 key is decrypted (a pipeline, not decrypt-all-then-fetch-all). One entry's
 failure never stops the others, and a failed entry's last good sidecar stays
 exactly as it was.
@@ -9,12 +9,13 @@ exactly as it was.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from keyz.providers.base import Report
 
 DECRYPT_WORKERS: Final = 4
+T = TypeVar("T")
 Progress = Callable[[int, int, str | None], None]  # done, total, slowest provider still pending
 
 
@@ -155,8 +157,7 @@ async def _fetch_all(
     from keyz.providers.base import FetchContext
     from keyz.providers.http import HttpClient, resolve_base_url
 
-    loop = asyncio.get_running_loop()
-    pool = ThreadPoolExecutor(max_workers=DECRYPT_WORKERS, thread_name_prefix="keyz-gpg")
+    decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
     semaphores: dict[str, asyncio.Semaphore] = {}
     pending: dict[str, int] = {}
     done = 0
@@ -167,7 +168,8 @@ async def _fetch_all(
         try:
             provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
             async with asyncio.timeout(config.timeout):
-                secret = await loop.run_in_executor(pool, store.decrypt, entry.name)
+                async with decrypting:
+                    secret = await in_daemon_thread(store.decrypt, entry.name)
                 # 'key: value' lines of the entry fill options the config leaves unset
                 hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
                 provider.check_options(hinted, origin="the pass entry's line")
@@ -218,8 +220,36 @@ async def _fetch_all(
             http = HttpClient(client)
             pairs = await asyncio.gather(*(tracked(entry, http) for entry in entries))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        store.close()  # a decryption past its deadline must not outlive the run
     return dict(pairs)
+
+
+def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T]:
+    """Run blocking ``function`` in a daemon thread.
+
+    Unlike an executor's threads, a daemon thread stuck in a hung gpg past the
+    deadline never keeps keyz from exiting.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(setter: Callable[[], None]) -> None:
+        if not future.done():
+            setter()
+
+    def run() -> None:
+        try:
+            result = function(argument)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                loop.call_soon_threadsafe(deliver, lambda: future.set_exception(error))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(deliver, lambda: future.set_result(result))
+
+    threading.Thread(target=run, name="keyz-gpg", daemon=True).start()
+    return future
 
 
 def _first_line(exc: Exception) -> str:

@@ -58,8 +58,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _NonFinite(ValueError):
+    """JSON's non-standard NaN / Infinity: never a figure keyz writes down."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
+    raise _NonFinite(name)
 
 
 def _retry_delay(response: httpx.Response, attempt: int) -> float:
@@ -163,6 +167,8 @@ def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
         return json.loads(
             body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
         )
+    except _NonFinite as exc:
+        raise ProviderError(f"{what}: the answer has {exc}, which is not a number") from None
     except (UnicodeDecodeError, ValueError):
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
         raise ProviderError(

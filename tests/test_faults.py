@@ -1,0 +1,135 @@
+"""The loopback fault server: every way a provider can misbehave, through keyz as a subprocess.
+
+Each case asserts the exit code, one line naming the entry and the cause, no traceback,
+the other entry still written, the failing entry's last good sidecar untouched, and the
+key nowhere in the output.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from keyz.simulator import Answer, Simulator
+from tests.conftest import CANARY, Sandbox
+
+HTML = "<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>"
+FAULTS = {
+    "401": ([Answer(401, {"error": {"message": "Authentication Fails"}})], "HTTP 401"),
+    "403": ([Answer(403, {"error": {"message": "Forbidden"}})], "HTTP 403"),
+    "429 with Retry-After": (
+        [Answer(429, {"error": "slow down"}, {"Retry-After": "1"})] * 3,
+        "HTTP 429 after retries",
+    ),
+    "500": ([Answer(500)] * 3, "HTTP 500 after retries"),
+    "502": ([Answer(502, HTML, {"Content-Type": "text/html"})] * 3, "HTTP 502 after retries"),
+    "503": ([Answer(503)] * 3, "HTTP 503 after retries"),
+    "hang": ([Answer(200, {}, delay=600)], "no result within 3s"),
+    "trickle": (
+        [Answer(200, {"is_available": True, "balance_infos": []}, mode="trickle")],
+        "no result within 3s",
+    ),
+    "cut mid-body": (
+        [Answer(200, {"is_available": True, "balance_infos": [{"currency": "CNY"}]}, mode="cut")]
+        * 3,
+        "connection broke",
+    ),
+    "html": ([Answer(200, HTML, {"Content-Type": "text/html"})], "not JSON (text/html)"),
+    "wrong shape": ([Answer(200, {"data": {"balance": "1"}})], "no balance_infos"),
+    "number where a string is expected": (
+        [Answer(200, {"balance_infos": [{"currency": 156, "total_balance": "1"}]})],
+        "has no currency",
+    ),
+    "NaN": ([Answer(200, '{"balance_infos": [{"currency": "CNY", "total_balance": NaN}]}')], "NaN"),
+    "Infinity": (
+        [Answer(200, '{"balance_infos": [{"currency": "CNY", "total_balance": Infinity}]}')],
+        "Infinity",
+    ),
+    "50 MB body": ([Answer(200, mode="huge")], "larger than"),
+    "redirect to another host": (
+        [Answer(302, "", {"Location": "https://evil.example/steal"})],
+        "redirect (HTTP 302)",
+    ),
+    "key echoed in every form": (
+        [
+            Answer(
+                401,
+                {
+                    "error": {
+                        "message": f"bad key {CANARY} ({urllib.parse.quote(CANARY)}) "
+                        f"{base64.b64encode(CANARY.encode()).decode()}"
+                    }
+                },
+            )
+        ],
+        "HTTP 401",
+    ),
+}
+
+
+def good_sidecar(sandbox: Sandbox) -> bytes:
+    return (sandbox.store / ".keyz" / "entries" / "api" / "deepseek.json").read_bytes()
+
+
+@pytest.fixture
+def synced(two_keys: Sandbox) -> Sandbox:
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    path = two_keys.store / ".keyz" / "config.toml"
+    path.write_text(path.read_text().replace("timeout = 30", "timeout = 3"))
+    return two_keys
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_a_misbehaving_provider(synced: Sandbox, simulator: Simulator, name: str) -> None:
+    answers, cause = FAULTS[name]
+    before = good_sidecar(synced)
+    openrouter = synced.store / ".keyz" / "entries" / "api" / "openrouter.json"
+    openrouter.unlink()
+    simulator.fail(CANARY, *answers)
+    started = time.monotonic()
+    result = synced.keyz("sync", "--commit")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    failed = [line for line in lines if line.startswith("keyz: api/deepseek: ")]
+    assert len(failed) == 1 and cause in failed[0], lines
+    assert "Traceback" not in result.stderr
+    assert openrouter.exists()  # the other entry was still written (and committed)
+    assert good_sidecar(synced) == before  # the last good values, byte for byte
+    output = result.stdout + result.stderr
+    assert CANARY not in output
+    assert urllib.parse.quote(CANARY) not in output
+    assert base64.b64encode(CANARY.encode()).decode() not in output
+    assert "evil.example" not in [r.headers.get("Host") for r in simulator.requests]
+    assert elapsed < 15, f"{name} took {elapsed:.1f}s"
+    state = (synced.store / ".keyz" / "state" / "entries.json").read_text()
+    assert CANARY not in state and json.loads(state)
+
+
+@pytest.mark.cli
+def test_a_hanging_provider_and_a_hanging_gpg_stay_within_the_deadline(
+    synced: Sandbox, simulator: Simulator, tmp_path: Path
+) -> None:
+    simulator.fail(CANARY, Answer(200, {}, delay=600))
+    started = time.monotonic()
+    result = synced.keyz("sync")
+    assert result.returncode == 1 and time.monotonic() - started < 8
+    assert "api/openrouter" not in result.stderr  # the other entry was fine
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    for name in ("gpg", "gpg2"):
+        (fake / name).write_text("#!/bin/sh\nexec sleep 600\n")
+        (fake / name).chmod(0o755)
+    started = time.monotonic()
+    hung = synced.keyz("sync", env={"PATH": f"{fake}:{synced.env['PATH']}"})
+    elapsed = time.monotonic() - started
+    assert hung.returncode == 1
+    assert "api/deepseek: no result within 3s" in hung.stderr
+    assert "api/openrouter: no result within 3s" in hung.stderr
+    assert elapsed < 10, f"a hung gpg kept keyz alive for {elapsed:.1f}s"
