@@ -140,7 +140,7 @@ def test_timeouts_are_reported() -> None:
 )
 def test_non_json_and_non_finite_numbers_are_refused(body: bytes, ctype: str) -> None:
     respx.get(URL).respond(200, content=body, headers={"Content-Type": ctype})
-    with pytest.raises(ProviderError, match="not JSON|which is not a number"):
+    with pytest.raises(ProviderError, match=r"not JSON|which is not a number"):
         run()
 
 
