@@ -41,7 +41,7 @@ timeout = 30       # seconds one entry may take, retries included
 
 # [providers.openrouter]
 # base_url = "https://openrouter.ai"   # or env KEYZ_OPENROUTER_BASE_URL
-# concurrency = 4                      # requests in flight to this provider at once
+# concurrency = 8                      # requests in flight to this provider at once (default 8)
 """
 
 GITIGNORE: Final = """\

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -86,9 +87,12 @@ class GitRepo:
         One ``git rev-parse`` (a few ms) rather than importing GitPython (about 35 ms),
         which matters for read commands such as ``keyz history``.
         """
-        if not (root / ".git").exists():
+        dotgit = root / ".git"
+        if dotgit.is_dir() and (dotgit / "HEAD").is_file():
+            return cls(root, dotgit.resolve())  # the common case: no process at all
+        if not dotgit.exists():
             return None
-        probe = cls(root, root / ".git")
+        probe = cls(root, dotgit)  # a .git file (worktree, submodule): ask git
         try:
             done = probe._exec(["rev-parse", "--absolute-git-dir"], None)
         except GitError:
@@ -202,8 +206,12 @@ class GitRepo:
             self.run("add", "--all", "--", *paths)
         return paths
 
-    def commit(self, message: str) -> CommitOutcome:
-        """Commit keyz's changed paths and nothing else (``git commit --only -- paths``)."""
+    def commit(self, message: str | Callable[[list[str]], str]) -> CommitOutcome:
+        """Commit keyz's changed paths and nothing else (``git commit --only -- paths``).
+
+        ``message`` may be a function of the paths, so that they are found once (one
+        ``git status`` per run).
+        """
         in_progress = self.operation_in_progress()
         if in_progress:
             raise GitSkipped(
@@ -214,7 +222,8 @@ class GitRepo:
         if not paths:
             return CommitOutcome(None, ())
         state = self.head_state()
-        args = ["commit", "--only", "--quiet", "-m", redact(message)]
+        text = message(paths) if callable(message) else message
+        args = ["commit", "--only", "--quiet", "-m", redact(text)]
         if (
             self.run("config", "--bool", "--get", "pass.signcommits", check=False).stdout.strip()
             == "true"

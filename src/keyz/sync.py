@@ -218,10 +218,25 @@ async def _fetch_all(
     try:
         async with HttpClient.make_async_client() as client:
             http = HttpClient(client)
-            pairs = await asyncio.gather(*(tracked(entry, http) for entry in entries))
+            pairs = await asyncio.gather(*(tracked(entry, http) for entry in interleave(entries)))
     finally:
         store.close()  # a decryption past its deadline must not outlive the run
     return dict(pairs)
+
+
+def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:
+    """Round-robin over providers, so decryption feeds every provider's queue from the start.
+
+    Sorted by name, all of one provider's entries would be decrypted first and another's
+    fetched only at the end, one capped batch after another.
+    """
+    queues: dict[str, list[EntryConfig]] = {}
+    for entry in entries:
+        queues.setdefault(entry.provider, []).append(entry)
+    lanes = list(queues.values())
+    return [
+        lane[i] for i in range(max(map(len, lanes), default=0)) for lane in lanes if i < len(lane)
+    ]
 
 
 def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T]:
@@ -265,7 +280,7 @@ def _git_step(store: PassStore, repo: GitRepo, result: SyncResult) -> None:
                     "staged keyz's files only; note that pass commits the whole index on its next change"
                 )
         else:
-            result.commit = repo.commit(commit_message(store, repo.changed_keyz_paths()))
+            result.commit = repo.commit(lambda paths: commit_message(store, paths))
             if result.commit.warning:
                 result.warnings.append(result.commit.warning)
     except KeyzError as exc:

@@ -1,0 +1,230 @@
+"""keyz against the shell loop a user has today: `pass show` + `curl`, one key after another.
+
+Builds its own sandbox (throwaway gpg key, a pass-layout store with N entries over three
+providers, the loopback simulator with a latency per request), then times, in the same run:
+
+    baseline   a bash loop: key=$(pass show E | head -n1); curl -H "Authorization: Bearer $key" ...
+    sync       keyz sync --commit of all entries (first sync: every file written and committed)
+    no-op      keyz sync --commit again, nothing changed (files, commits and git processes counted)
+    status     keyz status over the N sidecars
+    help       keyz --help and keyz status --help
+
+and prints medians and the ratio against the baseline. Absolute times on shared machines are
+noise; ratios measured in the same run hold. Nothing here asserts a time (see README.md).
+
+    python benchmarks/sync_bench.py --entries 100 --latency 0.1
+    python benchmarks/sync_bench.py --entries 1000 --latency 0.1 --baseline-sample 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from keyz.config import EntryConfig, init_keyz_dir, set_entry
+from keyz.sandbox import IDENTITY, make_gnupghome, sandbox_env, stop_agent
+from keyz.simulator import Simulator
+
+KEYZ = str(Path(sys.executable).with_name("keyz"))
+PROVIDERS = ("deepseek", "openrouter", "novita")
+TIME = "/usr/bin/time"
+
+
+def build(
+    root: Path, entries: int, sim: Simulator, concurrency: int = 0
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The sandbox: gpg home, store with ``entries`` keys (encrypted 8 at a time), git, config."""
+    gnupghome, store, home = root / "gnupg", root / "store", root / "home"
+    home.mkdir(parents=True)
+    fingerprint = make_gnupghome(gnupghome)
+    env = sandbox_env(home, gnupghome, store, {**sim.env(*PROVIDERS), **IDENTITY})
+    store.mkdir()
+    (store / ".gpg-id").write_text(fingerprint + "\n")
+    names: dict[str, str] = {}
+    for i in range(entries):
+        provider = PROVIDERS[i % len(PROVIDERS)]
+        key = f"sk-bench-{provider}-{i:05d}-" + "0" * 16
+        names[f"api/{provider}/{i:05d}"] = key
+        if provider == "deepseek":
+            sim.deepseek(key, [("CNY", f"{100 + i}.00", "0.00", f"{100 + i}.00")])
+        elif provider == "openrouter":
+            sim.openrouter(key, management=True, total_credits=100 + i, total_usage=1.5)
+        else:
+            sim.novita(key, available=str(1_000_000 + i))
+
+    def encrypt(item: tuple[str, str]) -> None:
+        name, key = item
+        path = store / f"{name}.gpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "gpg",
+                "--batch",
+                "--yes",
+                "--quiet",
+                "--trust-model",
+                "always",
+                "-r",
+                fingerprint,
+                "-o",
+                str(path),
+                "-e",
+            ],
+            input=f"{key}\n".encode(),
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(encrypt, names.items()))
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "store"]):
+        subprocess.run(["git", "-C", str(store), *argv], env=env, check=True)
+    init_keyz_dir(store / ".keyz")
+    for name in names:
+        set_entry(store / ".keyz", EntryConfig(name, name.split("/")[1]))
+    if concurrency:
+        with (store / ".keyz" / "config.toml").open("a") as config:
+            for provider in PROVIDERS:
+                config.write(f"\n[providers.{provider}]\nconcurrency = {concurrency}\n")
+    return env, names
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Seconds, peak RSS in KiB (when GNU time is there, else 0), and stderr."""
+    wrap = [TIME, "-f", "%M"] if Path(TIME).exists() else []
+    started = time.perf_counter()
+    done = subprocess.run([*wrap, *argv], env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0,):
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+    rss = int(done.stderr.strip().splitlines()[-1]) if wrap else 0
+    return elapsed, rss, done.stderr
+
+
+def median(argv: list[str], env: dict[str, str], runs: int) -> float:
+    return statistics.median(timed(argv, env)[0] for _ in range(runs))
+
+
+def baseline(env: dict[str, str], names: dict[str, str], sim: Simulator, sample: int) -> float:
+    """The shell loop over ``sample`` entries, scaled to all of them (it is linear by nature)."""
+    paths = {
+        "deepseek": "/user/balance",
+        "openrouter": "/api/v1/credits",
+        "novita": "/openapi/v1/billing/balance/detail",
+    }
+    picked = list(names)[:sample]
+    lines = [
+        f'key=$(pass show "{name}" | head -n 1); '
+        f'curl -s -o /dev/null -H "Authorization: Bearer $key" '
+        f'"{sim.base_url(name.split("/")[1])}{paths[name.split("/")[1]]}"'
+        for name in picked
+    ]
+    script = "set -e\n" + "\n".join(lines) + "\n"
+    started = time.perf_counter()
+    subprocess.run(["bash", "-c", script], env=env, check=True)
+    return (time.perf_counter() - started) * len(names) / len(picked)
+
+
+def git_calls(env: dict[str, str], root: Path) -> tuple[dict[str, str], Path]:
+    """A PATH whose `git` logs its arguments, then runs the real git."""
+    shim, log = root / "shim", root / "git-calls.log"
+    shim.mkdir()
+    real = shutil.which("git")
+    (shim / "git").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    (shim / "git").chmod(0o755)
+    return {**env, "PATH": f"{shim}:{env['PATH']}"}, log
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per request")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="[providers.*] concurrency to configure (0: keyz's default)",
+    )
+    parser.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=0,
+        help="time the shell loop on this many entries and scale (0: all)",
+    )
+    args = parser.parse_args()
+    if not shutil.which("pass") or not shutil.which("curl"):
+        print("the baseline needs pass and curl on PATH", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="keyz-bench-sync-"))
+    sim = Simulator().start()
+    try:
+        env, names = build(root, args.entries, sim, args.concurrency)
+        sim.latency = args.latency
+        store = Path(env["PASSWORD_STORE_DIR"])
+        base = baseline(env, names, sim, args.baseline_sample or len(names))
+        first, rss, _ = timed([KEYZ, "sync", "--commit", "--quiet"], env)
+        sidecars = sorted((store / ".keyz" / "entries").rglob("*.json"))
+        assert len(sidecars) == len(names), f"{len(sidecars)} sidecars for {len(names)} entries"
+        mtimes = [p.stat().st_mtime_ns for p in sidecars]
+        head = subprocess.run(
+            ["git", "-C", str(store), "rev-parse", "HEAD"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        shimmed, log = git_calls(env, root)
+        noop = median([KEYZ, "sync", "--commit", "--quiet"], shimmed, args.runs)
+        calls = log.read_text().splitlines()
+        unchanged = mtimes == [p.stat().st_mtime_ns for p in sidecars]
+        same_head = (
+            head
+            == subprocess.run(
+                ["git", "-C", str(store), "rev-parse", "HEAD"],
+                env=env,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        status = median([KEYZ, "status"], env, args.runs)
+        help_top = median([KEYZ, "--help"], env, max(args.runs, 5))
+        help_status = median([KEYZ, "status", "--help"], env, max(args.runs, 5))
+    finally:
+        sim.stop()
+        stop_agent(root / "gnupg")
+        shutil.rmtree(root, ignore_errors=True)
+
+    per_run = {c for c in calls}
+    scaled = " (scaled from a sample)" if args.baseline_sample else ""
+    print(
+        f"{args.entries} entries over {len(PROVIDERS)} providers, {args.latency * 1000:.0f} ms "
+        f"per request, medians of {args.runs} runs"
+    )
+    print(f"  {'scenario':<34} {'seconds':>8}  vs shell loop")
+    print(f"  {'shell loop: pass show + curl' + scaled:<34} {base:8.2f}  1.0x")
+    print(
+        f"  {'keyz sync --commit (first, all written)':<34} {first:8.2f}  {base / first:.1f}x faster"
+        + (f"   peak RSS {rss / 1024:.0f} MB" if rss else "")
+    )
+    print(f"  {'keyz sync --commit (no-op)':<34} {noop:8.2f}  {base / noop:.1f}x faster")
+    print(f"  {'keyz status':<34} {status:8.2f}")
+    print(f"  {'keyz --help':<34} {help_top:8.3f}")
+    print(f"  {'keyz status --help':<34} {help_status:8.3f}")
+    print(
+        f"no-op re-sync: files unchanged: {unchanged}; HEAD unchanged: {same_head}; "
+        f"git processes per run: {len(calls) // args.runs} ({', '.join(sorted(per_run))})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
