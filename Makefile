@@ -46,4 +46,6 @@ clean:
 
 # Benchmarks print figures; they assert nothing about time (see benchmarks/README.md).
 bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/sync_bench.py --entries 100 --latency 0.1
+	$(BIN)/python benchmarks/sync_bench.py --entries 1000 --latency 0.1 --baseline-sample 50 --runs 1
 	$(BIN)/python benchmarks/history_bench.py

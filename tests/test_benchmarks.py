@@ -17,3 +17,25 @@ def test_history_benchmark_runs_on_a_small_ledger() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "keyz history --json over 30 commits: median" in done.stdout
+
+
+def test_sync_benchmark_runs_on_a_small_store() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "sync_bench.py"),
+            "--entries",
+            "6",
+            "--latency",
+            "0",
+            "--runs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "shell loop: pass show + curl" in done.stdout
+    assert "files unchanged: True; HEAD unchanged: True" in done.stdout

@@ -204,8 +204,9 @@ async def _fetch_all(
             done += 1
             pending[entry.provider] -= 1
             if progress:
-                waiting = [pid for pid, count in pending.items() if count > 0]
-                progress(done, len(entries), waiting[0] if waiting else None)
+                # the provider with the most entries still pending is the one holding us up
+                slowest = max(pending, key=lambda pid: pending[pid])
+                progress(done, len(entries), slowest if pending[slowest] > 0 else None)
 
     for entry in entries:
         provider = get_provider(entry.provider)
