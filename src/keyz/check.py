@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +21,7 @@ from keyz import sidecar as sc
 from keyz.alerts import Alerts, Threshold, format_duration
 from keyz.config import Config, EntryConfig
 from keyz.errors import KeyzError, StoreError
+from keyz.fields import utc_now
 from keyz.fsutil import atomic_write
 from keyz.money import format_amount
 from keyz.render import age
@@ -54,18 +55,28 @@ def run_check(
     config: Config,
     *,
     below: Sequence[Threshold] = (),
+    below_percent: Decimal | None = None,
     max_age: timedelta | None = None,
     now: datetime | None = None,
 ) -> list[Problem]:
     """Every problem of every tracked entry, each marked new or already said."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     limit = max_age or config.max_age or DEFAULT_MAX_AGE
     states = load_state(store.keyz_dir)
     problems: list[Problem] = []
     for name in sorted(config.entries):
         entry = config.entries[name]
         problems.extend(
-            _entry_problems(store, config, entry, states.get(name, EntryState()), below, limit, now)
+            _entry_problems(
+                store,
+                config,
+                entry,
+                states.get(name, EntryState()),
+                below,
+                below_percent,
+                limit,
+                now,
+            )
         )
     said = _load_said(store.keyz_dir)
     for problem in problems:
@@ -97,6 +108,7 @@ def _entry_problems(
     entry: EntryConfig,
     state: EntryState,
     below: Sequence[Threshold],
+    below_percent: Decimal | None,
     max_age: timedelta,
     now: datetime,
 ) -> list[Problem]:
@@ -126,6 +138,8 @@ def _entry_problems(
             )
         )
     alerts = config.alerts_for(entry)
+    if below_percent is not None:  # ad hoc --below-percent wins
+        alerts = Alerts(below_percent=below_percent).over(alerts)
     problems.extend(_below(name, current, alerts, below))
     problems.extend(_quotas(name, current, alerts))
     if alerts.runway_days is not None:
@@ -173,7 +187,7 @@ def _quotas(name: str, current: sc.Sidecar, alerts: Alerts) -> list[Problem]:
                 "below_percent",
                 f"quota:{label}",
                 f"{name}: {label} {format_amount(left.normalize())}% left, below "
-                f"{alerts.below_percent}%{resets}",
+                f"{format_amount(alerts.below_percent.normalize())}%{resets}",
                 left,
             )
         )

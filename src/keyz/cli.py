@@ -499,6 +499,12 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
     help='Also alert when a balance is below this (e.g. --below "5 USD"); repeatable.',
 )
 @click.option(
+    "--below-percent",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Also alert when a quota window has less than PERCENT left.",
+)
+@click.option(
     "--max-age",
     metavar="DURATION",
     help="Figures older than this are stale (e.g. 12h; default [defaults] max_age, else 2d).",
@@ -511,6 +517,7 @@ def check(
     do_sync: bool,
     git_mode: str | None,
     below: tuple[str, ...],
+    below_percent: float | None,
     max_age: str | None,
     repeat: bool,
     as_json: bool,
@@ -518,8 +525,8 @@ def check(
     """Say what needs attention: low balances, low quotas, short runway, failed or stale syncs.
 
     Thresholds come from config.toml (alert_below, alert_below_percent,
-    alert_runway_days in [defaults], [providers.ID] or [entries."NAME"]) and
-    --below. Without --sync nothing is decrypted or fetched. Each alert is
+    alert_runway_days in [defaults], [providers.ID] or [entries."NAME"]),
+    --below and --below-percent. Without --sync nothing is decrypted or fetched. Each alert is
     said once, on stderr, one line each; it is said again after a top-up that
     leaves it still low, or with --repeat. Silent when all is well.
 
@@ -533,6 +540,8 @@ def check(
       keyz check --sync --commit --max-age 12h     # what keyz cron install schedules
       keyz check --json | jq '.problems[].message'
     """
+    from decimal import Decimal
+
     from keyz.alerts import parse_duration, parse_threshold
     from keyz.check import remember, run_check
 
@@ -550,7 +559,13 @@ def check(
         git_problem = result.git_error
         if isinstance(git_problem, BusyError):
             raise git_problem
-    problems = run_check(store, config, below=thresholds, max_age=age)
+    problems = run_check(
+        store,
+        config,
+        below=thresholds,
+        below_percent=None if below_percent is None else Decimal(str(below_percent)),
+        max_age=age,
+    )
     remember(store, problems)
     if as_json:
         _json(

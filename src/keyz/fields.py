@@ -6,6 +6,7 @@ current one validate figures the same way.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -93,6 +94,14 @@ def format_time(value: datetime) -> str:
 
 
 def utc_now() -> datetime:
+    """keyz's one clock: UTC to the second.
+
+    ``KEYZ_NOW`` (``2026-11-20T09:00:00Z``) pretends another time; ``keyz demo`` uses it to
+    show days of history in a minute. Not meant for real stores.
+    """
+    pretend = os.environ.get("KEYZ_NOW")
+    if pretend:
+        return parse_time(pretend)
     return datetime.now(UTC).replace(microsecond=0)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from keyz.fields import utc_now
 from keyz.money import display_amount, format_amount
 from keyz.sidecar import Balance, Quota, Sidecar, Spend, parse_time
 
@@ -117,7 +118,7 @@ def age(timestamp: datetime | str | None, now: datetime | None = None) -> str:
         return "never"
     if isinstance(timestamp, str):
         timestamp = parse_time(timestamp)
-    seconds = int(((now or datetime.now(UTC)) - timestamp).total_seconds())
+    seconds = int(((now or utc_now()) - timestamp).total_seconds())
     if seconds < 0:
         return "in the future (clock skew?)"
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
@@ -128,7 +129,7 @@ def age(timestamp: datetime | str | None, now: datetime | None = None) -> str:
 
 def until(timestamp: datetime, now: datetime | None = None) -> str:
     """'in 2h', 'in 3d'; 'now' once passed."""
-    seconds = int((timestamp - (now or datetime.now(UTC))).total_seconds())
+    seconds = int((timestamp - (now or utc_now())).total_seconds())
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             return f"in {seconds // size}{unit}"

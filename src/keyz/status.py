@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from keyz import sidecar as sc
 from keyz.config import Config
 from keyz.errors import KeyzError
+from keyz.fields import utc_now
 from keyz.money import format_amount
 from keyz.state import EntryState, load_state
 from keyz.store import PassStore
@@ -57,7 +58,7 @@ class StatusRow:
 def collect_status(
     store: PassStore, config: Config, now: datetime | None = None
 ) -> list[StatusRow]:
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     states = load_state(store.keyz_dir)
     rows = []
     for name in sorted(config.entries):
