@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from keyz import sidecar as sc
@@ -65,3 +66,45 @@ def test_sync_rewrites_an_unchanged_v1_sidecar_as_v2_keeping_its_time(two_keys: 
     assert after["schema_version"] == 2
     assert after["observed_at"] == "2026-11-22T10:15:00Z"  # same values: same observation
     shutil.rmtree(path.parent)
+
+
+def test_short_line_for_a_status_bar() -> None:
+    from keyz.render import short_amount, short_line
+
+    def sidecar(**fields: object) -> sc.Sidecar:
+        base: dict[str, object] = {
+            "entry": "x",
+            "provider": "x",
+            "observed_at": "2026-11-22T10:15:00Z",
+            "available": None,
+        }
+        return sc.Sidecar.model_validate({**base, **fields})
+
+    ds = sidecar(balances=[{"currency": "CNY", "remaining": "98.40"}])
+    orr = sidecar(balances=[{"currency": "USD", "remaining": "74.75"}])
+    mm = sidecar(
+        quotas=[
+            {"label": "interval", "remaining_percent": "62.5"},
+            {"label": "weekly", "remaining_percent": "90"},
+        ]
+    )
+    line = short_line(
+        [
+            ("api/ds", "deepseek", ds, False),
+            ("api/or", "openrouter", orr, False),
+            ("plan/mm", "minimax", mm, True),
+        ]
+    )
+    assert line == "ds ¥98 · or $74 · mm 62%!"
+    assert short_amount(Decimal("5.259"), "USD") == "$5.25"
+    assert short_amount(Decimal("1500"), "POINTS") == "1500 POINTS"
+    assert short_amount(Decimal("-3.5"), "USD") == "-$3.50"
+    two = short_line([("a/one", "deepseek", ds, False), ("b/two", "deepseek", None, False)])
+    assert two == "ds:one ¥98 · ds:two ?"
+
+
+def test_status_format_short_from_the_cli(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("sync").returncode == 0
+    done = two_keys.keyz("status", "--format", "short")
+    assert done.returncode == 0
+    assert done.stdout == "ds ¥110/$5.25 · or $12\n"  # the key limit left, rounded down

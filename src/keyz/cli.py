@@ -337,8 +337,16 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option(
+    "--format",
+    "style",
+    type=click.Choice(["table", "short"]),
+    default="table",
+    show_default=True,
+    help="short: one line for a status bar (i3blocks, waybar, tmux).",
+)
 @pass_env
-def status(env: Env, as_json: bool) -> None:
+def status(env: Env, as_json: bool, style: str) -> None:
     """Show the last known figures of every tracked entry, from the sidecars.
 
     No network and no gpg: this reads .keyz/ only. Entries whose last sync
@@ -349,14 +357,18 @@ def status(env: Env, as_json: bool) -> None:
     Examples:
       keyz status
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
+      keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
-    from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, summarize, table
+    from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, short_line, summarize, table
     from keyz.status import collect_status
 
     store = env.store()
     rows = collect_status(store, env.config(store))
     if as_json:
         _json({"entries": [row.to_json() for row in rows]})
+        return
+    if style == "short":
+        _out(short_line([(r.entry, r.provider, r.sidecar, r.problem is not None) for r in rows]))
         return
     if not rows:
         _err("No entries tracked yet: keyz track ENTRY --provider ID")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from keyz.fields import utc_now
 from keyz.money import display_amount, format_amount
@@ -100,6 +100,71 @@ def quota_text(quota: Quota) -> str:
     return text
 
 
+SHORT_NAMES = {
+    "anthropic": "an",
+    "deepseek": "ds",
+    "elevenlabs": "el",
+    "fal": "fal",
+    "minimax": "mm",
+    "moonshot": "ms",
+    "novita": "nv",
+    "openai": "oa",
+    "openrouter": "or",
+    "poe": "poe",
+    "siliconflow": "sf",
+    "venice": "vn",
+    "xai": "xai",
+    "zai": "zai",
+}
+SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def short_amount(amount: Decimal, unit: str) -> str:
+    """'$74', '¥98', '$5.25', '1500 POINTS': rounded down, never overstating what is left."""
+    step = Decimal(1) if abs(amount) >= 10 else Decimal("0.01")
+    text = format_amount(amount.quantize(step, rounding=ROUND_DOWN))
+    symbol = SYMBOLS.get(unit)
+    if symbol is None:
+        return f"{text} {unit}"
+    return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
+
+
+def short_figure(sidecar: Sidecar | None) -> str:
+    """The one figure that matters most: money left, else quota left, else key cap, else spend."""
+    if sidecar is None:
+        return "?"
+    money = [b for b in sidecar.balances if b.remaining is not None]
+    if money:
+        return "/".join(
+            short_amount(b.remaining, b.currency) for b in money if b.remaining is not None
+        )
+    left = [q.remaining_percent for q in sidecar.quotas if q.remaining_percent is not None]
+    if left:
+        return f"{format_amount(min(left).quantize(Decimal(1), rounding=ROUND_DOWN))}%"
+    limit = sidecar.key_limit
+    if limit is not None and limit.remaining is not None:
+        return short_amount(limit.remaining, limit.currency)
+    for spend in sidecar.spend:
+        if spend.period == "this_month":
+            return f"{short_amount(spend.amount, spend.currency)}/mo"
+    return "?"
+
+
+def short_line(rows: Sequence[tuple[str, str, Sidecar | None, bool]]) -> str:
+    """'ds ¥98 · or $74 · mm 62%' for (entry, provider, sidecar, has_problem) rows; '!' marks
+    a figure that is stale or whose last check failed."""
+    counts: dict[str, int] = {}
+    for _, provider, _, _ in rows:
+        counts[provider] = counts.get(provider, 0) + 1
+    parts = []
+    for entry, provider, sidecar, problem in rows:
+        name = SHORT_NAMES.get(provider, provider)
+        if counts[provider] > 1:
+            name += ":" + entry.rsplit("/", 1)[-1]
+        parts.append(f"{name} {short_figure(sidecar)}{'!' if problem else ''}")
+    return " · ".join(parts)
+
+
 def table(rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns separated by two spaces (pass-like, no box drawing)."""
     if not rows:
@@ -142,6 +207,7 @@ __all__ = [
     "amount_text",
     "balance_text",
     "quota_text",
+    "short_line",
     "spend_texts",
     "summarize",
     "table",
