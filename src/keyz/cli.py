@@ -128,8 +128,20 @@ def init(env: Env) -> None:
     _err("Next: keyz track ENTRY --provider ID   (keyz providers lists the IDs)")
 
 
+def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Pass entries for shell completion (names only; nothing is decrypted)."""
+    try:
+        from keyz.store import PassStore, locate_store
+
+        root = ctx.find_root().params.get("store")
+        store = PassStore(locate_store(root))
+        return [name for name in store.entries() if name.startswith(incomplete)]
+    except Exception:  # completion must never print an error into the user's shell
+        return []
+
+
 @cli.command()
-@click.argument("entry")
+@click.argument("entry", shell_complete=_complete_entries)
 @click.option(
     "--provider",
     "-p",
@@ -176,7 +188,7 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> N
 
 
 @cli.command()
-@click.argument("entry")
+@click.argument("entry", shell_complete=_complete_entries)
 @click.option("--keep-sidecar", is_flag=True, help="Keep .keyz/entries/ENTRY.json on disk.")
 @pass_env
 def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
@@ -207,7 +219,7 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
 
 
 @cli.command()
-@click.argument("entries", nargs=-1, metavar="[ENTRY]...")
+@click.argument("entries", nargs=-1, metavar="[ENTRY]...", shell_complete=_complete_entries)
 @click.option(
     "--commit", "git_mode", flag_value="commit", help="Commit keyz's changed files (only those)."
 )
@@ -746,6 +758,51 @@ def cron_show(env: Env, every: str | None, at: str | None, commit: bool, check: 
     _out("\n'keyz cron install' with these options would write:\n" + c.cron_block(plan).rstrip())
 
 
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (commands, options, entry names).
+
+    \b
+    Examples:
+      eval "$(keyz completion bash)"                  # in ~/.bashrc
+      eval "$(keyz completion zsh)"                   # in ~/.zshrc
+      keyz completion fish > ~/.config/fish/completions/keyz.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # the choices above are click's own shells
+    click.echo(complete(cli, {}, "keyz", "_KEYZ_COMPLETE").source())
+
+
+@cli.command("install-pass-extension")
+@click.option(
+    "--system",
+    is_flag=True,
+    help="Install into pass's system extensions directory instead of the store's .extensions/.",
+)
+@pass_env
+def install_pass_extension(env: Env, system: bool) -> None:
+    """Install keyz.bash so that 'pass keyz ...' runs keyz on the store.
+
+    pass runs store extensions only with PASSWORD_STORE_ENABLE_EXTENSIONS=true;
+    system extensions always. The extension runs this keyz on pass's store.
+
+    \b
+    Examples:
+      keyz install-pass-extension
+      PASSWORD_STORE_ENABLE_EXTENSIONS=true pass keyz status
+    """
+    from keyz.passext import install
+
+    path = install(env.store().root, system=system)
+    _err(f"Installed {path}")
+    if not system:
+        _err("Enable store extensions for pass: export PASSWORD_STORE_ENABLE_EXTENSIONS=true")
+    _err("Then: pass keyz status")
+
+
 @cli.command("merge-driver")
 @click.argument("base", type=click.Path(dir_okay=False))
 @click.argument("ours", type=click.Path(dir_okay=False))
@@ -787,7 +844,7 @@ def _parse_when(value: str | None, option: str) -> Any:
 
 
 @cli.command()
-@click.argument("entry", required=False)
+@click.argument("entry", required=False, shell_complete=_complete_entries)
 @click.option(
     "--since", metavar="DATE", help="Only observations on or after DATE (2026-11-01, UTC)."
 )
