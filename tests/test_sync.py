@@ -194,3 +194,22 @@ def test_an_unreadable_state_file_stops_before_any_request(
         sync(two_keys)
     assert simulator.requests == []
     assert state.read_text() == "{not json", "never silently replaced"
+
+
+def test_entries_are_scheduled_round_robin_over_providers() -> None:
+    from keyz.config import EntryConfig
+    from keyz.sync import interleave
+
+    entries = [EntryConfig(f"a/{i}", "deepseek") for i in range(3)] + [
+        EntryConfig("b/0", "novita"),
+        EntryConfig("c/0", "poe"),
+        EntryConfig("c/1", "poe"),
+    ]
+    order = [e.name for e in interleave(entries)]
+    assert order == ["a/0", "b/0", "c/0", "a/1", "c/1", "a/2"]
+    assert interleave([]) == []
+
+
+def test_quiet_sync_prints_nothing_when_all_is_well(two_keys: Sandbox) -> None:
+    done = two_keys.keyz("sync", "--quiet")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
