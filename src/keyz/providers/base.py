@@ -79,6 +79,10 @@ class FetchContext:
     def url(self, endpoint: Endpoint) -> str:
         return self.base_url + endpoint.path
 
+    def bearer(self) -> dict[str, str]:
+        """The usual auth header; providers with another scheme build their own."""
+        return {"Authorization": f"Bearer {self.secret.value}"}
+
 
 @dataclass(frozen=True)
 class Report:

@@ -54,7 +54,7 @@ class DeepSeek(Provider):
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.http.get_json(
             ctx.url(BALANCE),
-            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            headers=ctx.bearer(),
             what="deepseek balance",
         )
         return parse_balance(payload)

@@ -156,7 +156,7 @@ class MiniMax(Provider):
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.http.get_json(
             ctx.url(REMAINS),
-            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            headers=ctx.bearer(),
             what="minimax remains",
         )
         return parse_remains(payload)

@@ -79,7 +79,7 @@ class Moonshot(Provider):
         try:
             payload = await ctx.http.get_json(
                 ctx.url(BALANCE),
-                headers={"Authorization": f"Bearer {ctx.secret.value}"},
+                headers=ctx.bearer(),
                 what="moonshot balance",
             )
         except AuthError as exc:

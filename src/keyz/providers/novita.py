@@ -56,7 +56,7 @@ class Novita(Provider):
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.http.get_json(
             ctx.url(BALANCE),
-            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            headers=ctx.bearer(),
             what="novita balance",
         )
         return parse_balance(payload)

@@ -60,7 +60,7 @@ class OpenAI(Provider):
     )
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        headers = {"Authorization": f"Bearer {ctx.secret.value}"}
+        headers = ctx.bearer()
         query = {
             "start_time": str(int(query_start(ctx.now).timestamp())),
             "bucket_width": "1d",

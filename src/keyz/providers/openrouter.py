@@ -101,7 +101,7 @@ class OpenRouter(Provider):
     )
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        headers = {"Authorization": f"Bearer {ctx.secret.value}"}
+        headers = ctx.bearer()
         try:
             payload = await ctx.http.get_json(
                 ctx.url(CREDITS), headers=headers, what="openrouter credits"

@@ -42,7 +42,7 @@ class Poe(Provider):
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.http.get_json(
             ctx.url(BALANCE),
-            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            headers=ctx.bearer(),
             what="poe balance",
         )
         return parse_balance(payload)

@@ -83,7 +83,7 @@ class SiliconFlow(Provider):
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.http.get_json(
             ctx.url(USER_INFO),
-            headers={"Authorization": f"Bearer {ctx.secret.value}"},
+            headers=ctx.bearer(),
             what="siliconflow user info",
         )
         return parse_user_info(payload, REGIONS[ctx.options.get("region", "cn")].currency)

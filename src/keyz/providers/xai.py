@@ -84,7 +84,7 @@ class XAI(Provider):
     )
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        headers = {"Authorization": f"Bearer {ctx.secret.value}"}
+        headers = ctx.bearer()
         team = ctx.options.get("team_id")
         if team is None:
             found = await ctx.http.get_json(
