@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     Field,
     ValidationError,
     field_validator,
@@ -61,18 +60,28 @@ def _source() -> Any:
     )
 
 
-def _check_derived(model: BaseModel, derived: list[str], figures: tuple[str, ...]) -> None:
-    if not derived:
-        return  # the common case, on every version a history read validates
-    unknown = [name for name in derived if name not in figures]
-    if unknown:
-        raise ValueError(f"derived names unknown figures: {', '.join(unknown)}")
-    missing = [name for name in derived if getattr(model, name) is None]
-    if missing:
-        raise ValueError(f"derived figures must be present: {', '.join(missing)}")
+class _Item(Model):
+    """An item with provenance: which endpoint its figures came from, and which keyz derived."""
+
+    FIGURES: ClassVar[tuple[str, ...]] = ()  # the fields ``derived`` may name
+
+    derived: DerivedNames = _derived()
+    source: str | None = _source()
+
+    @model_validator(mode="after")
+    def _derived_are_present_figures(self) -> Self:
+        if not self.derived:
+            return self  # the common case, on every version a history read validates
+        unknown = [name for name in self.derived if name not in self.FIGURES]
+        if unknown:
+            raise ValueError(f"derived names unknown figures: {', '.join(unknown)}")
+        missing = [name for name in self.derived if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"derived figures must be present: {', '.join(missing)}")
+        return self
 
 
-class Balance(Model):
+class Balance(_Item):
     """Money (or a provider's own unit) left on the account. ``remaining`` is spendable."""
 
     _keep_null: ClassVar[frozenset[str]] = frozenset({"remaining"})
@@ -104,21 +113,18 @@ class Balance(Model):
     outstanding: Money | None = None  # invoiced and unpaid
     purchased: Money | None = None  # all credit ever bought
     used: Money | None = None  # all credit ever used
-    derived: DerivedNames = _derived()
-    source: str | None = _source()
 
     @model_validator(mode="after")
-    def _consistent(self) -> Balance:
+    def _currency_is_iso(self) -> Balance:
         if self.unit_kind == "currency" and not _ISO_CURRENCY.fullmatch(self.currency):
             raise ValueError(
                 f"{self.currency!r} is not an ISO 4217 code; use unit_kind 'provider' for "
                 "a provider's own unit"
             )
-        _check_derived(self, self.derived, self.FIGURES)
         return self
 
 
-class KeyLimit(Model):
+class KeyLimit(_Item):
     """A spending cap on the key itself (OpenRouter /key). ``limit`` null means no cap."""
 
     _keep_null: ClassVar[frozenset[str]] = frozenset({"limit", "remaining", "reset"})
@@ -129,13 +135,6 @@ class KeyLimit(Model):
     remaining: Money | None
     usage: Money | None = None
     reset: Literal["daily", "weekly", "monthly"] | None = None
-    derived: DerivedNames = _derived()
-    source: str | None = _source()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> KeyLimit:
-        _check_derived(self, self.derived, self.FIGURES)
-        return self
 
 
 class SpendLine(Model):
@@ -145,7 +144,7 @@ class SpendLine(Model):
     amount: Money
 
 
-class Spend(Model):
+class Spend(_Item):
     """Provider-reported cost over a period. Never an estimate."""
 
     FIGURES: ClassVar[tuple[str, ...]] = ("amount",)
@@ -164,15 +163,9 @@ class Spend(Model):
     derived: DerivedNames = _derived(
         "['amount'] when keyz summed the provider's own daily buckets for this period"
     )
-    source: str | None = _source()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Spend:
-        _check_derived(self, self.derived, self.FIGURES)
-        return self
 
 
-class Quota(Model):
+class Quota(_Item):
     """A plan's allowance in a window that resets: how much of it is left, and when it resets."""
 
     _keep_null: ClassVar[frozenset[str]] = frozenset({"remaining_percent"})
@@ -187,13 +180,6 @@ class Quota(Model):
     unit: str | None = Field(default=None, description="what used/limit count: tokens, ...")
     resets_at: UtcTime | None = None
     unlimited: bool = False
-    derived: DerivedNames = _derived()
-    source: str | None = _source()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Quota:
-        _check_derived(self, self.derived, self.FIGURES)
-        return self
 
 
 class SidecarV2(Model):
