@@ -25,11 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
-from keyz.sandbox import IDENTITY, make_gnupghome, sandbox_env, stop_agent
+from keyz.sandbox import IDENTITY, make_gnupghome, make_store, sandbox_env, stop_agent
 from keyz.simulator import Simulator
 
 KEYZ = str(Path(sys.executable).with_name("keyz"))
@@ -45,8 +44,6 @@ def build(
     home.mkdir(parents=True)
     fingerprint = make_gnupghome(gnupghome)
     env = sandbox_env(home, gnupghome, store, {**sim.env(*PROVIDERS), **IDENTITY})
-    store.mkdir()
-    (store / ".gpg-id").write_text(fingerprint + "\n")
     names: dict[str, str] = {}
     for i in range(entries):
         provider = PROVIDERS[i % len(PROVIDERS)]
@@ -59,34 +56,14 @@ def build(
         else:
             sim.novita(key, available=str(1_000_000 + i))
 
-    def encrypt(item: tuple[str, str]) -> None:
-        name, key = item
-        path = store / f"{name}.gpg"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                "gpg",
-                "--batch",
-                "--yes",
-                "--quiet",
-                "--trust-model",
-                "always",
-                "-r",
-                fingerprint,
-                "-o",
-                str(path),
-                "-e",
-            ],
-            input=f"{key}\n".encode(),
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(encrypt, names.items()))
-    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "store"]):
-        subprocess.run(["git", "-C", str(store), *argv], env=env, check=True)
+    make_store(
+        store,
+        env,
+        fingerprint,
+        {name: f"{key}\n" for name, key in names.items()},
+        use_pass=False,  # pass inserts one commit per entry: minutes for a thousand
+        git=True,
+    )
     init_keyz_dir(store / ".keyz")
     for name in names:
         set_entry(store / ".keyz", EntryConfig(name, name.split("/")[1]))
