@@ -86,10 +86,15 @@ def cron_schedule(plan: Plan) -> str:
     return f"{minute} */{minutes // 60} * * *"
 
 
+def keyz_command() -> list[str]:
+    """This keyz, by absolute path: what cron, systemd and the pass extension run."""
+    binary = Path(sys.executable).with_name("keyz")
+    return [str(binary)] if binary.is_file() else [sys.executable, "-m", "keyz"]
+
+
 def keyz_argv(plan: Plan) -> list[str]:
     """The keyz command line: silent on success, loud on problems."""
-    binary = Path(sys.executable).with_name("keyz")
-    head = [str(binary)] if binary.is_file() else [sys.executable, "-m", "keyz"]
+    head = keyz_command()
     git = ["--commit"] if plan.commit else []
     if plan.check:
         max_age = format_duration(plan.interval * 2)
@@ -241,6 +246,7 @@ __all__ = [
     "UNIT",
     "Plan",
     "cron_block",
+    "keyz_command",
     "make_plan",
     "read_crontab",
     "systemd_units",

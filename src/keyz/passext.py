@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from pathlib import Path
 from typing import Final
 
+from keyz.cron import keyz_command
 from keyz.errors import KeyzError
 from keyz.fsutil import atomic_write
 
@@ -24,10 +24,7 @@ SYSTEM_DIRS: Final = (
 
 
 def script() -> str:
-    binary = Path(sys.executable).with_name("keyz")
-    command = (
-        shlex.quote(str(binary)) if binary.is_file() else f"{shlex.quote(sys.executable)} -m keyz"
-    )
+    command = shlex.join(keyz_command())
     return f"""\
 #!/usr/bin/env bash
 # pass extension written by 'keyz install-pass-extension': pass keyz ARGS... runs keyz on
