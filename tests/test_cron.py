@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from pathlib import Path
 
@@ -11,17 +10,9 @@ import pytest
 
 from keyz.cron import cron_schedule, make_plan
 from keyz.errors import UsageError
+from keyz.sandbox import fake_crontab
 from tests.conftest import Sandbox
 
-FAKE_CRONTAB = """#!/bin/sh
-# A stand-in for crontab(1): the table lives in $FAKE_CRONTAB_FILE.
-case "$1" in
-  -l) if [ -f "$FAKE_CRONTAB_FILE" ]; then cat "$FAKE_CRONTAB_FILE"; else
-        echo "no crontab for $(id -un)" >&2; exit 1; fi ;;
-  -)  cat > "$FAKE_CRONTAB_FILE" ;;
-  *)  echo "fake crontab: unsupported $*" >&2; exit 2 ;;
-esac
-"""
 USER_TABLE = (
     "# my own jobs\n"
     "MAILTO=me@example.com\n"
@@ -33,23 +24,14 @@ USER_TABLE = (
 
 @pytest.fixture
 def cron_env(two_keys: Sandbox, tmp_path: Path) -> dict[str, str]:
-    bin_dir = tmp_path / "fakebin"
-    bin_dir.mkdir()
-    script = bin_dir / "crontab"
-    script.write_text(FAKE_CRONTAB)
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    table = tmp_path / "crontab.txt"
-    return {
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "FAKE_CRONTAB_FILE": str(table),
-    }
+    return fake_crontab(tmp_path / "fakebin", tmp_path / "crontab.txt", os.environ["PATH"])
 
 
 @pytest.mark.cli
 def test_install_is_idempotent_and_keeps_the_users_lines(
     two_keys: Sandbox, cron_env: dict[str, str]
 ) -> None:
-    table = Path(cron_env["FAKE_CRONTAB_FILE"])
+    table = Path(cron_env["KEYZ_FAKE_CRONTAB"])
     table.write_text(USER_TABLE)
     first = two_keys.keyz("cron", "install", "--commit", "--check", env=cron_env)
     assert first.returncode == 0, first.stderr
@@ -92,7 +74,7 @@ def test_install_into_an_empty_crontab_and_percent_is_escaped(
     subprocess.run(["cp", "-a", str(two_keys.store), str(odd)], check=True)
     result = two_keys.keyz("--store", str(odd), "cron", "install", env=cron_env)
     assert result.returncode == 0, result.stderr
-    job = Path(cron_env["FAKE_CRONTAB_FILE"]).read_text().splitlines()[1]
+    job = Path(cron_env["KEYZ_FAKE_CRONTAB"]).read_text().splitlines()[1]
     assert "100\\%store" in job and "100%store" not in job.replace("\\%", "")
 
 
@@ -102,7 +84,7 @@ def test_the_written_line_runs_silently_in_a_bare_environment(
 ) -> None:
     """Run the job exactly as cron would: /bin/sh, PATH=/usr/bin:/bin, no TTY, % unescaped."""
     assert two_keys.keyz("cron", "install", "--check", env=cron_env).returncode == 0
-    job = Path(cron_env["FAKE_CRONTAB_FILE"]).read_text().splitlines()[1]
+    job = Path(cron_env["KEYZ_FAKE_CRONTAB"]).read_text().splitlines()[1]
     command = job.split(None, 5)[5].replace("\\%", "%")
     bare = {"PATH": "/usr/bin:/bin", "HOME": two_keys.env["HOME"], "SHELL": "/bin/sh"}
     for name in ("KEYZ_DEEPSEEK_BASE_URL", "KEYZ_OPENROUTER_BASE_URL"):

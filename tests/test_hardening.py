@@ -26,6 +26,7 @@ from keyz.errors import UsageError
 from keyz.history import History, Version, summaries
 from keyz.money import parse_amount
 from keyz.render import age
+from keyz.sandbox import fake_crontab
 from keyz.simulator import Simulator
 from keyz.store import validate_entry_name
 from tests.conftest import CANARY, KEYZ, MakeStore, Sandbox, files_text
@@ -36,7 +37,6 @@ FORMS = (
     base64.b64encode(CANARY.encode()).decode(),
     json.dumps(CANARY)[1:-1],
 )
-FAKE_CRONTAB = '#!/bin/sh\n[ "$1" = "-l" ] && { cat "$CRONTAB_FILE" 2>/dev/null; exit 0; }\ncat > "$CRONTAB_FILE"\n'
 
 
 def git_objects(sandbox: Sandbox) -> str:
@@ -71,11 +71,7 @@ def test_the_canary_never_leaks_from_any_command(
     sandbox.env.update(simulator.env("deepseek", "openrouter"))
     simulator.deepseek(CANARY, [("CNY", "110.00", "10.00", "100.00")])
     simulator.openrouter(OPENROUTER_KEY, management=True)
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "crontab").write_text(FAKE_CRONTAB)
-    (fake / "crontab").chmod(0o755)
-    env = {"PATH": f"{fake}:{os.environ['PATH']}", "CRONTAB_FILE": str(tmp_path / "cron")}
+    env = fake_crontab(tmp_path / "bin", tmp_path / "cron", os.environ["PATH"])
     commands = [
         ("init",),
         ("track", "api/deepseek", "-p", "deepseek"),

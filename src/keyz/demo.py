@@ -19,7 +19,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from keyz.fields import format_time, utc_now
-from keyz.sandbox import IDENTITY, make_gnupghome, make_store, sandbox_env, stop_agent
+from keyz.sandbox import (
+    IDENTITY,
+    fake_crontab,
+    make_gnupghome,
+    make_store,
+    sandbox_env,
+    stop_agent,
+)
 from keyz.simulator import Simulator
 
 # Fake keys of the providers' shapes; they only ever reach the local simulator.
@@ -30,13 +37,6 @@ KEYS = {
     "plan/minimax": "sk-cp-" + "demo" * 10,
 }
 PROVIDERS = ("deepseek", "openrouter", "anthropic", "minimax")
-FAKE_CRONTAB = """#!/bin/sh
-# keyz demo's stand-in for crontab(1): the table lives in the sandbox.
-case "$1" in
-  -l) cat "$KEYZ_DEMO_CRONTAB" 2>/dev/null || { echo "no crontab for demo" >&2; exit 1; } ;;
-  -)  cat > "$KEYZ_DEMO_CRONTAB" ;;
-esac
-"""
 # (days ago, DeepSeek CNY, OpenRouter key limit left, MiniMax 5h window % left, story)
 DAYS = (
     (6, "110.00", 18.0, "91", "A week ago: the first sync."),
@@ -60,15 +60,11 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             say(f"keyz demo needs {tool} on PATH (e.g. apt install gnupg git)")
             return 2
     root = Path(tempfile.mkdtemp(prefix="keyz-demo-"))
-    gnupghome, store, home, bin_dir = root / "gnupg", root / "store", root / "home", root / "bin"
+    gnupghome, store, home = root / "gnupg", root / "store", root / "home"
     home.mkdir()
-    bin_dir.mkdir()
-    (bin_dir / "crontab").write_text(FAKE_CRONTAB)
-    (bin_dir / "crontab").chmod(0o755)
     simulator = Simulator().start()
     env = sandbox_env(home, gnupghome, store, {**simulator.env(*PROVIDERS), **IDENTITY})
-    env["PATH"] = f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}"
-    env["KEYZ_DEMO_CRONTAB"] = str(root / "crontab")
+    env.update(fake_crontab(root / "bin", root / "crontab", env.get("PATH", "/usr/bin:/bin")))
     failures = 0
 
     def keyz(*args: str, when: str | None = None, expect: int = 0) -> None:

@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Final
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "keyz sandbox",
@@ -131,6 +132,28 @@ def make_store(
     if git:
         _run(["git", "-C", str(store), "config", "user.name", IDENTITY["GIT_AUTHOR_NAME"]], env)
         _run(["git", "-C", str(store), "config", "user.email", IDENTITY["GIT_AUTHOR_EMAIL"]], env)
+
+
+FAKE_CRONTAB: Final = """#!/bin/sh
+# A stand-in for crontab(1) in a sandbox: the table lives in $KEYZ_FAKE_CRONTAB.
+case "$1" in
+  -l) cat "$KEYZ_FAKE_CRONTAB" 2>/dev/null || { echo "no crontab for sandbox" >&2; exit 1; } ;;
+  -)  cat > "$KEYZ_FAKE_CRONTAB" ;;
+  *)  echo "fake crontab: unsupported $*" >&2; exit 2 ;;
+esac
+"""
+
+
+def fake_crontab(bin_dir: Path, table: Path, path: str) -> dict[str, str]:
+    """Put a fake ``crontab`` writing to ``table`` first on PATH; the env entries to use it.
+
+    The demo and the tests never read or write the machine's real crontab.
+    """
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "crontab"
+    script.write_text(FAKE_CRONTAB)
+    script.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{path}", "KEYZ_FAKE_CRONTAB": str(table)}
 
 
 def stop_agent(gnupghome: Path) -> None:
