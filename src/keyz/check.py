@@ -26,9 +26,10 @@ from keyz.fsutil import atomic_write
 from keyz.money import format_amount
 from keyz.render import age
 from keyz.state import EntryState, load_state
+from keyz.status import STALE_AFTER, last_seen
 from keyz.store import PassStore
 
-DEFAULT_MAX_AGE: Final = timedelta(days=2)
+DEFAULT_MAX_AGE: Final = STALE_AFTER  # what keyz status calls stale
 
 
 @dataclass
@@ -126,7 +127,7 @@ def _entry_problems(
         if not state.last_error:
             problems.append(Problem(name, "never", "never", f"{name}: never synced; run keyz sync"))
         return problems
-    seen = sc.parse_time(state.last_success) if state.last_success else current.observed_at
+    seen = last_seen(current, state)
     if now - seen > max_age:
         problems.append(
             Problem(

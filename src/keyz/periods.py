@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Final
 
 LAST_DAYS: Final = 30
@@ -28,9 +29,6 @@ def last_days_start(now: datetime, days: int = LAST_DAYS) -> datetime:
 
 def from_epoch(value: object) -> datetime | None:
     """A provider's epoch time in seconds or milliseconds (> 1e11 means ms), else None."""
-    from datetime import UTC
-    from decimal import Decimal
-
     if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
         return None
     try:

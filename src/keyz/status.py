@@ -75,16 +75,17 @@ def collect_status(
                 problem, stale = f"last sync failed: {state.last_error}", current is not None
             elif current is None:
                 problem = "never synced; run keyz sync"
-            elif now - _last_seen(current, state) > STALE_AFTER:
+            elif now - last_seen(current, state) > STALE_AFTER:
                 problem, stale = "stale: not checked for over 2 days", True
         rows.append(StatusRow(name, entry.provider, current, state, problem, stale))
     return rows
 
 
-def _last_seen(current: sc.Sidecar, state: EntryState) -> datetime:
+def last_seen(current: sc.Sidecar, state: EntryState) -> datetime:
+    """When these figures were last confirmed: the last successful check here, else the file's."""
     if state.last_success:
         return sc.parse_time(state.last_success)
     return current.observed_at  # synced on another machine: the sidecar's own time is what we know
 
 
-__all__ = ["STALE_AFTER", "StatusRow", "collect_status"]
+__all__ = ["STALE_AFTER", "StatusRow", "collect_status", "last_seen"]
