@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def test_install_is_idempotent_and_keeps_the_users_lines(
     assert f"PASSWORD_STORE_DIR={two_keys.store}" in job
     assert f"GNUPGHOME={two_keys.env['GNUPGHOME']}" in job
     assert "check --sync --commit --max-age 12h" in job
-    assert "/keyz" in job.split("check")[0]
+    words = shlex.split(job.replace("\\%", "%"))
+    program = next(word for word in words[5:] if "=" not in word)
+    assert Path(program).is_absolute() and Path(program).name == "keyz"
+    assert words[words.index(program) + 1 :][:2] == ["check", "--sync"]
     path_value = job.split("PATH=")[1].split()[0]
     assert "/usr/bin" in path_value
     second = two_keys.keyz("cron", "install", "--commit", "--check", env=cron_env)
