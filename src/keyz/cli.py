@@ -361,8 +361,9 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
 def status(env: Env, as_json: bool, style: str) -> None:
     """Show the last known figures of every tracked entry, from the sidecars.
 
-    No network and no gpg: this reads .keyz/ only. Entries whose last sync
-    failed, or that were not checked for over 2 days, are marked with "!".
+    No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
+    when it was last checked, figures. Entries whose last sync failed, or that
+    were not checked for over 2 days, are marked with "!".
     Figures keyz computed rather than read (e.g. credits - usage) end in "*".
 
     \b
@@ -388,21 +389,11 @@ def status(env: Env, as_json: bool, style: str) -> None:
     lines = []
     for row in rows:
         figures = summarize(row.sidecar) if row.sidecar else "no values yet"
-        when = (
-            f"checked {age(row.state.last_checked)}"
-            if row.state.last_checked
-            else (f"observed {age(row.sidecar.observed_at)}" if row.sidecar else "")
-        )
-        lines.append(
-            (
-                row.entry,
-                row.provider,
-                figures,
-                f"{when}{'  ! ' + row.problem if row.problem else ''}",
-            )
-        )
+        checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
+        problem = f"  ! {row.problem}" if row.problem else ""
+        lines.append((row.entry, row.provider, age(checked), figures + problem))
     _out(table(lines))
-    if any(DERIVED_MARK in line[2] for line in lines):
+    if any(DERIVED_MARK in line[3] for line in lines):
         _err(DERIVED_NOTE)
 
 

@@ -107,6 +107,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
 
         today = utc_now()
         for days_ago, cny, key_left, minimax_left, story in DAYS:
+            simulator.now = today - timedelta(days=days_ago)  # the accounts live that day too
             simulator.deepseek(KEYS["api/deepseek"], [("CNY", cny, "0.00", cny)])
             simulator.openrouter(
                 KEYS["api/openrouter"],

@@ -52,9 +52,13 @@ class Simulator:
         self._routes: dict[tuple[str, str], Answer] = {}  # (token, path) -> answer
         self._faults: dict[str, list[Answer]] = {}  # token -> answers to give first, in order
         self.latency = 0.0  # seconds added to every answer
+        self.now: datetime | None = None  # the accounts' clock; None follows the real one
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+
+    def _now(self) -> datetime:
+        return self.now or datetime.now(UTC)
 
     # --- accounts, in each provider's documented shape -------------------------------------
     def deepseek(
@@ -211,7 +215,7 @@ class Simulator:
 
     def anthropic(self, token: str, daily_cents: list[str]) -> None:
         """One cost-report page: ``daily_cents[i]`` was spent i days ago (strings in cents)."""
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = self._now().replace(hour=0, minute=0, second=0, microsecond=0)
         buckets = [
             {
                 "starting_at": _iso(today - timedelta(days=i)),
@@ -237,7 +241,7 @@ class Simulator:
 
     def openai(self, token: str, daily_dollars: list[str]) -> None:
         """One costs page: ``daily_dollars[i]`` spent i days ago (sent as numbers)."""
-        today = int(datetime.now(UTC).replace(hour=0, minute=0, second=0).timestamp())
+        today = int(self._now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
         buckets = [
             {
                 "object": "bucket",
@@ -266,7 +270,7 @@ class Simulator:
         weekly_percent: str = "97",
         status_code: int = 0,
     ) -> None:
-        now = int(time.time() * 1000)
+        now = int(self._now().timestamp() * 1000)
         row = {
             "model_name": "MiniMax-M2",
             "start_time": now - 3_600_000,
@@ -291,7 +295,7 @@ class Simulator:
         self.route(token, "/minimax/v1/token_plan/remains", Answer(body=body))
 
     def zai(self, token: str, used_percent: int = 28) -> None:
-        reset = int(time.time() * 1000) + 2 * 3_600_000
+        reset = int(self._now().timestamp() * 1000) + 2 * 3_600_000
         limits = [
             {
                 "type": "TOKENS_LIMIT",
@@ -329,7 +333,7 @@ class Simulator:
             "character_limit": limit,
             "can_extend_character_limit": False,
             "allowed_to_extend_character_limit": False,
-            "next_character_count_reset_unix": int(time.time()) + 12 * 86400,
+            "next_character_count_reset_unix": int(self._now().timestamp()) + 12 * 86400,
             "voice_slots_used": 1,
             "voice_limit": 10,
             "status": "active",
