@@ -215,7 +215,7 @@ def test_history_without_entry_summarizes_every_tracked_entry(ledger: Sandbox) -
     done = ledger.keyz("history")
     lines = done.stdout.splitlines()
     assert lines[0].startswith("api/deepseek") and "CNY 130.00 · burn 7.50/day (7d)" in lines[0]
-    assert lines[1].startswith("api/openrouter") and "no committed balances yet" in lines[1]
+    assert lines[1].startswith("api/openrouter") and "nothing committed yet" in lines[1]
     document = json.loads(ledger.keyz("history", "--json").stdout)
     cny = document["entries"][0]["summaries"][0]
     assert (cny["burn_per_day_7d"], cny["runway_days"]) == ("7.50", "17.3")

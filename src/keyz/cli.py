@@ -904,7 +904,12 @@ def history(
         for one in histories:
             lines = [hist.summary_line(summary) for summary in hist.summaries(one, pick)]
             provider = config.entries[one.entry].provider
-            rows.append((one.entry, provider, "; ".join(lines) or "no committed balances yet"))
+            if not one.versions:
+                lines = ["nothing committed yet (keyz sync --commit)"]
+            elif not lines:
+                count = len(one.versions)
+                lines = [f"no balance in {count} commit{'s' * (count != 1)} (spend or quota only)"]
+            rows.append((one.entry, provider, "; ".join(lines)))
         _out(table(rows))
         return
 
