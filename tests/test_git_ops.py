@@ -98,6 +98,17 @@ def test_detached_head_commits_and_warns(repo: Path) -> None:
     assert outcome.warning is not None and "detached" in outcome.warning
 
 
+def test_head_is_read_per_worktree(repo: Path, tmp_path: Path) -> None:
+    on_branch, detached = tmp_path / "on-branch", tmp_path / "detached"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(on_branch))
+    git(repo, "worktree", "add", "-q", "--detach", str(detached))
+    for tree, warned in ((repo, False), (on_branch, False), (detached, True)):
+        write_sidecar(tree, "a")
+        outcome = GitRepo.require(tree.resolve(), "--commit").commit("m\n")
+        assert outcome.commit is not None
+        assert (outcome.warning is not None) == warned, tree
+
+
 @pytest.mark.parametrize(
     "marker", ["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge"]
 )
