@@ -1,9 +1,9 @@
 """``keyz sync``: resolve → fetch (concurrently) → normalize → write → git.
 
-Decryption runs in at most four (daemon) threads and each entry is fetched as soon as its
-key is decrypted (a pipeline, not decrypt-all-then-fetch-all). One entry's
-failure never stops the others, and a failed entry's last good sidecar stays
-exactly as it was.
+Decryption runs in at most four (daemon) threads, each entry is fetched as soon as its
+key is decrypted, and its sidecar written as soon as its answer is in (a pipeline,
+not decrypt-all-then-fetch-all-then-write-all). One entry's failure never stops
+the others, and a failed entry's last good sidecar stays exactly as it was.
 """
 
 from __future__ import annotations
@@ -111,15 +111,15 @@ def _sync_entries(
         to_fetch.append(entry)
 
     now = sc.utc_now()
-    reports = asyncio.run(_fetch_all(store, config, to_fetch, progress, now)) if to_fetch else {}
-    for entry in to_fetch:
+
+    def record(entry: EntryConfig, outcome: Report | str) -> None:
+        """Write one entry's sidecar as soon as its answer is in, while others are in flight."""
         result = results[entry.name]
         state = states.setdefault(entry.name, EntryState())
         state.last_checked = sc.format_time(now)
-        outcome = reports[entry.name]
         if isinstance(outcome, str):
             result.error = state.last_error = outcome
-            continue
+            return
         try:
             new = sc.Sidecar(
                 entry=entry.name,
@@ -136,9 +136,12 @@ def _sync_entries(
             result.sidecar = sc.write_if_changed(path, new, olds[entry.name])
         except KeyzError as exc:
             result.error = state.last_error = str(exc)
-            continue
+            return
         result.changed = result.sidecar is new
         state.last_success, state.last_error = state.last_checked, None
+
+    if to_fetch:
+        asyncio.run(_fetch_all(store, config, to_fetch, progress, now, record))
     for result in results.values():
         if result.error:
             result.error = redact(result.error)
@@ -152,7 +155,8 @@ async def _fetch_all(
     entries: list[EntryConfig],
     progress: Progress | None,
     now: datetime,
-) -> dict[str, Report | str]:
+    record: Callable[[EntryConfig, Report | str], None],
+) -> None:
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
     from keyz.providers.http import HttpClient, resolve_base_url
@@ -196,10 +200,10 @@ async def _fetch_all(
                 )
             )
 
-    async def tracked(entry: EntryConfig, http: HttpClient) -> tuple[str, Report | str]:
+    async def tracked(entry: EntryConfig, http: HttpClient) -> None:
         nonlocal done
         try:
-            return entry.name, await one(entry, http)
+            record(entry, await one(entry, http))
         finally:
             done += 1
             pending[entry.provider] -= 1
@@ -219,10 +223,9 @@ async def _fetch_all(
     try:
         async with HttpClient.make_async_client() as client:
             http = HttpClient(client)
-            pairs = await asyncio.gather(*(tracked(entry, http) for entry in interleave(entries)))
+            await asyncio.gather(*(tracked(entry, http) for entry in interleave(entries)))
     finally:
         store.close()  # a decryption past its deadline must not outlive the run
-    return dict(pairs)
 
 
 def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:
