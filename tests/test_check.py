@@ -11,7 +11,7 @@ import pytest
 from keyz.alerts import parse_duration, parse_threshold
 from keyz.errors import UsageError
 from keyz.simulator import Answer, Simulator
-from tests.conftest import CANARY, MakeStore, Sandbox
+from tests.conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
 
 
 def set_deepseek(simulator: Simulator, cny: str) -> None:
@@ -51,6 +51,19 @@ def test_a_low_balance_is_said_once_and_again_after_a_top_up(
     assert (cleared.returncode, cleared.stderr) == (0, "")
     set_deepseek(simulator, "10.00")  # crossing again speaks again
     assert "CNY 10.00 left" in two_keys.keyz("check", "--sync").stderr
+
+
+@pytest.mark.cli
+def test_a_keys_own_cap_is_checked_like_a_balance(two_keys: Sandbox, simulator: Simulator) -> None:
+    low = two_keys.keyz("check", "--sync", "--below", "15 USD")
+    assert low.returncode == 1
+    assert low.stderr.splitlines() == [
+        "keyz: api/deepseek: USD 5.25 left, below 15 USD",
+        "keyz: api/openrouter: key limit USD 12.50 left of 20.00, below 15 USD",
+    ]
+    simulator.openrouter(OPENROUTER_KEY, management=False, limit=None, limit_remaining=None)
+    uncapped = two_keys.keyz("check", "--sync", "--below", "15 USD", "--repeat")
+    assert "api/openrouter" not in uncapped.stderr  # no cap, nothing to run out of
 
 
 @pytest.mark.cli

@@ -23,7 +23,7 @@ from keyz.config import Config, EntryConfig
 from keyz.errors import KeyzError, StoreError
 from keyz.fields import utc_now
 from keyz.fsutil import atomic_write
-from keyz.money import format_amount
+from keyz.money import display_amount, format_amount
 from keyz.render import age
 from keyz.state import EntryState, load_state
 from keyz.status import STALE_AFTER, last_seen
@@ -167,6 +167,20 @@ def _below(
                     f"{name}: {balance.currency} {format_amount(balance.remaining)} left, "
                     f"below {threshold}",
                     balance.remaining,
+                )
+            )
+    cap = current.key_limit  # a capped key stops working at 0 whatever the account holds
+    if cap is not None and cap.limit is not None and cap.remaining is not None:
+        threshold = thresholds.get(cap.currency)
+        if threshold is not None and cap.remaining < threshold.amount:
+            found.append(
+                Problem(
+                    name,
+                    "below",
+                    f"key_limit:{cap.currency}",
+                    f"{name}: key limit {cap.currency} {display_amount(cap.remaining)} left of "
+                    f"{display_amount(cap.limit)}, below {threshold}",
+                    cap.remaining,
                 )
             )
     return found
