@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import sys
 import threading
@@ -119,7 +120,10 @@ class PassStore:
         """Decrypt one entry. The secret is its first line; ``key: value`` lines are hints."""
         path = self.entry_path(name)
         if not path.is_file():
-            raise DecryptError(f"no entry {name!r} in the store (pass ls shows what there is)")
+            raise DecryptError(
+                f"no entry {name!r} in the store; if it was moved or removed, "
+                f"'keyz untrack {shlex.quote(name)}' (and 'keyz track NEW-NAME' after a pass mv)"
+            )
         gpg = self._gpg_instance()
         extra = [] if _interactive() else ["--pinentry-mode", "error"]
         result = gpg.decrypt_file(str(path), extra_args=extra)
