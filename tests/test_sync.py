@@ -113,6 +113,16 @@ def test_a_tracked_entry_that_left_the_store(two_keys: Sandbox) -> None:
     assert result.entries[1].error is None  # type: ignore[attr-defined]
 
 
+def test_a_hand_written_entry_with_an_unknown_provider_fails_alone(two_keys: Sandbox) -> None:
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.write_text(config.read_text() + '\n[entries."api/other"]\nprovider = "nope"\n')
+    result = sync(two_keys)
+    errors = {e.entry: e.error for e in result.entries}  # type: ignore[attr-defined]
+    assert errors["api/other"].startswith("[entries.'api/other'] in config.toml: unknown provider")
+    assert errors["api/deepseek"] is None and errors["api/openrouter"] is None
+    assert sidecar(two_keys, "api/deepseek").is_file()
+
+
 def test_the_per_entry_deadline_bounds_a_hanging_provider(
     two_keys: Sandbox, simulator: Simulator
 ) -> None:

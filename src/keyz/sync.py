@@ -101,10 +101,16 @@ def _sync_entries(
     results: dict[str, EntryResult] = {}
     olds: dict[str, sc.Sidecar | None] = {}
     to_fetch: list[EntryConfig] = []
+    from keyz.providers import get_provider
+
     for entry in entries:
         result = results[entry.name] = EntryResult(entry.name, entry.provider)
         try:
             olds[entry.name] = result.sidecar = sc.read(sc.sidecar_path(store.keyz_dir, entry.name))
+            get_provider(entry.provider)
+        except UsageError as exc:  # a hand-edited config: this entry only, the others go on
+            result.error = f"[entries.{entry.name!r}] in config.toml: {exc}"
+            continue
         except KeyzError as exc:  # corrupt or newer: report, never overwrite
             result.error = str(exc)
             continue
