@@ -255,6 +255,12 @@ def test_providers_lists_capabilities_and_key_kinds(two_keys: Sandbox) -> None:
     assert by_id["deepseek"]["endpoints"] == [
         {"path": "/user/balance", "key_kind": "regular", "reports": ["balance"]}
     ]
+    rows = {
+        line.split()[0]: line for line in two_keys.keyz("providers").stdout.splitlines() if line
+    }
+    # a regular OpenRouter key is useful too: the table says which kind answers what
+    assert "regular (balance: management)" in rows["openrouter"]
+    assert rows["deepseek"].split()[2] == "regular"
 
 
 def test_version_and_help(two_keys: Sandbox) -> None:

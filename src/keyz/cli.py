@@ -934,6 +934,17 @@ def history(
             _out(f"{spark}  {hist.summary_line(summary)}")
 
 
+def _key_kinds(provider: Any) -> str:
+    """'regular', or 'regular (balance: management)' when endpoints need different keys."""
+    main = max(provider.endpoints, key=lambda e: len(e.reports.labels()))
+    others = [
+        f"{', '.join(e.reports.labels())}: {e.key_kind.value}"
+        for e in provider.endpoints
+        if e.key_kind != main.key_kind
+    ]
+    return f"{main.key_kind.value} ({'; '.join(others)})" if others else str(main.key_kind.value)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 def providers(as_json: bool) -> None:
@@ -993,7 +1004,7 @@ def providers(as_json: bool) -> None:
     rows = [("ID", "REPORTS", "KEY", "ENDPOINTS")]
     for p in known:
         endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.path}" for e in p.endpoints)
-        rows.append((p.id, ", ".join(p.capabilities.labels()), p.key_kind.value, endpoints))
+        rows.append((p.id, ", ".join(p.capabilities.labels()), _key_kinds(p), endpoints))
     _out(table(rows))
     _out("\nNot checkable with an API key:")
     _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported]))
