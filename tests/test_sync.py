@@ -73,6 +73,22 @@ def test_one_failure_never_stops_the_others_and_keeps_the_last_good_sidecar(
     assert state["api/openrouter"].last_error is None
 
 
+def test_an_answer_keyz_cannot_file_fails_that_entry_only(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    sync(two_keys)
+    good = sidecar(two_keys, "api/deepseek").read_bytes()
+    simulator.deepseek(CANARY, [("CNY", "1.00", "0", "1.00"), ("CNY", "2.00", "0", "2.00")])
+    result = sync(two_keys)
+    by_entry = {e.entry: e for e in result.entries}  # type: ignore[attr-defined]
+    assert "one balance per currency" in by_entry["api/deepseek"].error
+    assert by_entry["api/openrouter"].error is None
+    assert sidecar(two_keys, "api/deepseek").read_bytes() == good
+    assert "one balance per currency" in (
+        load_state(two_keys.store / ".keyz")["api/deepseek"].last_error or ""
+    )
+
+
 def test_a_no_op_resync_writes_nothing(two_keys: Sandbox) -> None:
     sync(two_keys)
     path = sidecar(two_keys, "api/deepseek")

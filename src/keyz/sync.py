@@ -143,6 +143,9 @@ def _sync_entries(
         except KeyzError as exc:
             result.error = state.last_error = str(exc)
             return
+        except ValueError as exc:  # the figures parsed, but do not make one sidecar together
+            result.error = state.last_error = _unusable(entry, exc)
+            return
         result.changed = result.sidecar is new
         state.last_success, state.last_error = state.last_checked, None
 
@@ -200,11 +203,7 @@ async def _fetch_all(
         except KeyzError as exc:
             return str(exc)
         except ValueError as exc:  # pydantic rejected a parsed figure: the answer has odd values
-            return str(
-                ProviderError(
-                    f"{entry.provider}: the answer has values keyz cannot use ({_first_line(exc)})"
-                )
-            )
+            return _unusable(entry, exc)
 
     async def tracked(entry: EntryConfig, http: HttpClient) -> None:
         nonlocal done
@@ -277,7 +276,18 @@ def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T
     return future
 
 
-def _first_line(exc: Exception) -> str:
+def _unusable(entry: EntryConfig, exc: ValueError) -> str:
+    """The message for an answer whose values keyz cannot use (pydantic said why)."""
+    reason = _reason(exc)
+    return str(ProviderError(f"{entry.provider}: the answer has values keyz cannot use ({reason})"))
+
+
+def _reason(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)  # a pydantic ValidationError: its first message
+    if callable(errors):
+        found = errors()
+        if found:
+            return str(found[0].get("msg", "")) or type(exc).__name__
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
