@@ -73,3 +73,32 @@ def test_third_party_loggers_are_kept_at_warning() -> None:
         logging.getLogger(n).getEffectiveLevel() >= logging.WARNING
         for n in ("httpx", "httpcore", "gnupg")
     )
+
+
+def test_mask_first_then_cut() -> None:
+    from keyz.redact import clean
+
+    redactor = Redactor()
+    redactor.add(SECRET)
+    shown = clean("x" * 185 + SECRET + " trailing words", 200, redactor=redactor)
+    assert SECRET[:8] not in shown and SECRET[-8:] not in shown
+    assert len(shown) <= 200 and shown.endswith("…")
+    tabbed = "my-unprefixed\tmistral-style\u00a0secret-0123"
+    redactor.add(tabbed)
+    assert "mistral-style" not in clean(f"bad key {tabbed}!", 200, redactor=redactor)
+
+
+def test_a_key_in_another_letter_case_is_masked() -> None:
+    redactor = Redactor()
+    redactor.add(SECRET)
+    assert SECRET.upper() not in redactor(f"LEAK {SECRET.upper()}")
+    assert redactor(f"leak {SECRET.title()}") == f"leak {MASK}"
+
+
+def test_control_characters_from_outside_never_reach_a_terminal() -> None:
+    from keyz.redact import clean
+
+    shown = clean("red\x1b[31m title\x1b]0;pwned\x07 clear\x1b[2J\nnext\u202eline", 200)
+    assert "\x1b" not in shown and "\x07" not in shown and "\n" not in shown
+    assert "\u202e" not in shown
+    assert "\\x1b[31m" in shown and "\\u202e" in shown

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 import urllib.parse
 from typing import Final
 
@@ -41,7 +42,7 @@ class Redactor:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._needles: list[str] = []
+        self._needles: list[tuple[str, str]] = []  # (form, its casefold), longest first
 
     def add(self, secret: str) -> None:
         """Register a secret and the encoded forms it may take in output."""
@@ -60,19 +61,45 @@ class Redactor:
             start = (shift * 4 + 2) // 3 if shift else 0
             forms.add(encoded[start : len(encoded) - 4] if len(encoded) > start + 8 else encoded)
         with self._lock:
-            self._needles = sorted(set(self._needles) | {f for f in forms if f}, key=len)[::-1]
+            known = {form for form, _ in self._needles} | {f for f in forms if f}
+            self._needles = [(f, f.casefold()) for f in sorted(known, key=len, reverse=True)]
 
     def __call__(self, text: str) -> str:
-        """Return ``text`` with every secret and key-shaped string masked."""
-        for needle in self._needles:
-            if needle in text:
-                text = text.replace(needle, MASK)
+        """Return ``text`` with every secret and key-shaped string masked, in any letter case."""
+        if self._needles:
+            folded = text.casefold()
+            for needle, folded_needle in self._needles:
+                if folded_needle in folded:
+                    text = re.sub(re.escape(needle), MASK, text, flags=re.IGNORECASE)
+                    folded = text.casefold()
         return _KEY_SHAPES.sub(MASK, text)
 
     def clear(self) -> None:
         """Forget every registered secret (used between runs in one process)."""
         with self._lock:
             self._needles = []
+
+
+def _printable(char: str) -> str:
+    """Control and format characters (ESC, BEL, bidi overrides, ...) shown as escapes."""
+    if char.isspace():
+        return " "
+    if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        return ascii(char)[1:-1]  # '\\x1b', '\\u202e'
+    return char
+
+
+def clean(text: str, limit: int = 200, *, redactor: Redactor | None = None) -> str:
+    """Text from outside (a provider's error, a label), made safe to store and show.
+
+    Secrets are masked first, on the text as it came (a key holding a tab or a
+    no-break space must still match); then control characters are escaped,
+    whitespace is folded, and only then is it cut to ``limit`` characters, so a
+    cut can never leave part of a key behind.
+    """
+    masked = (redactor or REDACTOR)(text)
+    shown = " ".join("".join(_printable(c) for c in masked).split())
+    return shown if len(shown) <= limit else shown[: limit - 1].rstrip() + "…"
 
 
 REDACTOR: Final = Redactor()
@@ -103,4 +130,12 @@ def quiet_third_party_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-__all__ = ["MASK", "REDACTOR", "RedactingFilter", "Redactor", "quiet_third_party_loggers", "redact"]
+__all__ = [
+    "MASK",
+    "REDACTOR",
+    "RedactingFilter",
+    "Redactor",
+    "clean",
+    "quiet_third_party_loggers",
+    "redact",
+]
