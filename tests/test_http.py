@@ -140,7 +140,9 @@ def test_timeouts_are_reported() -> None:
 )
 def test_non_json_and_non_finite_numbers_are_refused(body: bytes, ctype: str) -> None:
     respx.get(URL).respond(200, content=body, headers={"Content-Type": ctype})
-    with pytest.raises(ProviderError, match=r"not JSON|which is not a number"):
+    with pytest.raises(
+        ProviderError, match=r"HTML page instead of the API's JSON|which is not a number"
+    ):
         run()
 
 
@@ -182,3 +184,70 @@ def test_base_url_precedence_and_path_joining(monkeypatch: pytest.MonkeyPatch) -
 def test_base_url_must_be_https_unless_loopback(url: str) -> None:
     with pytest.raises(ConfigError):
         resolve_base_url("deepseek", "https://api.deepseek.com", url)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (  # Anthropic
+            b'{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}',
+            "authentication_error: invalid x-api-key",
+        ),
+        (  # OpenAI
+            b'{"error":{"message":"Incorrect API key provided","type":"invalid_request_error",'
+            b'"param":null,"code":"invalid_api_key"}}',
+            "invalid_request_error: Incorrect API key provided",
+        ),
+        (  # ElevenLabs
+            b'{"detail":{"status":"missing_permissions","message":"The API key you used is '
+            b'missing the permission user_read to execute this operation."}}',
+            "missing_permissions: The API key you used is missing the permission user_read",
+        ),
+        (b'{"code":1001,"msg":"Authorization Token Missing","success":false}', "Token Missing"),
+        (b'{"base_resp":{"status_code":1004,"status_msg":"login fail"}}', "login fail"),
+        (  # Cloudflare
+            b'{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],'
+            b'"messages":[],"result":null}',
+            "Authentication error",
+        ),
+        (b"Invalid token", "Invalid token"),  # SiliconFlow's plain-text 401
+        (b'"Invalid token"', "Invalid token"),
+        (b'{"detail":"Not authenticated"}', "Not authenticated"),
+    ],
+)
+def test_a_refusal_is_told_in_the_providers_own_words(body: bytes, reason: str) -> None:
+    from keyz.providers.http import error_detail
+
+    assert reason in error_detail(body)
+
+
+@respx.mock
+def test_a_cdn_block_page_is_named_not_dumped_and_is_no_auth_error() -> None:
+    page = b"<!DOCTYPE html><html><title>Attention Required!</title>" + b"x" * 5000
+    respx.get(URL).respond(
+        403,
+        content=page,
+        headers={"Content-Type": "text/html", "Server": "cloudflare", "cf-ray": "8e1f-FRA"},
+    )
+    with pytest.raises(ProviderError) as info:
+        run()
+    assert not isinstance(info.value, AuthError)  # no "needs a management key" hint on a CDN page
+    assert str(info.value) == (
+        "example balance: HTML page from the CDN (cloudflare, cf-ray 8e1f-FRA): the request "
+        "was blocked (bot protection or region); try again later (HTTP 403)"
+    )
+
+
+@respx.mock
+def test_gzip_is_decoded_and_the_cap_applies_to_the_decoded_size() -> None:
+    import gzip
+
+    respx.get(URL).respond(
+        200, content=gzip.compress(b'{"x": 1.50}'), headers={"Content-Encoding": "gzip"}
+    )
+    assert str(run()["x"]) == "1.50"
+    bomb = gzip.compress(b"{" + b" " * (MAX_BODY + 10) + b"}")
+    assert len(bomb) < MAX_BODY // 100
+    respx.get(URL).respond(200, content=bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(ProviderError, match="once decoded"):
+        run()

@@ -1,8 +1,12 @@
 """The HTTP edge: base URLs, one GET with retries, and the one place transport errors are mapped.
 
-Keys travel only in headers; redirects are never followed (a 3xx is an error);
-bodies are read with a size cap; JSON numbers become Decimal; 429/5xx are
-retried a bounded number of times honouring Retry-After.
+The wire is the real one: https verified against the operating system's trust
+store (or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), ``HTTPS_PROXY`` / ``NO_PROXY``
+honoured, gzip/deflate and chunked answers decoded. Keys travel only in headers;
+redirects are never followed (a 3xx is an error); the size cap applies to the
+decoded body; JSON numbers become Decimal; 429/5xx are retried a bounded number
+of times honouring Retry-After. A provider's error is told in its own words,
+masked before it is cut.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import ipaddress
 import json
 import os
 import random
+import re
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -20,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from keyz.errors import AuthError, ConfigError, ProviderError
-from keyz.redact import redact
+from keyz.redact import clean
 
 MAX_BODY: Final = 1 << 20  # 1 MiB: a balance answer is a few hundred bytes
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
@@ -91,7 +97,10 @@ class HttpClient:
 
     @staticmethod
     def make_async_client() -> httpx.AsyncClient:
+        # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY;
+        # Accept-Encoding is httpx's: exactly the encodings this install can decode.
         return httpx.AsyncClient(
+            verify=ssl_context(),
             follow_redirects=False,
             timeout=REQUEST_TIMEOUT,
             headers={"Accept": "application/json", "User-Agent": "keyz"},
@@ -114,36 +123,121 @@ class HttpClient:
 
     async def _send(self, url: str, headers: Mapping[str, str], what: str) -> httpx.Response:
         request = self.client.build_request("GET", url, headers=dict(headers))
+        host = urlsplit(url).netloc
         try:
             return await self.client.send(request, stream=True)
         except httpx.TimeoutException:
-            raise ProviderError(f"{what}: no answer from {urlsplit(url).netloc} in time") from None
+            raise ProviderError(f"{what}: no answer from {host} in time") from None
+        except httpx.ProxyError as exc:
+            reason = clean(str(exc)) or type(exc).__name__
+            raise ProviderError(
+                f"{what}: the proxy refused the tunnel to {host} ({reason}); check HTTPS_PROXY "
+                "and NO_PROXY"
+            ) from None
         except httpx.TransportError as exc:
+            tls = _tls_failure(exc)
+            if tls:
+                raise ProviderError(
+                    f"{what}: cannot verify the TLS certificate of {host} ({tls}); nothing was "
+                    "sent. If a proxy or company CA signs its traffic, point SSL_CERT_FILE at its "
+                    "CA bundle (see 'TLS and proxies' in docs/troubleshooting.md)"
+                ) from None
             # str(exc) of a transport error names the host and the OS error, never headers
-            reason = redact(str(exc)) or type(exc).__name__
-            raise ProviderError(f"{what}: cannot reach {urlsplit(url).netloc} ({reason})") from None
+            reason = clean(str(exc)) or type(exc).__name__
+            proxy = _proxy_for(url)
+            if isinstance(exc, httpx.ConnectError) and proxy:
+                raise ProviderError(
+                    f"{what}: cannot reach {host} through the proxy {proxy} ({reason}); check "
+                    "HTTPS_PROXY and NO_PROXY"
+                ) from None
+            if isinstance(exc, httpx.ConnectError):
+                raise ProviderError(f"{what}: cannot reach {host} ({reason})") from None
+            raise ProviderError(
+                f"{what}: the connection to {host} broke before the answer came ({reason})"
+            ) from None
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (as httpx reads it), without credentials."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass_environment(parts.hostname or ""):  # type: ignore[attr-defined]  # in stdlib, not in typeshed
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    shown = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return clean(
+        f"{shown.scheme}://{shown.hostname}" + (f":{shown.port}" if shown.port else ""), 80
+    )
+
+
+def ssl_context() -> ssl.SSLContext:
+    """The operating system's trust store, as a browser or curl uses it.
+
+    truststore reads the platform's store (Keychain, Windows, or OpenSSL's system
+    paths on Linux, where ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` take precedence), so
+    a company CA installed on the machine is trusted without any keyz setting.
+    """
+    import truststore
+
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """The certificate problem behind a failed connection, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return clean(seen.verify_message or "certificate verify failed", 120)
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            match = re.search(r"certificate verify failed: ([^(]+)", str(seen))
+            return clean(match.group(1).strip() if match else "TLS handshake failed", 120)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 async def _read_capped(response: httpx.Response, what: str) -> bytes:
+    """The decoded body, refused once it passes MAX_BODY (a gzip bomb stops there)."""
     chunks: list[bytes] = []
     size = 0
+    unknown = _undecodable_encoding(response)
+    if unknown:
+        raise ProviderError(
+            f"{what}: the answer is compressed as {unknown!r}, which this install cannot decode"
+        )
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > MAX_BODY:
                 raise ProviderError(
-                    f"{what}: answer larger than {MAX_BODY} bytes; not a balance answer"
+                    f"{what}: answer larger than {MAX_BODY} bytes once decoded; not a balance "
+                    "answer"
                 )
             chunks.append(chunk)
+    except httpx.DecodingError:
+        encoding = response.headers.get("content-encoding", "")
+        raise ProviderError(
+            f"{what}: the {encoding} answer is corrupt and cannot be decoded"
+        ) from None
     except httpx.TimeoutException:
         raise ProviderError(f"{what}: the answer stalled and timed out") from None
     except httpx.TransportError:
         raise ProviderError(f"{what}: the connection broke while reading the answer") from None
-    data = b"".join(chunks)
-    encoding = response.headers.get("content-encoding", "identity").lower()
-    if encoding not in ("identity", ""):
-        raise ProviderError(f"{what}: unexpected content-encoding {encoding!r}")
-    return data
+    return b"".join(chunks)
+
+
+def _undecodable_encoding(response: httpx.Response) -> str | None:
+    """An encoding we did not advertise: httpx would silently pass it through undecoded."""
+    sent = response.request.headers.get("accept-encoding", "")
+    accepted = {"identity", *(e.strip().lower() for e in sent.split(",") if e.strip())}
+    for value in response.headers.get_list("content-encoding", split_commas=True):
+        name = value.strip().lower()
+        if name and name not in accepted:
+            return clean(name, 40)
+    return None
 
 
 def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
@@ -153,7 +247,11 @@ def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
             f"{what}: answered with a redirect (HTTP {status}); keyz does not follow redirects, "
             "check the provider's base_url"
         )
-    detail = _error_detail(body)
+    page = _html_page(response, body)
+    if page:  # a CDN or a proxy answered, not the API: never an auth problem, never dumped
+        hint = " after retries" if status in RETRY_STATUSES else ""
+        raise ProviderError(f"{what}: {page} (HTTP {status}{hint})", status=status)
+    detail = error_detail(body)
     if status == 401:
         raise _auth_error(
             what, status, "the key was rejected (HTTP 401); check the key in the pass entry", detail
@@ -172,26 +270,82 @@ def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
     except (UnicodeDecodeError, ValueError):
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
         raise ProviderError(
-            f"{what}: the answer is not JSON ({kind}); is the base_url right?"
+            f"{what}: the answer is not JSON ({clean(kind, 60)}); is the base_url right?"
         ) from None
 
 
-def _error_detail(body: bytes) -> str:
-    """The provider's own error message, if it sent one as JSON: short and redacted."""
+def _html_page(response: httpx.Response, body: bytes) -> str | None:
+    """'HTML page from the CDN (cloudflare, cf-ray …): blocked or down', for a page, else None."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    start = body[:512].lstrip().lower()
+    if kind not in ("text/html", "application/xhtml+xml") and not start.startswith(
+        (b"<!doctype html", b"<html")
+    ):
+        return None
+    server = clean(response.headers.get("server", ""), 40)
+    ray = clean(response.headers.get("cf-ray", ""), 40)
+    cdn = ray or server.lower() in ("cloudflare", "akamaighost", "cloudfront", "tengine")
+    where = ", ".join(x for x in (server, f"cf-ray {ray}" if ray else "") if x)
+    source = "HTML page from the CDN" if cdn else "HTML page instead of the API's JSON"
+    if response.status_code in (403, 429):
+        why = "the request was blocked (bot protection or region); try again later"
+    elif response.status_code >= 500:
+        why = "the API is down or in maintenance; try again later"
+    else:
+        why = "is the base_url right?"
+    return f"{source}{f' ({where})' if cdn and where else ''}: {why}"
+
+
+def error_detail(body: bytes) -> str:
+    """The provider's own reason, from its documented error shape: masked, then cut.
+
+    Anthropic/OpenAI ``error.type`` + ``error.message``; ElevenLabs ``detail.status``
+    + ``detail.message``; z.ai ``msg``; MiniMax ``base_resp.status_msg``; Cloudflare
+    ``errors[].message``; ``message`` / ``error`` / ``detail`` strings; a plain-text or
+    JSON-string body (SiliconFlow's 401).
+    """
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
         return ""
-    message: Any = None
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        message = (
-            error.get("message") if isinstance(error, dict) else error or payload.get("message")
-        )
-    if not isinstance(message, str):
-        return ""
-    message = " ".join(message.split())
-    return redact(message[:200])
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        plain = text.strip()
+        return "" if not plain or plain.startswith("<") else clean(plain)
+    return clean(" ".join(_reasons(payload)))
+
+
+def _reasons(payload: Any) -> list[str]:
+    if isinstance(payload, str):
+        return [payload]
+    if not isinstance(payload, dict):
+        return []
+    error = payload.get("error")
+    if isinstance(error, dict):
+        parts = [error.get("type"), error.get("code"), error.get("message")]
+        kind = next((p for p in parts[:2] if isinstance(p, str) and p), None)
+        message = parts[2] if isinstance(parts[2], str) else None
+        return [f"{kind}: {message}" if kind and message else kind or message or ""]
+    detail = payload.get("detail")
+    if isinstance(detail, dict):
+        status, message = detail.get("status"), detail.get("message")
+        both = [x for x in (status, message) if isinstance(x, str) and x]
+        return [": ".join(both)] if both else []
+    base = payload.get("base_resp")
+    if isinstance(base, dict) and isinstance(base.get("status_msg"), str):
+        return [base["status_msg"]]
+    errors = payload.get("errors")
+    if isinstance(errors, list):
+        return [
+            e["message"]
+            for e in errors[:3]
+            if isinstance(e, dict) and isinstance(e.get("message"), str)
+        ]
+    for name in ("error", "detail", "msg", "message", "error_msg"):
+        if isinstance(payload.get(name), str):
+            return [payload[name]]
+    return []
 
 
 def _auth_error(what: str, status: int, text: str, detail: str) -> AuthError:
@@ -202,4 +356,4 @@ def _provider_error(what: str, status: int, text: str, detail: str) -> ProviderE
     return ProviderError(f"{what}: {text}" + (f": {detail}" if detail else ""), status=status)
 
 
-__all__ = ["MAX_BODY", "HttpClient", "resolve_base_url"]
+__all__ = ["MAX_BODY", "HttpClient", "error_detail", "resolve_base_url", "ssl_context"]
