@@ -98,9 +98,11 @@ def baseline(env: dict[str, str], names: dict[str, str], sim: Simulator, sample:
         "novita": "/openapi/v1/billing/balance/detail",
     }
     picked = list(names)[:sample]
+    # the same wire keyz gets: https to the throwaway CA, gzip accepted, a new process per entry
     lines = [
         f'key=$(pass show "{name}" | head -n 1); '
-        f'curl -s -o /dev/null -H "Authorization: Bearer $key" '
+        f'curl -s --compressed --cacert "{sim.ca_file}" -o /dev/null '
+        f'-H "Authorization: Bearer $key" '
         f'"{sim.base_url(name.split("/")[1])}{paths[name.split("/")[1]]}"'
         for name in picked
     ]

@@ -124,7 +124,7 @@ def test_a_failed_entry_exits_1_and_the_others_are_still_written(
     done = two_keys.keyz("sync")
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == (
-        "keyz: api/deepseek: deepseek balance: the answer is not JSON (text/html); is the base_url right?"
+        "keyz: api/deepseek: deepseek balance: HTML page instead of the API's JSON: is the base_url right? (HTTP 200)"
     )
     assert "api/deepseek    deepseek    FAILED (no values yet)" in done.stdout
     assert (two_keys.store / ".keyz" / "entries" / "api" / "openrouter.json").exists()

@@ -91,7 +91,7 @@ def test_the_written_line_runs_silently_in_a_bare_environment(
     job = Path(cron_env["KEYZ_FAKE_CRONTAB"]).read_text().splitlines()[1]
     command = job.split(None, 5)[5].replace("\\%", "%")
     bare = {"PATH": "/usr/bin:/bin", "HOME": two_keys.env["HOME"], "SHELL": "/bin/sh"}
-    for name in ("KEYZ_DEEPSEEK_BASE_URL", "KEYZ_OPENROUTER_BASE_URL"):
+    for name in ("KEYZ_DEEPSEEK_BASE_URL", "KEYZ_OPENROUTER_BASE_URL", "SSL_CERT_FILE"):
         bare[name] = two_keys.env[name]  # the simulator stands in for the providers
     done = subprocess.run(
         ["/bin/sh", "-c", command],

@@ -39,7 +39,28 @@ FAULTS = {
         * 3,
         "connection broke",
     ),
-    "html": ([Answer(200, HTML, {"Content-Type": "text/html"})], "not JSON (text/html)"),
+    "html": ([Answer(200, HTML, {"Content-Type": "text/html"})], "HTML page instead of the API's"),
+    "CDN bot wall": (
+        [Answer(mode="cdn_block")],
+        "HTML page from the CDN (cloudflare, cf-ray 8e1f2a3b4c5d6e7f-FRA): the request was blocked",
+    ),
+    "maintenance page": ([Answer(mode="maintenance")] * 3, "down or in maintenance"),
+    "gzip bomb": (
+        [Answer(mode="bomb", huge_bytes=8 << 30)],
+        "larger than 1048576 bytes once decoded",
+    ),
+    "reset mid-body": (
+        [Answer(200, {"is_available": True, "balance_infos": []}, mode="reset")],
+        "connection",
+    ),
+    "corrupt gzip": (
+        [Answer(200, b"not gzip at all", {"Content-Encoding": "gzip"}, compress=False)],
+        "gzip answer is corrupt",
+    ),
+    "an encoding keyz did not ask for": (
+        [Answer(200, b"\x1b\x00", {"Content-Encoding": "br"}, compress=False)],
+        "compressed as 'br'",
+    ),
     "wrong shape": ([Answer(200, {"data": {"balance": "1"}})], "no balance_infos"),
     "number where a string is expected": (
         [Answer(200, {"balance_infos": [{"currency": 156, "total_balance": "1"}]})],

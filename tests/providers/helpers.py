@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ def fetch(
     options: dict[str, str] | None = None,
     hints: dict[str, str] | None = None,
     base_url: str | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """What sync does for one entry once the key is decrypted, minus the store."""
     from keyz.providers.http import HttpClient
@@ -34,7 +36,13 @@ def fetch(
 
     async def go() -> Report:
         async with HttpClient.make_async_client() as client:
-            ctx = FetchContext(HttpClient(client, retries=0), Secret(key, hints or {}), url, merged)
+            ctx = FetchContext(
+                HttpClient(client, retries=0),
+                Secret(key, hints or {}),
+                url,
+                merged,
+                **({"now": now} if now else {}),
+            )
             return await provider.report(ctx)
 
     return asyncio.run(go())

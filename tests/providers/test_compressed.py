@@ -1,0 +1,78 @@
+"""Every provider reads a compressed answer exactly like a plain one, as real APIs send them.
+
+Real APIs gzip (CDN-fronted) or deflate their answers whenever the client accepts it, and
+may send them chunked. Each provider's documented payload (the simulator's account) is
+served through respx plain, gzip- and deflate-encoded, and chunked: the reports must match.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import respx
+
+from keyz.providers import KNOWN
+from keyz.simulator import Simulator
+from tests.providers.helpers import fetch
+
+KEY = "sk-compressed-" + "ab12" * 8
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+ACCOUNTS: dict[str, Callable[[Simulator], None]] = {
+    "anthropic": lambda s: s.anthropic(KEY, ["125", "250.5", "1000"]),
+    "deepseek": lambda s: s.deepseek(KEY, [("CNY", "110.00", "10.00", "100.00")]),
+    "elevenlabs": lambda s: s.elevenlabs(KEY),
+    "fal": lambda s: s.fal(KEY),
+    "minimax": lambda s: s.minimax(KEY),
+    "moonshot": lambda s: s.moonshot(KEY),
+    "novita": lambda s: s.novita(KEY),
+    "openai": lambda s: s.openai(KEY, ["0.06", "1.5"]),
+    "openrouter": lambda s: s.openrouter(KEY, management=True),
+    "poe": lambda s: s.poe(KEY),
+    "siliconflow": lambda s: s.siliconflow(KEY),
+    "venice": lambda s: s.venice(KEY),
+    "xai": lambda s: s.xai(KEY),
+    "zai": lambda s: s.zai(KEY),
+}
+
+
+def chunks(data: bytes) -> Iterator[bytes]:
+    yield from (data[i : i + 7] for i in range(0, len(data), 7))
+
+
+ENCODINGS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.compress, "deflate": zlib.compress}
+
+
+def report(provider_id: str, encoding: str | None) -> object:
+    simulator = Simulator()
+    simulator.now = NOW
+    ACCOUNTS[provider_id](simulator)
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+        for path, (status, body) in simulator.payloads(KEY).items():
+            if encoding is None:
+                response = httpx.Response(status, content=body)
+            else:
+                encoded = ENCODINGS[encoding](body)
+                response = httpx.Response(
+                    status,
+                    headers={"Content-Encoding": encoding, "Content-Type": "application/json"},
+                    stream=httpx.ByteStream(b"".join(chunks(encoded))),
+                )
+            mock.get(host="sim.test", path=path).mock(return_value=response)
+        return fetch(provider_id, KEY, base_url=f"https://sim.test/{provider_id}", now=NOW)
+
+
+def test_every_registered_provider_has_an_account_here() -> None:
+    assert set(ACCOUNTS) == set(KNOWN)
+
+
+@pytest.mark.parametrize("encoding", list(ENCODINGS))
+@pytest.mark.parametrize("provider_id", sorted(ACCOUNTS))
+def test_a_compressed_answer_reads_like_a_plain_one(provider_id: str, encoding: str) -> None:
+    plain = report(provider_id, None)
+    assert plain == report(provider_id, encoding)
+    assert any(getattr(plain, name) for name in ("balances", "key_limit", "spend", "quotas"))
