@@ -55,6 +55,11 @@ def test_spend_and_quota_windows_are_written_and_shown(plans: Sandbox) -> None:
     assert quotas["interval"]["remaining_percent"] == "62"
     zai = {q["label"]: q for q in sidecar(plans, "api/zai")["quotas"]}  # type: ignore[attr-defined]
     assert zai["tokens"]["remaining_percent"] == "72"
+    assert {(label, q["window"]) for label, q in zai.items()} == {
+        ("tokens", "5h"),
+        ("weekly tokens", "7d"),
+        ("monthly mcp calls", "1mo"),
+    }
     (chars,) = sidecar(plans, "api/elevenlabs")["quotas"]  # type: ignore[misc]
     assert chars["remaining"] == "3800" and chars["unit"] == "characters"
 
