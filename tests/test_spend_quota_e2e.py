@@ -92,3 +92,10 @@ def test_a_plan_error_in_a_200_answer_fails_that_entry_only(
     assert "api/minimax" in result.stderr and "no active Token Plan" in result.stderr
     assert (plans.store / ".keyz" / "entries" / "api" / "zai.json").exists()
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.cli
+def test_tracking_elevenlabs_names_the_permission_its_key_needs(plans: Sandbox) -> None:
+    result = plans.keyz("track", "api/elevenlabs", "-p", "elevenlabs")
+    assert result.returncode == 0
+    assert "user_read" in result.stderr  # /v1/user/subscription refuses keys without it
