@@ -120,4 +120,21 @@ def test_unsupported_providers_are_explained(every_provider: Sandbox) -> None:
     unsupported = {u["id"] for u in listing["unsupported"]}
     assert {"mistral", "together", "groq", "cerebras", "perplexity", "gemini"} <= unsupported
     assert {"xiaomi-mimo", "cohere", "huggingface", "replicate"} <= unsupported
+    assert {"alibaba", "volcengine", "baidu", "tencent"} <= unsupported
     assert not supported & unsupported
+
+
+@pytest.mark.cli
+def test_clouds_that_sign_requests_and_console_only_billing_are_explained(
+    every_provider: Sandbox,
+) -> None:
+    for provider in ("alibaba", "volcengine", "baidu", "tencent"):
+        result = every_provider.keyz("track", "api/poe", "-p", provider)
+        assert result.returncode == 2, provider
+        assert "unknown provider" not in result.stderr
+        assert "signed cloud access keys" in result.stderr and "AccessKey ID" in result.stderr
+        assert "not a bearer API key" in result.stderr and "Traceback" not in result.stderr
+    mistral = every_provider.keyz("track", "api/poe", "-p", "mistral").stderr
+    assert "Enterprise-only Admin API" in mistral and "admin key" in mistral
+    together = every_provider.keyz("track", "api/poe", "-p", "together").stderr
+    assert "fully prepaid" in together and "no balance API" in together

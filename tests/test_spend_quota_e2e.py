@@ -55,6 +55,11 @@ def test_spend_and_quota_windows_are_written_and_shown(plans: Sandbox) -> None:
     assert quotas["interval"]["remaining_percent"] == "62"
     zai = {q["label"]: q for q in sidecar(plans, "api/zai")["quotas"]}  # type: ignore[attr-defined]
     assert zai["tokens"]["remaining_percent"] == "72"
+    assert {(label, q["window"]) for label, q in zai.items()} == {
+        ("tokens", "5h"),
+        ("weekly tokens", "7d"),
+        ("monthly mcp calls", "1mo"),
+    }
     (chars,) = sidecar(plans, "api/elevenlabs")["quotas"]  # type: ignore[misc]
     assert chars["remaining"] == "3800" and chars["unit"] == "characters"
 
@@ -87,3 +92,10 @@ def test_a_plan_error_in_a_200_answer_fails_that_entry_only(
     assert "api/minimax" in result.stderr and "no active Token Plan" in result.stderr
     assert (plans.store / ".keyz" / "entries" / "api" / "zai.json").exists()
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.cli
+def test_tracking_elevenlabs_names_the_permission_its_key_needs(plans: Sandbox) -> None:
+    result = plans.keyz("track", "api/elevenlabs", "-p", "elevenlabs")
+    assert result.returncode == 0
+    assert "user_read" in result.stderr  # /v1/user/subscription refuses keys without it

@@ -339,6 +339,16 @@ class Simulator:
                 "nextResetTime": reset,
             },
             {
+                "type": "TOKENS_LIMIT",
+                "unit": 6,
+                "number": 1,
+                "usage": 400_000_000,
+                "currentValue": 236_000_000,
+                "remaining": 164_000_000,
+                "percentage": 59,
+                "nextResetTime": reset + 3 * 86_400_000,
+            },
+            {
                 "type": "TIME_LIMIT",
                 "unit": 5,
                 "number": 1,

@@ -125,7 +125,7 @@ def fetch() -> Any:
     async def go() -> Any:
         async with HttpClient.make_async_client() as client:
             ctx = FetchContext(HttpClient(client), Secret("sk-or-v1-" + "a" * 64), BASE)
-            return await get_provider("openrouter").fetch(ctx)
+            return await get_provider("openrouter").report(ctx)  # as sync calls it
 
     return asyncio.run(go())
 
@@ -163,7 +163,18 @@ def test_a_rejected_key_is_an_auth_error() -> None:
     respx.get(f"{BASE}/api/v1/key").respond(
         401, json={"error": {"message": "No auth credentials found"}}
     )
-    with pytest.raises(AuthError, match="openrouter key: the key was rejected"):
+    with pytest.raises(AuthError, match="openrouter key: the key was rejected") as caught:
+        fetch()
+    # /key takes any valid key: a 401 there means this key is invalid, not of the wrong kind
+    assert "invalid or revoked" in str(caught.value) and caught.value.status == 401
+    assert "management key" not in str(caught.value)
+
+
+@respx.mock
+def test_a_key_refused_only_by_credits_and_key_forbidden_still_names_the_key_needed() -> None:
+    respx.get(f"{BASE}/api/v1/credits").respond(401)
+    respx.get(f"{BASE}/api/v1/key").respond(403)
+    with pytest.raises(AuthError, match="OpenRouter needs a management key"):
         fetch()
 
 

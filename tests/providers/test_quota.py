@@ -29,9 +29,17 @@ ZAI_TEXT = """{"success": true, "code": 200, "msg": "Operation successful",
  "data": {"limits": [
   {"type": "TOKENS_LIMIT", "unit": 3, "number": 5, "usage": 40000000, "currentValue": 11200000,
    "remaining": 28800000, "percentage": 28, "nextResetTime": 1763474400000},
+  {"type": "TOKENS_LIMIT", "unit": 6, "number": 1, "usage": 400000000,
+   "currentValue": 236000000, "remaining": 164000000, "percentage": 59,
+   "nextResetTime": 1763942400000},
   {"type": "TIME_LIMIT", "unit": 5, "number": 1, "usage": 1000, "currentValue": 10,
    "remaining": 990, "percentage": 1,
    "usageDetails": [{"modelCode": "search-prime", "usage": 10}]}]}}"""
+ZAI_CREDIT_TEXT = """{"success": true, "code": 200, "data": {"level": "lite", "limits": [
+  {"type": "CREDIT_LIMIT", "unit": 3, "number": 5, "usage": 2000, "currentValue": 71,
+   "remaining": 1929, "percentage": 3, "nextResetTime": 1763474400000},
+  {"type": "CREDIT_LIMIT", "unit": 6, "number": 1, "usage": 10000, "currentValue": 71,
+   "remaining": 9929, "percentage": 1, "nextResetTime": 1763942400000}]}}"""
 ELEVEN_TEXT = """{"tier": "starter", "character_count": 17231, "character_limit": 100000,
  "can_extend_character_limit": true, "allowed_to_extend_character_limit": true,
  "next_character_count_reset_unix": 1766188800, "voice_slots_used": 1, "voice_limit": 10,
@@ -109,7 +117,47 @@ def test_zai_percentage_is_used_percent() -> None:
         Decimal(28800000),
     )
     assert tokens.resets_at == datetime(2025, 11, 18, 14, 0, tzinfo=UTC)
-    assert quotas["mcp calls"].window == "1m" and quotas["mcp calls"].resets_at is None
+
+
+def test_zai_windows_are_5h_weekly_and_monthly_under_distinct_labels() -> None:
+    report = zai.parse_limits(doc(ZAI_TEXT))
+    windows = {q.label: (q.window, q.remaining_percent) for q in report.quotas}
+    # unit 6 is a week and unit 5 a month (the MCP row is "1 Month" in z.ai's own plugin)
+    assert windows == {
+        "tokens": ("5h", Decimal(72)),
+        "weekly tokens": ("7d", Decimal(41)),
+        "monthly mcp calls": ("1mo", Decimal(99)),
+    }
+    assert report.notes == []
+
+
+def test_zai_credit_limit_rows_read_like_token_rows() -> None:
+    quotas = {q.label: q for q in zai.parse_limits(doc(ZAI_CREDIT_TEXT)).quotas}
+    assert set(quotas) == {"credits", "weekly credits"}
+    weekly = quotas["weekly credits"]
+    assert (weekly.window, weekly.remaining_percent, weekly.used, weekly.limit) == (
+        "7d",
+        Decimal(99),
+        Decimal(71),
+        Decimal(10000),
+    )
+    assert quotas["credits"].window == "5h"
+    assert weekly.resets_at == datetime(2025, 11, 24, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("unit", "number"), [(9, 1), (None, 1), (True, 1), (3, 0), (6, "1"), ("6", 1)]
+)
+def test_zai_an_unknown_window_is_kept_without_a_length(unit: Any, number: Any) -> None:
+    payload = doc(ZAI_TEXT)
+    payload["data"]["limits"][1].update(unit=unit, number=number)
+    payload["data"]["limits"].append({"type": "NEW_LIMIT", "unit": 3, "number": 1, "percentage": 5})
+    report = zai.parse_limits(payload)
+    labels = [q.label for q in report.quotas]
+    odd = next(q for q in report.quotas if q.window is None)
+    assert odd.label.startswith("tokens (unit ") and odd.remaining_percent == Decimal(41)
+    assert len(set(labels)) == len(labels) == 4 and "new limit" in labels
+    assert report.notes == [f"unknown window unit, length not shown: {odd.label}"]
 
 
 @pytest.mark.parametrize(

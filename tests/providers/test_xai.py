@@ -59,6 +59,32 @@ def test_team_id_is_discovered_from_the_key_when_not_given() -> None:
 
 
 @respx.mock
+def test_a_team_scoped_key_without_team_id_uses_its_scope_id() -> None:
+    respx.get(f"{BASE}/auth/management-keys/validation").respond(
+        json={"apiKeyId": "ak-1", "scope": "SCOPE_TEAM", "scopeId": "team-xyz", "name": "b"}
+    )
+    balance = respx.get(f"{BASE}/v1/billing/teams/team-xyz/prepaid/balance").respond(
+        text=BALANCE_TEXT
+    )
+    assert fetch("xai", KEY).balances[0].remaining == Decimal("2.5")
+    assert balance.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"scope": "SCOPE_USER", "scopeId": "user-1"},  # not a team: never used as one
+        {"scope": "SCOPE_TEAM"},
+        {"scope": "SCOPE_TEAM", "scopeId": " "},
+        {"teamId": 7, "scope": "SCOPE_TEAM", "scopeId": 7},
+    ],
+)
+def test_no_team_in_the_validation_answer_asks_for_team_id(payload: Any) -> None:
+    with pytest.raises(ProviderError, match="team_id="):
+        parse_team(payload)
+
+
+@respx.mock
 def test_team_id_from_the_option_or_the_entry_skips_discovery() -> None:
     validation = respx.get(f"{BASE}/auth/management-keys/validation").respond(text=VALIDATION_TEXT)
     respx.get(f"{BASE}/v1/billing/teams/t-option/prepaid/balance").respond(text=BALANCE_TEXT)

@@ -96,6 +96,10 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
+class KeyRejected(AuthError):
+    """The key is invalid whatever its kind, so naming another kind of key would mislead."""
+
+
 class Provider(abc.ABC):
     """One AI provider's account API. Subclasses are pure but for ``fetch``."""
 
@@ -119,7 +123,7 @@ class Provider(abc.ABC):
         try:
             return await self.fetch(ctx)
         except AuthError as exc:
-            if self.key_kind is KeyKind.REGULAR:
+            if self.key_kind is KeyKind.REGULAR or isinstance(exc, KeyRejected):
                 raise
             raise AuthError(
                 f"{exc}; {self.title} needs {self.key_needed()}",

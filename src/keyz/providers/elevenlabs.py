@@ -1,6 +1,7 @@
 """ElevenLabs: ``GET /v1/user/subscription`` (a character quota window).
 
-Header ``xi-api-key``. Documented fields (ElevenLabs API reference, get subscription)
+Header ``xi-api-key``; a key restricted by permissions needs ``user_read``
+(User → Read), or the endpoint refuses it. Documented fields (ElevenLabs API reference, get subscription)
 include ``tier``, ``character_count`` (used in this period), ``character_limit``,
 ``next_character_count_reset_unix`` (seconds), ``status`` and ``currency``.
 keyz reports one quota window: characters used of the limit, remaining and the
@@ -49,7 +50,10 @@ class ElevenLabs(Provider):
     key_kind = KeyKind.REGULAR
     default_base_url = "https://api.elevenlabs.io"
     endpoints = (SUBSCRIPTION,)
-    key_help: ClassVar[str] = "an API key from elevenlabs.io/app/settings/api-keys"
+    key_help: ClassVar[str] = (
+        "an API key from elevenlabs.io/app/settings/api-keys with the User → Read permission "
+        "(user_read)"
+    )
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.http.get_json(

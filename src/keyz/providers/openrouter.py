@@ -6,7 +6,8 @@
 
 remaining = total_credits - total_usage, marked as derived. Ordinary keys get
 401/403 there; keyz then reads ``GET /api/v1/key``, which describes the key's
-own spending cap (``limit`` null = no cap), never the account balance::
+own spending cap (``limit`` null = no cap), never the account balance; it
+answers any valid key, so a 401 there means the key itself is invalid::
 
     {"data": {"limit": 100, "limit_remaining": 74.5, "limit_reset": "monthly",
               "usage": 25.5, "is_management_key": false, ...}}
@@ -23,7 +24,15 @@ from typing import Any, ClassVar, Final
 from keyz.errors import AuthError, ProviderError
 from keyz.money import optional_amount, parse_amount
 from keyz.periods import day_start, month_start, week_start
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    FetchContext,
+    KeyKind,
+    KeyRejected,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Balance, KeyLimit, Spend
 
 CREDITS = Endpoint("/api/v1/credits", KeyKind.MANAGEMENT, Capability.BALANCE)
@@ -108,7 +117,19 @@ class OpenRouter(Provider):
             )
         except AuthError:
             # Ordinary keys are refused by /credits; the key's own cap is still worth having.
-            payload = await ctx.http.get_json(ctx.url(KEY), headers=headers, what="openrouter key")
+            try:
+                payload = await ctx.http.get_json(
+                    ctx.url(KEY), headers=headers, what="openrouter key"
+                )
+            except AuthError as exc:
+                if exc.status != 401:
+                    raise
+                # /key answers any valid key, so a 401 here is a bad key, not the wrong kind
+                raise KeyRejected(
+                    f"{exc}; the key is invalid or revoked: make a new one at "
+                    "openrouter.ai/settings/keys",
+                    status=401,
+                ) from None
             return parse_key(payload, ctx.now)
         return parse_credits(payload)
 

@@ -1,7 +1,8 @@
 """Providers people ask about that keyz cannot check, each with the reason and where to look.
 
 Listed by ``keyz providers``; ``keyz track X --provider <id>`` explains and exits 2.
-Sources: ../shared/docs/providers-reference.md §9-§10 (no API-key balance endpoint found).
+Sources: ../shared/docs/providers-reference.md §9-§10 (no API-key balance endpoint found;
+Alibaba, Volcengine, Baidu and Tencent bill through signed cloud APIs), and each provider's docs.
 """
 
 from __future__ import annotations
@@ -18,9 +19,28 @@ class Unsupported:
     instead: str  # where the user can see the figure
 
 
+# Their billing APIs exist (QueryAccountBalance, QueryBalanceAcct, cash/balance,
+# DescribeAccountBalance) but take no inference key.
+SIGNED: Final = (
+    "its billing API needs signed cloud access keys (each request signed with an AccessKey ID "
+    "and secret pair), not a bearer API key"
+)
+
 UNSUPPORTED: Final = {
     u.id: u
     for u in (
+        Unsupported(
+            "alibaba",
+            "Alibaba Cloud (DashScope / Qwen)",
+            SIGNED,
+            "the Alibaba Cloud console → Expenses and Costs",
+        ),
+        Unsupported(
+            "baidu",
+            "Baidu AI Cloud (Qianfan)",
+            SIGNED,
+            "console.bce.baidu.com → Finance Center",
+        ),
         Unsupported(
             "cerebras", "Cerebras", "no balance or usage endpoint for API keys", "cloud.cerebras.ai"
         ),
@@ -48,7 +68,8 @@ UNSUPPORTED: Final = {
         Unsupported(
             "mistral",
             "Mistral",
-            "billing is only in the web console (session cookies), not the API",
+            "billing is in the web console, and its Enterprise-only Admin API needs an admin "
+            "key from the Backoffice, not an API key",
             "admin.mistral.ai/organization/billing",
         ),
         Unsupported(
@@ -64,10 +85,23 @@ UNSUPPORTED: Final = {
             "replicate.com/account/billing",
         ),
         Unsupported(
+            "tencent",
+            "Tencent Cloud (Hunyuan)",
+            SIGNED,
+            "console.cloud.tencent.com → Billing Center",
+        ),
+        Unsupported(
             "together",
             "Together AI",
-            "prepaid credits, but no balance endpoint",
+            "the account is fully prepaid, but its credit balance is only in the console "
+            "(no balance API)",
             "api.together.ai/settings/billing",
+        ),
+        Unsupported(
+            "volcengine",
+            "Volcengine (Doubao / Ark)",
+            SIGNED,
+            "console.volcengine.com → Billing Center",
         ),
         Unsupported(
             "xiaomi-mimo",

@@ -12,7 +12,8 @@ negative, so remaining dollars = -val / 100 ("-250" → 2.50). A total keyz
 cannot read is an error, never $0.
 
 The team id comes from the ``team_id`` option, a ``team_id:`` line in the pass
-entry, or ``GET /auth/management-keys/validation`` (``teamId``), in that order.
+entry, or ``GET /auth/management-keys/validation`` (``teamId``, or ``scopeId`` when
+``scope`` is ``SCOPE_TEAM``), in that order.
 """
 
 from __future__ import annotations
@@ -42,8 +43,13 @@ CENTS: Final = Decimal(-100)  # inverted ledger in cents
 
 
 def parse_team(payload: Any) -> str:
-    """The team id from a management-key validation answer."""
-    team = payload.get("teamId") if isinstance(payload, dict) else None
+    """The team id from a management-key validation answer: ``teamId``, else the team scope."""
+    if not isinstance(payload, dict):
+        payload = {}
+    team = payload.get("teamId")
+    if not isinstance(team, str) or not team.strip():
+        # a team-scoped key names its team as the scope; any other scope is not a team
+        team = payload.get("scopeId") if payload.get("scope") == "SCOPE_TEAM" else None
     if not isinstance(team, str) or not team.strip():
         raise ProviderError(
             "xai key validation: the answer names no teamId; set it with --option team_id=…"

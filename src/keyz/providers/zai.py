@@ -12,8 +12,11 @@ official usage plugin (zai-org/zai-coding-plugins) sends the key as the bare
 
 HTTP 200 with ``success: false`` (or ``code != 200``) is an error. ``percentage`` is
 the **used** percent, so remaining = 100 - percentage (derived). ``unit``:
-1 = day, 3 = hour, 5 = minute, 6 = week, with ``number`` of them per window.
-``nextResetTime`` is epoch milliseconds.
+1 = day, 3 = hour, 5 = month, 6 = week, with ``number`` of them per window: a
+plan has a 5-hour (3/5) and a weekly (6/1) ``TOKENS_LIMIT`` row and a monthly (5/1)
+``TIME_LIMIT`` row (MCP tool calls; the official plugin labels it "1 Month").
+Newer plans send ``CREDIT_LIMIT`` rows (same shape, counted in credits) instead
+of ``TOKENS_LIMIT``. ``nextResetTime`` is epoch milliseconds.
 """
 
 from __future__ import annotations
@@ -40,8 +43,15 @@ REGIONS = {
     "global": Region("https://api.z.ai", "USD"),
     "cn": Region("https://open.bigmodel.cn", "CNY"),
 }
-UNITS: Final = {1: "d", 3: "h", 5: "m", 6: "w"}
-LABELS: Final = {"TOKENS_LIMIT": "tokens", "TIME_LIMIT": "mcp calls"}
+# unit code -> (days or hours per unit, window suffix, label prefix); a window of hours
+# keeps the bare label, longer ones are named so two rows of one type never share a label
+UNITS: Final = {
+    1: (1, "d", "daily "),
+    3: (1, "h", ""),
+    5: (1, "mo", "monthly "),
+    6: (7, "d", "weekly "),
+}
+LABELS: Final = {"TOKENS_LIMIT": "tokens", "CREDIT_LIMIT": "credits", "TIME_LIMIT": "mcp calls"}
 
 
 def parse_limits(payload: Any) -> Report:
@@ -60,18 +70,27 @@ def parse_limits(payload: Any) -> Report:
     quotas = [_quota(item) for item in limits]
     if not quotas:
         raise ProviderError("zai quota: the plan reports no limits")
-    return Report(available=None, quotas=quotas)
+    unknown = sorted({q.label for q in quotas if q.window is None})
+    notes = [f"unknown window unit, length not shown: {label}" for label in unknown]
+    return Report(available=None, quotas=quotas, notes=notes)
 
 
 def _quota(item: Any) -> Quota:
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
         raise ProviderError("zai quota: a limit has no type")
     used_percent = parse_amount(item.get("percentage"), field="percentage")
+    label = LABELS.get(item["type"]) or item["type"][:40].lower().replace("_", " ")
     raw_unit, number = item.get("unit"), item.get("number")
-    unit = UNITS.get(raw_unit) if isinstance(raw_unit, int) else None
-    window = f"{number}{unit}" if unit and isinstance(number, int) and number > 0 else None
+    known = UNITS.get(raw_unit) if type(raw_unit) is int else None
+    if known and type(number) is int and number > 0:
+        size, suffix, prefix = known
+        window: str | None = f"{size * number}{suffix}"
+        label = prefix + label
+    else:  # never guess a length: the row stays, without one, under a label of its own
+        window = None
+        label += f" (unit {repr(raw_unit)[:12]}, number {repr(number)[:12]})"
     return Quota(
-        label=LABELS.get(item["type"], item["type"].lower()),
+        label=label,
         window=window,
         remaining_percent=100 - used_percent,
         limit=optional_amount(item.get("usage"), field="usage"),
