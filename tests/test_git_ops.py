@@ -255,3 +255,74 @@ def test_stage_stages_only_keyz_paths(repo: Path) -> None:
 )
 def test_keyz_owns_only_its_files(path: str, ours: bool) -> None:
     assert is_keyz_path(path) is ours
+
+
+def _index_entries(root: Path, *paths: str) -> str:
+    """The index entries (mode, blob, stage) of ``paths``, as ``git ls-files --stage`` lists them."""
+    return git(root, "ls-files", "--stage", "--", *paths)
+
+
+def _break_commit(root: Path, how: str) -> None:
+    if how == "hook":
+        hook = root / ".git" / "hooks" / "pre-commit"
+        hook.write_text("#!/bin/sh\necho 'lint: refused' >&2\nexit 1\n")
+        hook.chmod(0o755)
+    elif how == "signing":
+        git(root, "config", "commit.gpgsign", "true")
+        git(root, "config", "user.signingkey", "0000000000000000DEADBEEF00000000DEADBEEF")
+    else:
+        git(root, "config", "--unset", "user.name")
+        git(root, "config", "--unset", "user.email")
+        git(root, "config", "user.useConfigOnly", "true")
+
+
+@pytest.mark.parametrize("how", ["hook", "signing", "identity"])
+def test_a_failed_commit_leaves_the_index_exactly_as_it_was(repo: Path, how: str) -> None:
+    # Already committed: a sidecar that now changes, and a config the user edited and staged.
+    write_sidecar(repo, "old", '{"x": 1}\n')
+    (repo / ".keyz" / "config.toml").write_text("# v1\n")
+    git(repo, "add", ".keyz")
+    git(repo, "commit", "-qm", "keyz files")
+    write_sidecar(repo, "old", '{"x": 2}\n')
+    write_sidecar(repo, "new")
+    (repo / ".keyz" / "config.toml").write_text("# v2, staged by the user\n")
+    git(repo, "add", ".keyz/config.toml")
+    (repo / ".keyz" / "config.toml").write_text("# v3, not staged\n")
+    (repo / "NOTES.txt").write_text("v2 staged\n")
+    git(repo, "add", "NOTES.txt")
+    keyz_paths = (".keyz/config.toml", ".keyz/entries/new.json", ".keyz/entries/old.json")
+    before = _index_entries(repo, "NOTES.txt", *keyz_paths)
+    head = git(repo, "rev-parse", "HEAD")
+    _break_commit(repo, how)
+
+    with pytest.raises(GitError) as info:
+        GitRepo.require(repo, "--commit").commit("m\n")
+
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert _index_entries(repo, "NOTES.txt", *keyz_paths) == before
+    assert "?? .keyz/entries/new.json" in git(repo, "status", "--porcelain")
+    message = str(info.value)
+    assert "written" in message and "not committed" in message and "next" in message
+    assert (repo / ".keyz" / "entries" / "new.json").read_text() == '{"x": 1}\n'
+    # What pass does next (git add the entry, git commit): only the user's staging goes in.
+    git(repo, "-c", "commit.gpgsign=false", "commit", "--no-verify", "-qm", "pass: edit")
+    assert sorted(committed_files(repo)) == [".keyz/config.toml", "NOTES.txt"]
+    assert git(repo, "show", "HEAD:.keyz/config.toml") == "# v2, staged by the user\n"
+
+
+def test_a_failed_commit_puts_back_a_conflict_at_a_keyz_path(repo: Path) -> None:
+    write_sidecar(repo, "a", '{"x": 1}\n')
+    git(repo, "add", ".keyz")
+    git(repo, "commit", "-qm", "v1")
+    write_sidecar(repo, "a", '{"x": 2}\n')
+    git(repo, "stash", "-q")
+    write_sidecar(repo, "a", '{"x": 3}\n')
+    git(repo, "commit", "-qam", "v3")
+    subprocess.run(["git", "-C", str(repo), "stash", "pop", "-q"], capture_output=True)
+    before = _index_entries(repo, ".keyz/entries/a.json")
+    assert len(before.splitlines()) == 3  # stages 1, 2 and 3: a conflict, and no merge going on
+    write_sidecar(repo, "a", '{"x": 4}\n')  # keyz's newer observation
+    _break_commit(repo, "hook")
+    with pytest.raises(GitError, match="not committed"):
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert _index_entries(repo, ".keyz/entries/a.json") == before

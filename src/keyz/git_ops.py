@@ -215,6 +215,25 @@ class GitRepo:
             self.run("add", "--all", "--", *paths)
         return paths
 
+    def _restore_index(self, paths: list[str], saved: bytes) -> str:
+        """Put the index entries of ``paths`` back as ``ls-files --stage`` listed them; what to say.
+
+        Back to the index as keyz found it, not to HEAD: what the user had staged at one of
+        keyz's paths (a hand-edited config, an earlier ``--stage``) is theirs and stays staged.
+        """
+        try:
+            self.run_bytes(["update-index", "-z", "--force-remove", "--stdin"], _nul(paths))
+            self.run_bytes(["update-index", "-z", "--index-info"], saved)
+        except KeyzError as exc:
+            return (
+                f"the sidecars are written but not committed, and keyz could not unstage them "
+                f"({exc}): run 'git restore --staged .keyz' before your next commit"
+            )
+        return (
+            "the sidecars are written but not committed, and keyz unstaged them again; "
+            "the next --commit commits them"
+        )
+
     def commit(self, message: str | Callable[[list[str]], str]) -> CommitOutcome:
         """Commit keyz's changed paths and nothing else (``git commit --only -- paths``).
 
@@ -227,18 +246,31 @@ class GitRepo:
                 f"{in_progress} is in progress in the store, so keyz wrote the sidecars but did not "
                 "commit; finish or abort it, and the next 'keyz sync --commit' commits them"
             )
-        paths = self.stage()
+        self._check_index_free()
+        paths = self.changed_keyz_paths()
         if not paths:
             return CommitOutcome(None, ())
-        detached = self.head_is_detached()
-        text = message(paths) if callable(message) else message
-        args = ["commit", "--only", "--quiet", "-m", redact(text)]
-        if (
-            self.run("config", "--bool", "--get", "pass.signcommits", check=False).stdout.strip()
-            == "true"
-        ):
-            args.append("-S")
-        self.run(*args, "--", *paths)
+        # git commit --only needs new files in the index, so keyz adds them first; if the commit
+        # fails, git rolls back only its own change, and keyz's add is undone from this record.
+        saved = self.run_bytes(["ls-files", "--stage", "-z", "--", *paths], b"")
+        self.run("add", "--all", "--", *paths)
+        try:
+            detached = self.head_is_detached()
+            text = message(paths) if callable(message) else message
+            args = ["commit", "--only", "--quiet", "-m", redact(text)]
+            if (
+                self.run(
+                    "config", "--bool", "--get", "pass.signcommits", check=False
+                ).stdout.strip()
+                == "true"
+            ):
+                args.append("-S")
+            self.run(*args, "--", *paths)
+        except BaseException as exc:  # an interrupt, too, must not leave keyz's files staged
+            note = self._restore_index(paths, saved)
+            if isinstance(exc, KeyzError):
+                raise type(exc)(f"{exc}; {note}") from None
+            raise
         sha = self.run("rev-parse", "HEAD").stdout.strip()
         warning = None
         if detached:
@@ -249,10 +281,7 @@ class GitRepo:
 def _explain(command: str, stderr: str) -> KeyzError:
     text = redact(stderr.strip())
     if "index.lock" in text and "File exists" in text:
-        return BusyError(
-            "git is busy in this store (index.lock exists); the sidecars are written and the next run "
-            "commits them"
-        )
+        return BusyError("git is busy in this store (index.lock exists); try again when it is done")
     if (
         "empty ident" in text
         or "tell me who you are" in text.lower()
@@ -260,17 +289,20 @@ def _explain(command: str, stderr: str) -> KeyzError:
     ):
         return GitError(
             "git has no identity for commits in this store; set one with "
-            "'git config user.name \"Your Name\"' and 'git config user.email you@example.com' "
-            "(the sidecars are written; the next 'keyz sync --commit' commits them)"
+            "'git config user.name \"Your Name\"' and 'git config user.email you@example.com'"
         )
     if "gpg failed to sign" in text or "failed to write commit object" in text:
         return GitError(
             "git could not sign the commit (commit.gpgsign or pass.signcommits is set): unlock your "
-            "signing key; the sidecars are written and the next run commits them"
+            "signing key"
         )
     if "hook" in text:
         return GitError(f"a git hook stopped the commit: {_last_line(text)}")
     return GitError(f"git {command} failed: {_last_line(text) or 'no message'}")
+
+
+def _nul(paths: list[str]) -> bytes:
+    return b"".join(path.encode() + b"\0" for path in paths)
 
 
 def _last_line(text: str) -> str:
