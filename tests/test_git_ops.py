@@ -95,7 +95,7 @@ def test_detached_head_commits_and_warns(repo: Path) -> None:
     git(repo, "checkout", "-q", "--detach")
     write_sidecar(repo, "a")
     outcome = GitRepo.require(repo, "--commit").commit("m\n")
-    assert outcome.warning is not None and "detached" in outcome.warning
+    assert len(outcome.warnings) == 1 and "detached" in outcome.warnings[0]
 
 
 def test_head_is_read_per_worktree(repo: Path, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_head_is_read_per_worktree(repo: Path, tmp_path: Path) -> None:
         write_sidecar(tree, "a")
         outcome = GitRepo.require(tree.resolve(), "--commit").commit("m\n")
         assert outcome.commit is not None
-        assert (outcome.warning is not None) == warned, tree
+        assert bool(outcome.warnings) == warned, tree
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ def test_earlier_uncommitted_sidecars_and_deletions_are_committed_next(repo: Pat
 def test_stage_stages_only_keyz_paths(repo: Path) -> None:
     (repo / "NOTES.txt").write_text("changed, not staged\n")
     write_sidecar(repo, "a")
-    assert GitRepo.require(repo, "--stage").stage() == [".keyz/entries/a.json"]
+    assert GitRepo.require(repo, "--stage").stage().paths == (".keyz/entries/a.json",)
     assert git(repo, "diff", "--cached", "--name-only").split() == [".keyz/entries/a.json"]
 
 
@@ -326,3 +326,52 @@ def test_a_failed_commit_puts_back_a_conflict_at_a_keyz_path(repo: Path) -> None
     with pytest.raises(GitError, match="not committed"):
         GitRepo.require(repo, "--commit").commit("m\n")
     assert _index_entries(repo, ".keyz/entries/a.json") == before
+
+
+@pytest.mark.parametrize("where", ["store", "excludes-file", "xdg-default"])
+def test_ignore_rules_that_match_keyz_files_are_overridden_for_keyz_files_only(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    xdg = tmp_path / "xdg"  # HOME is a temp dir already; XDG_CONFIG_HOME must be one too
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    if where == "store":
+        (repo / ".gitignore").write_text("*.json\n.keyz/\n")
+        git(repo, "add", ".gitignore")
+        git(repo, "commit", "-qm", "ignore")
+        source, pattern = ".gitignore", ".keyz/"
+    else:
+        excludes = tmp_path / "my-excludes" if where == "excludes-file" else xdg / "git" / "ignore"
+        excludes.parent.mkdir(parents=True, exist_ok=True)
+        excludes.write_text("*.json\n")
+        if where == "excludes-file":
+            git(repo, "config", "--global", "core.excludesFile", str(excludes))
+        source, pattern = str(excludes), "*.json"
+    (repo / "data.json").write_text("{}\n")  # the user's own ignored file
+    write_sidecar(repo, "api/a")
+    (repo / ".keyz" / "config.toml").write_text("# c\n")
+    (repo / ".keyz" / "state").mkdir()
+    (repo / ".keyz" / "state" / "entries.json").write_text("{}\n")
+    repo_ops = GitRepo.require(repo, "--commit")
+
+    outcome = repo_ops.commit("m\n")
+
+    assert sorted(committed_files(repo)) == [".keyz/config.toml", ".keyz/entries/api/a.json"]
+    (warning,) = outcome.warnings
+    assert source in warning and pattern in warning and "git add -f" in warning
+    assert git(repo, "status", "--porcelain", "--ignored").splitlines() == [
+        "!! .keyz/state/",
+        "!! data.json",
+    ]
+    write_sidecar(repo, "api/a", '{"x": 2}\n')  # tracked now: ignore rules no longer apply
+    again = repo_ops.commit("m\n")
+    assert again.commit is not None and again.warnings == ()
+    assert committed_files(repo) == [".keyz/entries/api/a.json"]
+
+
+def test_stage_overrides_ignore_rules_for_keyz_files_and_says_so(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".keyz/\n")
+    write_sidecar(repo, "a")
+    staged = GitRepo.require(repo, "--stage").stage()
+    assert staged.paths == (".keyz/entries/a.json",)
+    assert len(staged.warnings) == 1 and ".gitignore" in staged.warnings[0]
+    assert git(repo, "diff", "--cached", "--name-only").split() == [".keyz/entries/a.json"]

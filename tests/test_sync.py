@@ -238,6 +238,25 @@ def test_a_refused_commit_leaves_nothing_staged_for_pass_to_sweep_in(two_keys: S
     assert len(two_keys.git("show", "--name-only", "--format=", "HEAD").split()) == 6
 
 
+@pytest.mark.cli
+def test_a_store_that_ignores_json_still_gets_its_ledger(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    (two_keys.store / ".gitignore").write_text("*.json\n")
+    first = two_keys.keyz("sync", "--commit")
+    assert first.returncode == 0, first.stderr
+    assert "Nothing changed" not in first.stderr
+    assert first.stderr.count("warning: .gitignore:1: *.json") == 1
+    committed = two_keys.git("show", "--name-only", "--format=", "HEAD").split()
+    assert ".keyz/entries/api/deepseek.json" in committed
+    simulator.deepseek(CANARY, [("CNY", "90.00", "0.00", "90.00")])
+    second = two_keys.keyz("sync", "--commit")
+    assert second.returncode == 0 and "warning" not in second.stderr
+    assert two_keys.git("show", "--name-only", "--format=", "HEAD").split() == [
+        ".keyz/entries/api/deepseek.json"
+    ]
+
+
 def test_an_unreadable_state_file_stops_before_any_request(
     two_keys: Sandbox, simulator: Simulator
 ) -> None:

@@ -70,7 +70,7 @@ class CommitOutcome:
 
     commit: str | None
     paths: tuple[str, ...]
-    warning: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 class GitRepo:
@@ -116,12 +116,17 @@ class GitRepo:
             )
         return repo
 
-    def _exec(self, args: list[str], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    def _exec(
+        self, args: list[str], stdin: bytes | None, *, literal: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
         """Every git process keyz starts: scrubbed environment, no prompt, a time limit."""
+        env = git_env(self.root)
+        if not literal:
+            del env["GIT_LITERAL_PATHSPECS"]
         try:
             return subprocess.run(
                 ["git", "-C", str(self.root), "--no-pager", *args],
-                env=git_env(self.root),
+                env=env,
                 input=stdin if stdin is not None else b"",
                 capture_output=True,
                 timeout=GIT_TIMEOUT,
@@ -193,11 +198,56 @@ class GitRepo:
 
     def changed_keyz_paths(self) -> list[str]:
         """keyz's own paths that differ from HEAD: this run's sidecars and any an earlier run left."""
+        return self._changes()[0]
+
+    def _changes(self) -> tuple[list[str], list[str]]:
+        """keyz's changed paths, and those of them that git's ignore rules hide (new files only:
+        git never ignores a tracked file). A ``.gitignore`` or global excludes file with ``*.json``
+        must not silently keep the ledger empty."""
         out = self.run(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".keyz"
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--ignored=traditional",
+            "--no-renames",
+            "--",
+            ".keyz",
         ).stdout
-        paths = {record[3:] for record in out.split("\0") if len(record) > 3}
-        return sorted(p for p in paths if is_keyz_path(p))
+        changed: set[str] = set()
+        ignored: set[str] = set()
+        for record in out.split("\0"):
+            if len(record) > 3 and is_keyz_path(record[3:]):
+                (ignored if record.startswith("!!") else changed).add(record[3:])
+        return sorted(changed | ignored), sorted(ignored)
+
+    def _add(self, paths: list[str]) -> None:
+        """``git add`` keyz's paths, literally and each by name.
+
+        ``--force``: the paths are keyz's own, never state or temp files, and without it git
+        refuses (exit 1) even a tracked file in an ignored folder such as ``.keyz/``.
+        """
+        self.run("add", "--all", "--force", "--", *paths)
+
+    def _ignored_warnings(self, ignored: list[str]) -> tuple[str, ...]:
+        """Said once per file: once added, a file is tracked, and ignore rules stop applying."""
+        if not ignored:
+            return ()
+        # check-ignore refuses literal pathspecs; a path under .keyz/ has no magic anyway.
+        done = self._exec(
+            ["check-ignore", "--verbose", "--no-index", "-z", "--stdin"],
+            ignored[0].encode() + b"\0",
+            literal=False,
+        )
+        source, line, pattern, *_ = done.stdout.decode("utf-8", "replace").split("\0") + [""] * 3
+        rule = (
+            f"{source}:{line}: {pattern}" if done.returncode == 0 and pattern else "an ignore rule"
+        )
+        more = f" and {len(ignored) - 1} more of keyz's files" if len(ignored) > 1 else ""
+        return (
+            f"{rule} ignores {ignored[0]}{more}; keyz added its own files anyway (git add -f), "
+            "and once tracked git no longer ignores them",
+        )
 
     def _check_index_free(self) -> None:
         if (self.git_dir / "index.lock").exists():
@@ -207,13 +257,13 @@ class GitRepo:
                 "remove it yourself after checking"
             )
 
-    def stage(self) -> list[str]:
+    def stage(self) -> CommitOutcome:
         """Stage only keyz's changed paths, literally; the rest of the index is untouched."""
         self._check_index_free()
-        paths = self.changed_keyz_paths()
+        paths, ignored = self._changes()
         if paths:
-            self.run("add", "--all", "--", *paths)
-        return paths
+            self._add(paths)
+        return CommitOutcome(None, tuple(paths), self._ignored_warnings(ignored))
 
     def _restore_index(self, paths: list[str], saved: bytes) -> str:
         """Put the index entries of ``paths`` back as ``ls-files --stage`` listed them; what to say.
@@ -247,13 +297,13 @@ class GitRepo:
                 "commit; finish or abort it, and the next 'keyz sync --commit' commits them"
             )
         self._check_index_free()
-        paths = self.changed_keyz_paths()
+        paths, ignored = self._changes()
         if not paths:
             return CommitOutcome(None, ())
         # git commit --only needs new files in the index, so keyz adds them first; if the commit
         # fails, git rolls back only its own change, and keyz's add is undone from this record.
         saved = self.run_bytes(["ls-files", "--stage", "-z", "--", *paths], b"")
-        self.run("add", "--all", "--", *paths)
+        self._add(paths)
         try:
             detached = self.head_is_detached()
             text = message(paths) if callable(message) else message
@@ -272,10 +322,12 @@ class GitRepo:
                 raise type(exc)(f"{exc}; {note}") from None
             raise
         sha = self.run("rev-parse", "HEAD").stdout.strip()
-        warning = None
+        warnings = self._ignored_warnings(ignored)
         if detached:
-            warning = f"HEAD is detached: commit {sha[:12]} is on no branch; check out a branch to keep it"
-        return CommitOutcome(sha, tuple(paths), warning)
+            warnings += (
+                f"HEAD is detached: commit {sha[:12]} is on no branch; check out a branch to keep it",
+            )
+        return CommitOutcome(sha, tuple(paths), warnings)
 
 
 def _explain(command: str, stderr: str) -> KeyzError:
