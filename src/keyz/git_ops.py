@@ -35,6 +35,7 @@ _SCRUB: Final = (
 _OWN_FILES: Final = frozenset(
     {".keyz/config.toml", ".keyz/.gitignore", ".keyz/.gitattributes", ".keyz/README.md"}
 )
+_NOT_COMMITTED: Final = "the sidecars are written but not committed; the next --commit commits them"
 _IN_PROGRESS: Final = (
     ("MERGE_HEAD", "a merge"),
     ("rebase-merge", "a rebase"),
@@ -303,7 +304,10 @@ class GitRepo:
         # git commit --only needs new files in the index, so keyz adds them first; if the commit
         # fails, git rolls back only its own change, and keyz's add is undone from this record.
         saved = self.run_bytes(["ls-files", "--stage", "-z", "--", *paths], b"")
-        self._add(paths)
+        try:
+            self._add(paths)  # all or nothing: a failed add leaves the index as it was
+        except KeyzError as exc:
+            raise type(exc)(f"{exc}; {_NOT_COMMITTED}") from None
         try:
             detached = self.head_is_detached()
             text = message(paths) if callable(message) else message
