@@ -95,7 +95,7 @@ def test_detached_head_commits_and_warns(repo: Path) -> None:
     git(repo, "checkout", "-q", "--detach")
     write_sidecar(repo, "a")
     outcome = GitRepo.require(repo, "--commit").commit("m\n")
-    assert outcome.warning is not None and "detached" in outcome.warning
+    assert len(outcome.warnings) == 1 and "detached" in outcome.warnings[0]
 
 
 def test_head_is_read_per_worktree(repo: Path, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_head_is_read_per_worktree(repo: Path, tmp_path: Path) -> None:
         write_sidecar(tree, "a")
         outcome = GitRepo.require(tree.resolve(), "--commit").commit("m\n")
         assert outcome.commit is not None
-        assert (outcome.warning is not None) == warned, tree
+        assert bool(outcome.warnings) == warned, tree
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ def test_earlier_uncommitted_sidecars_and_deletions_are_committed_next(repo: Pat
 def test_stage_stages_only_keyz_paths(repo: Path) -> None:
     (repo / "NOTES.txt").write_text("changed, not staged\n")
     write_sidecar(repo, "a")
-    assert GitRepo.require(repo, "--stage").stage() == [".keyz/entries/a.json"]
+    assert GitRepo.require(repo, "--stage").stage().paths == (".keyz/entries/a.json",)
     assert git(repo, "diff", "--cached", "--name-only").split() == [".keyz/entries/a.json"]
 
 
@@ -255,3 +255,123 @@ def test_stage_stages_only_keyz_paths(repo: Path) -> None:
 )
 def test_keyz_owns_only_its_files(path: str, ours: bool) -> None:
     assert is_keyz_path(path) is ours
+
+
+def _index_entries(root: Path, *paths: str) -> str:
+    """The index entries (mode, blob, stage) of ``paths``, as ``git ls-files --stage`` lists them."""
+    return git(root, "ls-files", "--stage", "--", *paths)
+
+
+def _break_commit(root: Path, how: str) -> None:
+    if how == "hook":
+        hook = root / ".git" / "hooks" / "pre-commit"
+        hook.write_text("#!/bin/sh\necho 'lint: refused' >&2\nexit 1\n")
+        hook.chmod(0o755)
+    elif how == "signing":
+        git(root, "config", "commit.gpgsign", "true")
+        git(root, "config", "user.signingkey", "0000000000000000DEADBEEF00000000DEADBEEF")
+    else:
+        git(root, "config", "--unset", "user.name")
+        git(root, "config", "--unset", "user.email")
+        git(root, "config", "user.useConfigOnly", "true")
+
+
+@pytest.mark.parametrize("how", ["hook", "signing", "identity"])
+def test_a_failed_commit_leaves_the_index_exactly_as_it_was(repo: Path, how: str) -> None:
+    # Already committed: a sidecar that now changes, and a config the user edited and staged.
+    write_sidecar(repo, "old", '{"x": 1}\n')
+    (repo / ".keyz" / "config.toml").write_text("# v1\n")
+    git(repo, "add", ".keyz")
+    git(repo, "commit", "-qm", "keyz files")
+    write_sidecar(repo, "old", '{"x": 2}\n')
+    write_sidecar(repo, "new")
+    (repo / ".keyz" / "config.toml").write_text("# v2, staged by the user\n")
+    git(repo, "add", ".keyz/config.toml")
+    (repo / ".keyz" / "config.toml").write_text("# v3, not staged\n")
+    (repo / "NOTES.txt").write_text("v2 staged\n")
+    git(repo, "add", "NOTES.txt")
+    keyz_paths = (".keyz/config.toml", ".keyz/entries/new.json", ".keyz/entries/old.json")
+    before = _index_entries(repo, "NOTES.txt", *keyz_paths)
+    head = git(repo, "rev-parse", "HEAD")
+    _break_commit(repo, how)
+
+    with pytest.raises(GitError) as info:
+        GitRepo.require(repo, "--commit").commit("m\n")
+
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert _index_entries(repo, "NOTES.txt", *keyz_paths) == before
+    assert "?? .keyz/entries/new.json" in git(repo, "status", "--porcelain")
+    message = str(info.value)
+    assert "written" in message and "not committed" in message and "next" in message
+    assert (repo / ".keyz" / "entries" / "new.json").read_text() == '{"x": 1}\n'
+    # What pass does next (git add the entry, git commit): only the user's staging goes in.
+    git(repo, "-c", "commit.gpgsign=false", "commit", "--no-verify", "-qm", "pass: edit")
+    assert sorted(committed_files(repo)) == [".keyz/config.toml", "NOTES.txt"]
+    assert git(repo, "show", "HEAD:.keyz/config.toml") == "# v2, staged by the user\n"
+
+
+def test_a_failed_commit_puts_back_a_conflict_at_a_keyz_path(repo: Path) -> None:
+    write_sidecar(repo, "a", '{"x": 1}\n')
+    git(repo, "add", ".keyz")
+    git(repo, "commit", "-qm", "v1")
+    write_sidecar(repo, "a", '{"x": 2}\n')
+    git(repo, "stash", "-q")
+    write_sidecar(repo, "a", '{"x": 3}\n')
+    git(repo, "commit", "-qam", "v3")
+    subprocess.run(["git", "-C", str(repo), "stash", "pop", "-q"], capture_output=True)
+    before = _index_entries(repo, ".keyz/entries/a.json")
+    assert len(before.splitlines()) == 3  # stages 1, 2 and 3: a conflict, and no merge going on
+    write_sidecar(repo, "a", '{"x": 4}\n')  # keyz's newer observation
+    _break_commit(repo, "hook")
+    with pytest.raises(GitError, match="not committed"):
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert _index_entries(repo, ".keyz/entries/a.json") == before
+
+
+@pytest.mark.parametrize("where", ["store", "excludes-file", "xdg-default"])
+def test_ignore_rules_that_match_keyz_files_are_overridden_for_keyz_files_only(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    xdg = tmp_path / "xdg"  # HOME is a temp dir already; XDG_CONFIG_HOME must be one too
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    if where == "store":
+        (repo / ".gitignore").write_text("*.json\n.keyz/\n")
+        git(repo, "add", ".gitignore")
+        git(repo, "commit", "-qm", "ignore")
+        source, pattern = ".gitignore", ".keyz/"
+    else:
+        excludes = tmp_path / "my-excludes" if where == "excludes-file" else xdg / "git" / "ignore"
+        excludes.parent.mkdir(parents=True, exist_ok=True)
+        excludes.write_text("*.json\n")
+        if where == "excludes-file":
+            git(repo, "config", "--global", "core.excludesFile", str(excludes))
+        source, pattern = str(excludes), "*.json"
+    (repo / "data.json").write_text("{}\n")  # the user's own ignored file
+    write_sidecar(repo, "api/a")
+    (repo / ".keyz" / "config.toml").write_text("# c\n")
+    (repo / ".keyz" / "state").mkdir()
+    (repo / ".keyz" / "state" / "entries.json").write_text("{}\n")
+    repo_ops = GitRepo.require(repo, "--commit")
+
+    outcome = repo_ops.commit("m\n")
+
+    assert sorted(committed_files(repo)) == [".keyz/config.toml", ".keyz/entries/api/a.json"]
+    (warning,) = outcome.warnings
+    assert source in warning and pattern in warning and "git add -f" in warning
+    assert git(repo, "status", "--porcelain", "--ignored").splitlines() == [
+        "!! .keyz/state/",
+        "!! data.json",
+    ]
+    write_sidecar(repo, "api/a", '{"x": 2}\n')  # tracked now: ignore rules no longer apply
+    again = repo_ops.commit("m\n")
+    assert again.commit is not None and again.warnings == ()
+    assert committed_files(repo) == [".keyz/entries/api/a.json"]
+
+
+def test_stage_overrides_ignore_rules_for_keyz_files_and_says_so(repo: Path) -> None:
+    (repo / ".gitignore").write_text(".keyz/\n")
+    write_sidecar(repo, "a")
+    staged = GitRepo.require(repo, "--stage").stage()
+    assert staged.paths == (".keyz/entries/a.json",)
+    assert len(staged.warnings) == 1 and ".gitignore" in staged.warnings[0]
+    assert git(repo, "diff", "--cached", "--name-only").split() == [".keyz/entries/a.json"]

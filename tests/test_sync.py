@@ -1,6 +1,7 @@
 """run_sync against a real pass store, real gpg and the loopback simulator."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from keyz.state import load_state
 from keyz.store import PassStore
 from keyz.sync import lock_path, run_sync
 
-from .conftest import CANARY, Sandbox
+from .conftest import CANARY, Sandbox, needs_pass
 
 
 def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> "object":
@@ -208,6 +209,52 @@ def test_commit_mode_commits_the_sidecars_and_config(two_keys: Sandbox) -> None:
     assert message.startswith("keyz: sync 2 entries (deepseek, openrouter)\n\n")
     assert "api/deepseek: CNY 110.00 · USD 5.25" in message
     assert sync(two_keys, git_mode="commit").commit.commit is None  # type: ignore[attr-defined]
+
+
+@needs_pass
+@pytest.mark.cli
+def test_a_refused_commit_leaves_nothing_staged_for_pass_to_sweep_in(two_keys: Sandbox) -> None:
+    hook = two_keys.store / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'policy: no commits today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    head = two_keys.git("rev-parse", "HEAD")
+    refused = two_keys.keyz("sync", "--commit")
+    assert refused.returncode == 1
+    assert "policy: no commits today" in refused.stderr
+    assert "written but not committed" in refused.stderr and "next --commit" in refused.stderr
+    assert two_keys.git("rev-parse", "HEAD") == head
+    assert two_keys.git("diff", "--cached", "--name-only") == ""
+    hook.unlink()
+    subprocess.run(
+        ["pass", "insert", "-m", "web/mail"],
+        input="hunter2\n",
+        env=two_keys.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert two_keys.git("show", "--name-only", "--format=", "HEAD").split() == ["web/mail.gpg"]
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    assert len(two_keys.git("show", "--name-only", "--format=", "HEAD").split()) == 6
+
+
+@pytest.mark.cli
+def test_a_store_that_ignores_json_still_gets_its_ledger(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    (two_keys.store / ".gitignore").write_text("*.json\n")
+    first = two_keys.keyz("sync", "--commit")
+    assert first.returncode == 0, first.stderr
+    assert "Nothing changed" not in first.stderr
+    assert first.stderr.count("warning: .gitignore:1: *.json") == 1
+    committed = two_keys.git("show", "--name-only", "--format=", "HEAD").split()
+    assert ".keyz/entries/api/deepseek.json" in committed
+    simulator.deepseek(CANARY, [("CNY", "90.00", "0.00", "90.00")])
+    second = two_keys.keyz("sync", "--commit")
+    assert second.returncode == 0 and "warning" not in second.stderr
+    assert two_keys.git("show", "--name-only", "--format=", "HEAD").split() == [
+        ".keyz/entries/api/deepseek.json"
+    ]
 
 
 def test_an_unreadable_state_file_stops_before_any_request(

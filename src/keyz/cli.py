@@ -689,6 +689,7 @@ def cron_install(
         _err("Already installed; the crontab is unchanged")
         return
     c.write_crontab(after)
+    _stale_note(c.stale_markers(before, plan.store))
     _err(f"Installed:\n{c.cron_block(plan)}".rstrip())
     _err("cron mails what keyz prints: nothing when all is well, one line per problem.")
 
@@ -707,23 +708,26 @@ def cron_remove(env: Env, systemd: bool) -> None:
 
     store = env.store()
     if systemd:
-        removed = [c.unit_dir() / n for n in (f"{c.UNIT}.service", f"{c.UNIT}.timer")]
-        removed = [p for p in removed if p.exists()]
-        if removed:
-            _err(f"First: systemctl --user disable --now {c.UNIT}.timer")
-        for path in removed:
-            path.unlink()
-            _err(f"Removed {path}")
-        if not removed:
-            _err("No keyz systemd units to remove")
+        for line in c.remove_units():
+            _err(line)
         return
     before = c.read_crontab()
     after, block = c.without_block(before, store.root.absolute())
-    if block is None:
+    if after == before:
         _err(f"No keyz line for {store.root} in the crontab")
         return
     c.write_crontab(after)
-    _err(f"Removed:\n{block}".rstrip())
+    if block is not None:
+        _err(f"Removed:\n{block}".rstrip())
+    _stale_note(c.stale_markers(before, store.root.absolute()))
+
+
+def _stale_note(stale: int) -> None:
+    if stale:
+        _err(
+            "Removed keyz's comment for this store from above a line that is not keyz's job; "
+            "that line was kept"
+        )
 
 
 @cron.command("show")

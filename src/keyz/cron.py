@@ -3,13 +3,16 @@
 The crontab is read with ``crontab -l`` and written back whole with ``crontab -``;
 every line that is not keyz's stays byte for byte. keyz's line is found again by
 the comment line just above it, which names the store, so installing twice
-leaves one line and several stores can each have theirs.
+leaves one line and several stores can each have theirs. The line under that
+comment is taken out only if it is recognisably keyz's job for that store
+(``is_keyz_job``); a comment left above a line of the user's goes alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -17,13 +20,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Final
 
 from keyz.alerts import format_duration, parse_duration
 from keyz.errors import KeyzError, UsageError
 
 CRONTAB_TIMEOUT: Final = 10.0
+SYSTEMCTL_TIMEOUT: Final = 30.0
 MARK_PREFIX: Final = "# keyz: scheduled run for the store "
 UNIT: Final = "keyz-sync"
 _HOURS: Final = (1, 2, 3, 4, 6, 8, 12)
@@ -133,15 +137,72 @@ def marker(store: Path) -> str:
     return MARK_PREFIX + text
 
 
-def without_block(crontab: str, store: Path) -> tuple[str, str | None]:
-    """The crontab without keyz's block for ``store``, and that block (None when absent)."""
+def is_keyz_job(line: str, store: Path) -> bool:
+    """Whether a crontab line is keyz's job for ``store``, as any keyz version wrote it.
+
+    That is: a schedule (five fields or ``@word``), then ``NAME=value`` words among which
+    ``PASSWORD_STORE_DIR=<store>`` exactly, then keyz by absolute path (``/…/keyz``, or an
+    absolute ``python… -m keyz``). A line that merely mentions keyz, runs another program,
+    or names another store is not keyz's.
+    """
+    try:
+        words = shlex.split(line.replace("\\%", "%"), comments=True)
+    except ValueError:  # not shell words: not a line keyz wrote
+        return False
+    if not words:
+        return False
+    rest = words[1:] if words[0].startswith("@") else words[5:]
+    assignments = []
+    while rest and _ASSIGNMENT.fullmatch(rest[0]):
+        assignments.append(rest.pop(0))
+    if f"PASSWORD_STORE_DIR={store}" not in assignments or not rest:
+        return False
+    program = PurePosixPath(rest[0])
+    if not program.is_absolute():
+        return False
+    return program.name == "keyz" or (
+        program.name.startswith("python") and rest[1:3] == ["-m", "keyz"]
+    )
+
+
+_ASSIGNMENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*", re.DOTALL)
+
+
+def _scan(crontab: str, store: Path) -> tuple[str, str | None, int]:
+    """The crontab without keyz's lines for ``store``, keyz's blocks, and how many of its
+    comments had no keyz job under them (taken out alone, the line under them kept)."""
     lines = crontab.splitlines(keepends=True)
     mark = marker(store)
-    for index, line in enumerate(lines):
-        if line.rstrip("\r\n") == mark:
-            block = "".join(lines[index : index + 2])
-            return "".join(lines[:index] + lines[index + 2 :]), block
-    return crontab, None
+    kept: list[str] = []
+    blocks: list[str] = []
+    stale = 0
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.rstrip("\r\n") != mark:
+            kept.append(line)
+            index += 1
+        elif index + 1 < len(lines) and is_keyz_job(lines[index + 1].rstrip("\r\n"), store):
+            blocks.append(line + lines[index + 1])
+            index += 2
+        else:
+            stale += 1
+            index += 1
+    return "".join(kept), ("".join(blocks) or None), stale
+
+
+def without_block(crontab: str, store: Path) -> tuple[str, str | None]:
+    """The crontab without keyz's block for ``store``, and that block (None when absent).
+
+    A marker comment with no keyz job under it is taken out, and the line under it kept.
+    """
+    rest, block, _ = _scan(crontab, store)
+    return rest, block
+
+
+def stale_markers(crontab: str, store: Path) -> int:
+    """keyz's comments for ``store`` with something other than keyz's job under them."""
+    return _scan(crontab, store)[2]
 
 
 def with_block(crontab: str, plan: Plan) -> str:
@@ -233,6 +294,71 @@ WantedBy=timers.target
     return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
 
 
+def systemctl(*args: str) -> subprocess.CompletedProcess[str] | None:
+    """``systemctl --user ARGS`` within a time limit; None when there is no systemctl."""
+    if shutil.which("systemctl") is None:
+        return None
+    try:
+        return subprocess.run(
+            ["systemctl", "--user", *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=SYSTEMCTL_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(
+            args, 1, "", f"systemctl did not answer within {SYSTEMCTL_TIMEOUT:.0f}s"
+        )
+
+
+def remove_units() -> list[str]:
+    """Stop and disable keyz's timer, then delete its units; what happened, one line each.
+
+    When systemctl fails (no user bus over ssh or su, a manager reading another config
+    folder) the units are kept and keyz stops: deleting them would leave a timer running that
+    ``systemctl disable`` could no longer find. With no systemctl at all no systemd runs them
+    here, so they go, with what to run wherever a systemd does.
+    """
+    folder = unit_dir()
+    paths = [folder / f"{UNIT}.service", folder / f"{UNIT}.timer"]
+    paths = [path for path in paths if path.exists() or path.is_symlink()]
+    if not paths:
+        return ["No keyz systemd units to remove"]
+    disable = f"systemctl --user disable --now {UNIT}.timer"
+    done = systemctl("disable", "--now", f"{UNIT}.timer")
+    said = []
+    if done is None:
+        said.append(
+            f"systemctl is not available, so nothing was stopped; where a systemd user manager "
+            f"runs this timer, run '{disable}' and 'systemctl --user daemon-reload'"
+        )
+        link = folder / "timers.target.wants" / f"{UNIT}.timer"  # what 'enable' made
+        if (
+            link.is_symlink()
+            and (link.parent / os.readlink(link)).resolve() == (folder / f"{UNIT}.timer").resolve()
+        ):
+            paths.append(link)
+    elif done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise KeyzError(
+            f"'{disable}' failed ({reason}); keyz kept the units so that the timer can still be "
+            f"found and stopped: run it in your login session, then 'keyz cron remove --systemd' "
+            f"again (or, if no timer runs, delete {folder}/{UNIT}.* yourself)"
+        )
+    else:
+        said.append(f"Stopped and disabled {UNIT}.timer")
+    for path in paths:
+        path.unlink()
+        said.append(f"Removed {path}")
+    if done is not None:
+        reload = systemctl("daemon-reload")
+        if reload is None or reload.returncode != 0:
+            said.append("Run 'systemctl --user daemon-reload' so that systemd forgets the units")
+    return said
+
+
 SYSTEMD_NEXT: Final = f"""\
 Next:
   systemctl --user daemon-reload
@@ -246,9 +372,12 @@ __all__ = [
     "UNIT",
     "Plan",
     "cron_block",
+    "is_keyz_job",
     "keyz_command",
     "make_plan",
     "read_crontab",
+    "remove_units",
+    "stale_markers",
     "systemd_units",
     "unit_dir",
     "with_block",

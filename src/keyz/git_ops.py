@@ -35,6 +35,7 @@ _SCRUB: Final = (
 _OWN_FILES: Final = frozenset(
     {".keyz/config.toml", ".keyz/.gitignore", ".keyz/.gitattributes", ".keyz/README.md"}
 )
+_NOT_COMMITTED: Final = "the sidecars are written but not committed; the next --commit commits them"
 _IN_PROGRESS: Final = (
     ("MERGE_HEAD", "a merge"),
     ("rebase-merge", "a rebase"),
@@ -70,7 +71,7 @@ class CommitOutcome:
 
     commit: str | None
     paths: tuple[str, ...]
-    warning: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 class GitRepo:
@@ -116,12 +117,17 @@ class GitRepo:
             )
         return repo
 
-    def _exec(self, args: list[str], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    def _exec(
+        self, args: list[str], stdin: bytes | None, *, literal: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
         """Every git process keyz starts: scrubbed environment, no prompt, a time limit."""
+        env = git_env(self.root)
+        if not literal:
+            del env["GIT_LITERAL_PATHSPECS"]
         try:
             return subprocess.run(
                 ["git", "-C", str(self.root), "--no-pager", *args],
-                env=git_env(self.root),
+                env=env,
                 input=stdin if stdin is not None else b"",
                 capture_output=True,
                 timeout=GIT_TIMEOUT,
@@ -193,11 +199,56 @@ class GitRepo:
 
     def changed_keyz_paths(self) -> list[str]:
         """keyz's own paths that differ from HEAD: this run's sidecars and any an earlier run left."""
+        return self._changes()[0]
+
+    def _changes(self) -> tuple[list[str], list[str]]:
+        """keyz's changed paths, and those of them that git's ignore rules hide (new files only:
+        git never ignores a tracked file). A ``.gitignore`` or global excludes file with ``*.json``
+        must not silently keep the ledger empty."""
         out = self.run(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".keyz"
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--ignored=traditional",
+            "--no-renames",
+            "--",
+            ".keyz",
         ).stdout
-        paths = {record[3:] for record in out.split("\0") if len(record) > 3}
-        return sorted(p for p in paths if is_keyz_path(p))
+        changed: set[str] = set()
+        ignored: set[str] = set()
+        for record in out.split("\0"):
+            if len(record) > 3 and is_keyz_path(record[3:]):
+                (ignored if record.startswith("!!") else changed).add(record[3:])
+        return sorted(changed | ignored), sorted(ignored)
+
+    def _add(self, paths: list[str]) -> None:
+        """``git add`` keyz's paths, literally and each by name.
+
+        ``--force``: the paths are keyz's own, never state or temp files, and without it git
+        refuses (exit 1) even a tracked file in an ignored folder such as ``.keyz/``.
+        """
+        self.run("add", "--all", "--force", "--", *paths)
+
+    def _ignored_warnings(self, ignored: list[str]) -> tuple[str, ...]:
+        """Said once per file: once added, a file is tracked, and ignore rules stop applying."""
+        if not ignored:
+            return ()
+        # check-ignore refuses literal pathspecs; a path under .keyz/ has no magic anyway.
+        done = self._exec(
+            ["check-ignore", "--verbose", "--no-index", "-z", "--stdin"],
+            ignored[0].encode() + b"\0",
+            literal=False,
+        )
+        source, line, pattern, *_ = done.stdout.decode("utf-8", "replace").split("\0") + [""] * 3
+        rule = (
+            f"{source}:{line}: {pattern}" if done.returncode == 0 and pattern else "an ignore rule"
+        )
+        more = f" and {len(ignored) - 1} more of keyz's files" if len(ignored) > 1 else ""
+        return (
+            f"{rule} ignores {ignored[0]}{more}; keyz added its own files anyway (git add -f), "
+            "and once tracked git no longer ignores them",
+        )
 
     def _check_index_free(self) -> None:
         if (self.git_dir / "index.lock").exists():
@@ -207,13 +258,32 @@ class GitRepo:
                 "remove it yourself after checking"
             )
 
-    def stage(self) -> list[str]:
+    def stage(self) -> CommitOutcome:
         """Stage only keyz's changed paths, literally; the rest of the index is untouched."""
         self._check_index_free()
-        paths = self.changed_keyz_paths()
+        paths, ignored = self._changes()
         if paths:
-            self.run("add", "--all", "--", *paths)
-        return paths
+            self._add(paths)
+        return CommitOutcome(None, tuple(paths), self._ignored_warnings(ignored))
+
+    def _restore_index(self, paths: list[str], saved: bytes) -> str:
+        """Put the index entries of ``paths`` back as ``ls-files --stage`` listed them; what to say.
+
+        Back to the index as keyz found it, not to HEAD: what the user had staged at one of
+        keyz's paths (a hand-edited config, an earlier ``--stage``) is theirs and stays staged.
+        """
+        try:
+            self.run_bytes(["update-index", "-z", "--force-remove", "--stdin"], _nul(paths))
+            self.run_bytes(["update-index", "-z", "--index-info"], saved)
+        except KeyzError as exc:
+            return (
+                f"the sidecars are written but not committed, and keyz could not unstage them "
+                f"({exc}): run 'git restore --staged .keyz' before your next commit"
+            )
+        return (
+            "the sidecars are written but not committed, and keyz unstaged them again; "
+            "the next --commit commits them"
+        )
 
     def commit(self, message: str | Callable[[list[str]], str]) -> CommitOutcome:
         """Commit keyz's changed paths and nothing else (``git commit --only -- paths``).
@@ -227,32 +297,47 @@ class GitRepo:
                 f"{in_progress} is in progress in the store, so keyz wrote the sidecars but did not "
                 "commit; finish or abort it, and the next 'keyz sync --commit' commits them"
             )
-        paths = self.stage()
+        self._check_index_free()
+        paths, ignored = self._changes()
         if not paths:
             return CommitOutcome(None, ())
-        detached = self.head_is_detached()
-        text = message(paths) if callable(message) else message
-        args = ["commit", "--only", "--quiet", "-m", redact(text)]
-        if (
-            self.run("config", "--bool", "--get", "pass.signcommits", check=False).stdout.strip()
-            == "true"
-        ):
-            args.append("-S")
-        self.run(*args, "--", *paths)
+        # git commit --only needs new files in the index, so keyz adds them first; if the commit
+        # fails, git rolls back only its own change, and keyz's add is undone from this record.
+        saved = self.run_bytes(["ls-files", "--stage", "-z", "--", *paths], b"")
+        try:
+            self._add(paths)  # all or nothing: a failed add leaves the index as it was
+        except KeyzError as exc:
+            raise type(exc)(f"{exc}; {_NOT_COMMITTED}") from None
+        try:
+            detached = self.head_is_detached()
+            text = message(paths) if callable(message) else message
+            args = ["commit", "--only", "--quiet", "-m", redact(text)]
+            if (
+                self.run(
+                    "config", "--bool", "--get", "pass.signcommits", check=False
+                ).stdout.strip()
+                == "true"
+            ):
+                args.append("-S")
+            self.run(*args, "--", *paths)
+        except BaseException as exc:  # an interrupt, too, must not leave keyz's files staged
+            note = self._restore_index(paths, saved)
+            if isinstance(exc, KeyzError):
+                raise type(exc)(f"{exc}; {note}") from None
+            raise
         sha = self.run("rev-parse", "HEAD").stdout.strip()
-        warning = None
+        warnings = self._ignored_warnings(ignored)
         if detached:
-            warning = f"HEAD is detached: commit {sha[:12]} is on no branch; check out a branch to keep it"
-        return CommitOutcome(sha, tuple(paths), warning)
+            warnings += (
+                f"HEAD is detached: commit {sha[:12]} is on no branch; check out a branch to keep it",
+            )
+        return CommitOutcome(sha, tuple(paths), warnings)
 
 
 def _explain(command: str, stderr: str) -> KeyzError:
     text = redact(stderr.strip())
     if "index.lock" in text and "File exists" in text:
-        return BusyError(
-            "git is busy in this store (index.lock exists); the sidecars are written and the next run "
-            "commits them"
-        )
+        return BusyError("git is busy in this store (index.lock exists); try again when it is done")
     if (
         "empty ident" in text
         or "tell me who you are" in text.lower()
@@ -260,17 +345,20 @@ def _explain(command: str, stderr: str) -> KeyzError:
     ):
         return GitError(
             "git has no identity for commits in this store; set one with "
-            "'git config user.name \"Your Name\"' and 'git config user.email you@example.com' "
-            "(the sidecars are written; the next 'keyz sync --commit' commits them)"
+            "'git config user.name \"Your Name\"' and 'git config user.email you@example.com'"
         )
     if "gpg failed to sign" in text or "failed to write commit object" in text:
         return GitError(
             "git could not sign the commit (commit.gpgsign or pass.signcommits is set): unlock your "
-            "signing key; the sidecars are written and the next run commits them"
+            "signing key"
         )
     if "hook" in text:
         return GitError(f"a git hook stopped the commit: {_last_line(text)}")
     return GitError(f"git {command} failed: {_last_line(text) or 'no message'}")
+
+
+def _nul(paths: list[str]) -> bytes:
+    return b"".join(path.encode() + b"\0" for path in paths)
 
 
 def _last_line(text: str) -> str:

@@ -294,15 +294,16 @@ def _reason(exc: ValueError) -> str:
 def _git_step(store: PassStore, repo: GitRepo, result: SyncResult) -> None:
     try:
         if result.git_mode == "stage":
-            result.staged = repo.stage()
+            staged = repo.stage()
+            result.staged = list(staged.paths)
+            result.warnings.extend(staged.warnings)
             if result.staged:
                 result.warnings.append(
                     "staged keyz's files only; note that pass commits the whole index on its next change"
                 )
         else:
             result.commit = repo.commit(lambda paths: commit_message(store, paths))
-            if result.commit.warning:
-                result.warnings.append(result.commit.warning)
+            result.warnings.extend(result.commit.warnings)
     except KeyzError as exc:
         result.git_error = exc
 
