@@ -44,9 +44,9 @@ class Redactor:
         self._lock = threading.Lock()
         self._needles: list[tuple[str, str]] = []  # (form, its casefold), longest first
 
-    def add(self, secret: str) -> None:
+    def add(self, secret: str, *, min_length: int = _MIN_SECRET_LEN) -> None:
         """Register a secret and the encoded forms it may take in output."""
-        if len(secret) < _MIN_SECRET_LEN:
+        if len(secret) < min_length:
             return
         forms = {
             secret,

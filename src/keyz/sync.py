@@ -22,7 +22,7 @@ from keyz.config import Config, EntryConfig, ProviderConfig
 from keyz.errors import KeyzError, ProviderError, UsageError
 from keyz.git_ops import CommitOutcome, GitRepo
 from keyz.lock import store_lock
-from keyz.redact import redact
+from keyz.redact import REDACTOR, redact
 from keyz.render import summarize
 from keyz.state import EntryState, load_state, save_state
 from keyz.store import PassStore
@@ -186,6 +186,9 @@ async def _fetch_all(
                 # 'key: value' lines of the entry fill options the config leaves unset
                 hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
                 provider.check_options(hinted, origin="the pass entry's line")
+                for name, value in hinted.items():  # an entry's free values are private
+                    if not provider.options[name].choices:
+                        REDACTOR.add(value, min_length=6)
                 options = {**hinted, **entry.options}
                 base_url = resolve_base_url(
                     provider.id,

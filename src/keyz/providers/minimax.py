@@ -24,6 +24,7 @@ Quirks, handled once here:
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
@@ -40,6 +41,7 @@ from keyz.providers.base import (
     Region,
     Report,
 )
+from keyz.redact import clean
 from keyz.sidecar import Quota
 
 REMAINS = Endpoint("/v1/token_plan/remains", KeyKind.REGULAR, Capability.QUOTA)
@@ -70,7 +72,7 @@ def parse_remains(payload: Any) -> Report:
     if code != 0:
         known = _ERRORS.get(code) if isinstance(code, int) else None
         message = base.get("status_msg") if isinstance(base, dict) else None
-        said = f": {message[:100]}" if isinstance(message, str) else ""
+        said = f": {clean(message, 100)}" if isinstance(message, str) else ""
         text = known or f"the provider reported error {code!r}{said}"
         raise (AuthError if code in (1004, 2049) else ProviderError)(f"minimax remains: {text}")
     rows = payload.get("model_remains")
@@ -80,8 +82,10 @@ def parse_remains(payload: Any) -> Report:
     quotas = [q for q in (_window(row, *spec) for spec in _WINDOWS) if q is not None]
     if not quotas:
         raise ProviderError("minimax remains: the plan row has no interval or weekly figures")
-    name = row.get("model_name")
-    return Report(available=None, quotas=quotas, notes=[f"plan quota of {name}"])
+    # the model name is stored only when it is a model name (it is free text from outside)
+    name = str(row.get("model_name"))
+    shown = name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}", name) else "the chat models"
+    return Report(available=None, quotas=quotas, notes=[f"plan quota of {shown}"])
 
 
 def _chat_row(rows: list[Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from keyz.providers.base import (
     Region,
     Report,
 )
+from keyz.redact import clean
 from keyz.sidecar import Balance
 
 USER_INFO = Endpoint("/v1/user/info", KeyKind.REGULAR, Capability.BALANCE)
@@ -44,7 +45,7 @@ def parse_user_info(payload: Any, currency: str) -> Report:
         raise ProviderError("siliconflow user info: the answer is not a JSON object")
     if payload.get("status") is not True:
         message = payload.get("message")
-        said = f": {message[:100]}" if isinstance(message, str) else ""
+        said = f": {clean(message, 100)}" if isinstance(message, str) else ""
         raise ProviderError(
             f"siliconflow user info: the provider reported an error "
             f"(code {payload.get('code')!r}){said}"

@@ -36,6 +36,7 @@ from keyz.providers.base import (
     Region,
     Report,
 )
+from keyz.redact import clean
 from keyz.sidecar import Quota
 
 QUOTA = Endpoint("/api/monitor/usage/quota/limit", KeyKind.REGULAR, Capability.QUOTA)
@@ -59,7 +60,7 @@ def parse_limits(payload: Any) -> Report:
         raise ProviderError("zai quota: the answer is not a JSON object")
     if payload.get("success") is not True or payload.get("code", 200) != 200:
         message = payload.get("msg")
-        said = f": {message[:100]}" if isinstance(message, str) else ""
+        said = f": {clean(message, 100)}" if isinstance(message, str) else ""
         raise ProviderError(
             f"zai quota: the provider reported an error (code {payload.get('code')!r}){said}"
         )
@@ -79,7 +80,8 @@ def _quota(item: Any) -> Quota:
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
         raise ProviderError("zai quota: a limit has no type")
     used_percent = parse_amount(item.get("percentage"), field="percentage")
-    label = LABELS.get(item["type"]) or item["type"][:40].lower().replace("_", " ")
+    # a type keyz does not know keeps its name: masked before it is cut, never stored raw
+    label = LABELS.get(item["type"]) or clean(item["type"].lower().replace("_", " "), 40)
     raw_unit, number = item.get("unit"), item.get("number")
     known = UNITS.get(raw_unit) if type(raw_unit) is int else None
     if known and type(number) is int and number > 0:
