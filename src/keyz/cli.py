@@ -202,17 +202,17 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
     """
     from keyz.config import remove_entry
     from keyz.errors import UsageError
-    from keyz.sidecar import sidecar_path
+    from keyz.fsutil import remove
+    from keyz.sidecar import checked_path
     from keyz.store import validate_entry_name
 
     store = env.store()
     env.config(store)
     name = validate_entry_name(entry)
+    path = checked_path(store.keyz_dir, name)  # a symlink in the way: refuse before any change
     if not remove_entry(store.keyz_dir, name):
         raise UsageError(f"{name} is not tracked (keyz status lists what is)")
-    path = sidecar_path(store.keyz_dir, name)
-    if not keep_sidecar and path.exists():
-        path.unlink()
+    if not keep_sidecar and remove(store.keyz_dir, path):
         _err(f"Untracked {name}; removed {path.relative_to(store.root)} (its history stays in git)")
     else:
         _err(f"Untracked {name}")

@@ -197,7 +197,8 @@ class GitRepo:
             "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", ".keyz"
         ).stdout
         paths = {record[3:] for record in out.split("\0") if len(record) > 3}
-        return sorted(p for p in paths if is_keyz_path(p))
+        # a symlink is never keyz's (an editor's lock file, or one git brought): not staged
+        return sorted(p for p in paths if is_keyz_path(p) and not (self.root / p).is_symlink())
 
     def _check_index_free(self) -> None:
         if (self.git_dir / "index.lock").exists():

@@ -1,0 +1,186 @@
+"""A hostile .keyz/: symlinks (git carries them), FIFOs, devices and huge files."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KEYZ, Sandbox
+
+pytestmark = pytest.mark.cli
+
+NOT_FOLLOWED = "keyz will not follow it"
+
+
+def keyz_bounded(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    """keyz with 1 GiB of address space and 20 s: a read of /dev/zero or a FIFO cannot hurt."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    return subprocess.run(
+        [KEYZ, *args],
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=limit,
+        check=False,
+    )
+
+
+def entries_dir(sandbox: Sandbox) -> Path:
+    return sandbox.store / ".keyz" / "entries"
+
+
+def synced(sandbox: Sandbox) -> Sandbox:
+    result = sandbox.keyz("sync")
+    assert result.returncode == 0, result.stderr
+    return sandbox
+
+
+def test_a_symlinked_sidecar_directory_is_never_written_through(
+    two_keys: Sandbox, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (entries_dir(two_keys)).mkdir(parents=True, exist_ok=True)
+    (entries_dir(two_keys) / "api").symlink_to(elsewhere)
+    result = two_keys.keyz("sync")
+    assert result.returncode == 1
+    assert list(elsewhere.iterdir()) == []
+    assert f"{entries_dir(two_keys) / 'api'} is a symlink" in result.stderr
+    assert NOT_FOLLOWED in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_untrack_never_deletes_through_a_symlink(two_keys: Sandbox, tmp_path: Path) -> None:
+    synced(two_keys)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "deepseek.json").write_text("the user's own file\n")
+    shutil.rmtree(entries_dir(two_keys) / "api")
+    (entries_dir(two_keys) / "api").symlink_to(elsewhere)
+    config = (two_keys.store / ".keyz" / "config.toml").read_bytes()
+    result = two_keys.keyz("untrack", "api/deepseek")
+    assert result.returncode == 1
+    assert NOT_FOLLOWED in result.stderr
+    assert (elsewhere / "deepseek.json").read_text() == "the user's own file\n"
+    assert (two_keys.store / ".keyz" / "config.toml").read_bytes() == config  # nothing half done
+
+
+def test_a_sidecar_linked_to_dev_zero_fails_that_entry_only(two_keys: Sandbox) -> None:
+    synced(two_keys)
+    sidecar = entries_dir(two_keys) / "api" / "deepseek.json"
+    sidecar.unlink()
+    sidecar.symlink_to("/dev/zero")
+    status = keyz_bounded(two_keys, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    rows = {row["entry"]: row for row in json.loads(status.stdout)["entries"]}
+    assert f"{sidecar} is a symlink" in rows["api/deepseek"]["problem"]
+    assert rows["api/openrouter"]["problem"] is None
+    assert rows["api/openrouter"]["sidecar"]["key_limit"]["remaining"] == "12.5"
+
+    sync = keyz_bounded(two_keys, "sync", "--json")
+    assert sync.returncode == 1
+    by_entry = {e["entry"]: e for e in json.loads(sync.stdout)["entries"]}
+    assert NOT_FOLLOWED in by_entry["api/deepseek"]["error"]
+    assert by_entry["api/openrouter"]["ok"] is True
+    assert sidecar.is_symlink()  # left for the user to look at, never replaced
+
+    check = keyz_bounded(two_keys, "check")
+    assert check.returncode == 1
+    assert f"api/deepseek: {sidecar} is a symlink" in check.stderr
+
+
+@pytest.mark.parametrize("what", ["fifo", "huge"])
+def test_a_sidecar_that_is_a_fifo_or_huge_is_refused_without_blocking(
+    two_keys: Sandbox, what: str
+) -> None:
+    synced(two_keys)
+    sidecar = entries_dir(two_keys) / "api" / "deepseek.json"
+    sidecar.unlink()
+    if what == "fifo":
+        os.mkfifo(sidecar)
+        expected = "is not a regular file"
+    else:
+        sidecar.write_bytes(b" " * (20 << 20))
+        expected = "is larger than"
+    status = keyz_bounded(two_keys, "status", "--json")
+    rows = {row["entry"]: row for row in json.loads(status.stdout)["entries"]}
+    assert f"{sidecar} {expected}" in rows["api/deepseek"]["problem"]
+    assert rows["api/openrouter"]["problem"] is None
+
+
+@pytest.mark.parametrize(
+    ("relative", "command"),
+    [
+        ("state/entries.json", "status"),
+        ("state/entries.json", "sync"),
+        ("state/alerts.json", "check"),
+        ("config.toml", "status"),
+    ],
+)
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_state_and_config_files_are_capped_and_never_followed(
+    two_keys: Sandbox, relative: str, command: str, target: str
+) -> None:
+    synced(two_keys)
+    path = two_keys.store / ".keyz" / relative
+    path.parent.mkdir(exist_ok=True)
+    path.unlink(missing_ok=True)
+    if target == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(target)
+    result = keyz_bounded(two_keys, command)
+    assert result.returncode in (1, 2)
+    reason = "is not a regular file" if target == "fifo" else f"is a symlink, {NOT_FOLLOWED}"
+    assert f"{path} {reason}" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_keyz_dir_itself_as_a_symlink_is_refused(two_keys: Sandbox, tmp_path: Path) -> None:
+    real = tmp_path / "real-keyz"
+    (two_keys.store / ".keyz").rename(real)
+    (two_keys.store / ".keyz").symlink_to(real)
+    for command in ("status", "sync", "init"):
+        result = two_keys.keyz(command)
+        assert result.returncode != 0, command
+        assert f"{two_keys.store / '.keyz'} is a symlink, {NOT_FOLLOWED}" in result.stderr
+    assert not (real / "entries" / "api").exists()
+
+
+def test_migrate_reports_symlinks_and_touches_nothing_behind_them(
+    two_keys: Sandbox, tmp_path: Path
+) -> None:
+    synced(two_keys)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    old = {"schema_version": 1, "entry": "x", "provider": "deepseek"}
+    old |= {"observed_at": "2026-01-01T00:00:00Z", "available": True, "balances": []}
+    (elsewhere / "x.json").write_text(json.dumps(old))
+    (entries_dir(two_keys) / "linked").symlink_to(elsewhere)
+    (entries_dir(two_keys) / "one.json").symlink_to(elsewhere / "x.json")
+    result = two_keys.keyz("migrate")
+    assert result.returncode == 1
+    assert f"{entries_dir(two_keys) / 'linked'} is a symlink" in result.stderr
+    assert f"{entries_dir(two_keys) / 'one.json'} is a symlink" in result.stderr
+    assert json.loads((elsewhere / "x.json").read_text()) == old
+    assert [p.name for p in elsewhere.iterdir()] == ["x.json"]
+
+
+def test_a_symlink_under_keyz_is_never_staged(two_keys: Sandbox, tmp_path: Path) -> None:
+    (entries_dir(two_keys)).mkdir(parents=True, exist_ok=True)
+    # what an editor leaves next to a file it has open (emacs: .#name -> user@host.pid)
+    (entries_dir(two_keys) / ".#deepseek.json").symlink_to("me@host.1234:1700000000")
+    result = two_keys.keyz("sync", "--commit")
+    assert result.returncode == 0, result.stderr
+    assert ".#deepseek.json" not in two_keys.git("ls-files", "-s", ".keyz")
