@@ -1,4 +1,4 @@
-"""A hostile .keyz/: symlinks (git carries them), FIFOs, devices and huge files."""
+"""A hostile .keyz/: symlinks (git carries them), FIFOs, devices, huge files, stale temp files."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from keyz.fsutil import clean_stale_temp_files
 from tests.conftest import KEYZ, Sandbox
 
 pytestmark = pytest.mark.cli
@@ -184,3 +187,53 @@ def test_a_symlink_under_keyz_is_never_staged(two_keys: Sandbox, tmp_path: Path)
     result = two_keys.keyz("sync", "--commit")
     assert result.returncode == 0, result.stderr
     assert ".#deepseek.json" not in two_keys.git("ls-files", "-s", ".keyz")
+
+
+def test_stale_keyz_temp_files_are_cleaned_and_nothing_else(two_keys: Sandbox) -> None:
+    api = entries_dir(two_keys) / "api"
+    api.mkdir(parents=True, exist_ok=True)
+    state = two_keys.store / ".keyz" / "state"
+    state.mkdir(exist_ok=True)
+    stale = [
+        api / ".deepseek.json.bhv7d3kz.tmp",  # what kill -9 inside atomic_write leaves
+        state / ".entries.json.x_9k2m4q.tmp",
+        two_keys.store / ".keyz" / ".config.toml.a1b2c3d4.tmp",
+    ]
+    fresh = api / ".openrouter.json.zz8y7x6w.tmp"  # another keyz (track, check) may be writing it
+    mine = [
+        api / "notes.tmp",
+        two_keys.store / ".keyz" / ".scratch.tmp",
+        two_keys.store / ".keyz" / ".notes.txt.abcdefgh.tmp",
+        two_keys.store / ".deepseek.json.bhv7d3kz.tmp",  # outside .keyz/
+    ]
+    hour_ago = time.time() - 3600
+    for path in [*stale, fresh, *mine]:
+        path.write_text("half\n")
+        if path != fresh:
+            os.utime(path, (hour_ago, hour_ago))
+    result = two_keys.keyz("sync")
+    assert result.returncode == 0, result.stderr
+    assert [p for p in stale if p.exists()] == []
+    assert fresh.exists()
+    assert all(p.read_text() == "half\n" for p in mine)
+
+    stale[0].write_text("half\n")
+    os.utime(stale[0], (hour_ago, hour_ago))
+    assert two_keys.keyz("migrate").returncode == 0
+    assert not stale[0].exists()
+
+
+def test_the_temp_file_a_killed_write_leaves_is_one_keyz_cleans(tmp_path: Path) -> None:
+    keyz_dir = tmp_path / ".keyz"
+    killed = (  # kill -9 between the temp file's fsync and its rename
+        "import os, sys; from pathlib import Path; from keyz.fsutil import atomic_write; "
+        "os.replace = lambda *a: os._exit(9); atomic_write(Path(sys.argv[1]), b'{}')"
+    )
+    target = keyz_dir / "entries" / "api" / "deepseek.json"
+    done = subprocess.run([sys.executable, "-c", killed, str(target)], check=False)
+    assert done.returncode == 9
+    left = list(target.parent.iterdir())
+    assert len(left) == 1 and left[0].name.startswith(".deepseek.json.")
+    assert clean_stale_temp_files(keyz_dir) == []  # young: it may be another keyz's write
+    assert clean_stale_temp_files(keyz_dir, now=time.time() + 120) == left
+    assert list(target.parent.iterdir()) == []

@@ -12,11 +12,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
+from typing import Final
 
 from keyz.errors import KeyzError
+
+# What atomic_write leaves when killed: ".<target>.<8 of mkstemp's [a-z0-9_]>.tmp", for a
+# target keyz writes under .keyz/ (sidecars and state *.json, config.toml, the init files).
+_TEMP_NAME: Final = re.compile(
+    r"\.(?:.+\.json|config\.toml|\.gitignore|\.gitattributes|README\.md)\.[a-z0-9_]{8}\.tmp"
+)
+STALE_TEMP_AGE: Final = 60.0  # seconds: a younger temp file may be another keyz's write in flight
 
 
 def safe_path(keyz_dir: Path, path: Path, error: type[KeyzError] = KeyzError) -> Path:
@@ -96,6 +106,28 @@ def remove(keyz_dir: Path, path: Path) -> bool:
     return True
 
 
+def clean_stale_temp_files(keyz_dir: Path, now: float | None = None) -> list[Path]:
+    """Remove what killed writes left under ``keyz_dir``: keyz's own temp names, and only old ones.
+
+    Called with the store's lock held; the age rule spares writes by keyz commands that
+    take no lock (track, check). Symlinked directories are not entered.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    safe_path(keyz_dir, keyz_dir)
+    for dirpath, _dirnames, filenames in os.walk(keyz_dir):  # never follows symlinks
+        for name in filenames:
+            path = Path(dirpath, name)
+            if not _TEMP_NAME.fullmatch(name):
+                continue
+            with contextlib.suppress(OSError):
+                info = os.lstat(path)
+                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TEMP_AGE:
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old bytes or the new, never a mix.
 
@@ -141,7 +173,9 @@ def fsync_directory(directory: Path) -> None:
 
 
 __all__ = [
+    "STALE_TEMP_AGE",
     "atomic_write",
+    "clean_stale_temp_files",
     "fsync_directory",
     "not_followed",
     "read_capped",

@@ -16,6 +16,7 @@ from keyz import sidecar as sc
 from keyz.errors import KeyzError, SidecarError
 from keyz.fsutil import (
     atomic_write,
+    clean_stale_temp_files,
     not_followed,
     read_capped,
     safe_path,
@@ -40,6 +41,8 @@ def run_migrate(store: PassStore, *, check: bool = False, commit: bool = False) 
     """Find (and unless ``check``, rewrite) every sidecar older than the current version."""
     repo = GitRepo.require(store.root, "--commit") if commit else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
+        if not check:
+            clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
         result = MigrateResult()
         upgrades: list[tuple[Path, bytes]] = []
         for path in _sidecar_files(store.keyz_dir, result.problems):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
 from keyz.errors import KeyzError, ProviderError, UsageError
-from keyz.fsutil import safe_path
+from keyz.fsutil import clean_stale_temp_files, safe_path
 from keyz.git_ops import CommitOutcome, GitRepo
 from keyz.lock import store_lock
 from keyz.redact import redact
@@ -91,6 +91,7 @@ def run_sync(
     flag = f"--{git_mode}"
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
+        clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
         result = SyncResult(_sync_entries(store, config, entries, progress), git_mode)
         if git_mode != "off" and repo is not None:
             _git_step(store, repo, result)
