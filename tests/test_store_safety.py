@@ -1,4 +1,5 @@
-"""A hostile .keyz/: symlinks (git carries them), FIFOs, devices, huge files, stale temp files."""
+"""A hostile .keyz/: symlinks (git carries them), FIFOs, devices, huge files, stale temp files,
+and entry names keyz must either handle end to end or refuse everywhere alike."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from keyz.fsutil import clean_stale_temp_files
-from tests.conftest import KEYZ, Sandbox
+from keyz.simulator import Simulator
+from tests.conftest import CANARY, KEYZ, MakeStore, Sandbox
 
 pytestmark = pytest.mark.cli
 
@@ -221,6 +223,26 @@ def test_stale_keyz_temp_files_are_cleaned_and_nothing_else(two_keys: Sandbox) -
     os.utime(stale[0], (hour_ago, hour_ago))
     assert two_keys.keyz("migrate").returncode == 0
     assert not stale[0].exists()
+
+
+DOTTED = {".hidden/deepseek": f"{CANARY}\n", "api/.deepseek": f"{CANARY}\n"}
+
+
+def test_entries_whose_names_start_with_a_dot_are_committed(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    sandbox = make_sandbox(DOTTED)
+    sandbox.env.update(simulator.env("deepseek"))
+    simulator.deepseek(CANARY, [("CNY", "7.00", "0.00", "7.00")])
+    assert sandbox.keyz("init").returncode == 0
+    for name in DOTTED:
+        assert sandbox.keyz("track", name, "-p", "deepseek").returncode == 0
+    result = sandbox.keyz("sync", "--commit")
+    assert result.returncode == 0, result.stderr
+    committed = sandbox.git("ls-files", ".keyz/entries").split()
+    assert committed == [".keyz/entries/.hidden/deepseek.json", ".keyz/entries/api/.deepseek.json"]
+    assert sandbox.git("status", "--porcelain", ".keyz") == ""
+    assert "sync 2 entries" in sandbox.git("log", "-1", "--format=%s")
 
 
 def test_the_temp_file_a_killed_write_leaves_is_one_keyz_cleans(tmp_path: Path) -> None:

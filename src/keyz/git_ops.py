@@ -57,11 +57,13 @@ def git_env(root: Path) -> dict[str, str]:
 
 
 def is_keyz_path(path: str) -> bool:
-    """Files keyz owns and may stage: its config files and sidecars, never state or temp files."""
+    """Files keyz owns and may stage: its config files and sidecars, never state or temp files.
+
+    A sidecar may start with a dot (entry ``api/.key``); temp files end in ``.tmp``.
+    """
     if path in _OWN_FILES:
         return True
-    name = path.rsplit("/", 1)[-1]
-    return path.startswith(".keyz/entries/") and path.endswith(".json") and not name.startswith(".")
+    return path.startswith(".keyz/entries/") and path.endswith(".json")
 
 
 @dataclass(frozen=True)
