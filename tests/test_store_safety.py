@@ -245,6 +245,31 @@ def test_entries_whose_names_start_with_a_dot_are_committed(
     assert "sync 2 entries" in sandbox.git("log", "-1", "--format=%s")
 
 
+def test_discover_never_tracks_a_name_track_refuses(make_sandbox: MakeStore) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n"})
+    assert sandbox.keyz("init").returncode == 0
+    source = sandbox.store / "api" / "deepseek.gpg"
+    bad = ["deepseek/evil\x1b[2Jname", "deepseek/two\nlines"]
+    (sandbox.store / "deepseek").mkdir()
+    for name in bad:
+        shutil.copy(source, sandbox.store / f"{name}.gpg")
+        assert sandbox.keyz("track", name, "-p", "deepseek").returncode == 2  # as track says
+
+    result = sandbox.keyz("discover", "--apply")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout + result.stderr  # shown escaped, never raw
+    assert "'deepseek/evil\\x1b[2Jname'" in result.stdout
+    assert "control characters" in result.stdout
+    config = (sandbox.store / ".keyz" / "config.toml").read_text()
+    assert "evil" not in config and "two" not in config
+    assert '[entries."api/deepseek"]' in config  # the good one is still tracked
+
+    found = json.loads(sandbox.keyz("discover", "--json", "--apply").stdout)
+    by_entry = {c["entry"]: c for c in found["candidates"]}
+    assert all(by_entry[name]["confident"] is False for name in bad)
+    assert found["tracked"] == []
+
+
 def test_the_temp_file_a_killed_write_leaves_is_one_keyz_cleans(tmp_path: Path) -> None:
     keyz_dir = tmp_path / ".keyz"
     killed = (  # kill -9 between the temp file's fsync and its rename

@@ -421,7 +421,7 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
     """
     from keyz.config import EntryConfig, set_entry
     from keyz.discover import discover as find
-    from keyz.render import table
+    from keyz.render import printable, table
 
     store = env.store()
     config = env.config(store)
@@ -441,7 +441,8 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
         return
     rows = [("ENTRY", "PROVIDER", "KEY", "TRACK?", "WHY")]
     for c in candidates:
-        rows.append((c.entry, c.provider, c.key_kind or "?", "yes" if c.confident else "no", c.why))
+        track = "yes" if c.confident else "no"
+        rows.append((printable(c.entry), c.provider, c.key_kind or "?", track, printable(c.why)))
     _out(table(rows))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")
