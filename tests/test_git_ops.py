@@ -248,7 +248,7 @@ def test_stage_stages_only_keyz_paths(repo: Path) -> None:
         (".keyz/entries/api/x.json", True),
         (".keyz/state/entries.json", False),
         (".keyz/entries/.x.json.abc.tmp", False),
-        (".keyz/entries/api/.hidden.json", False),
+        (".keyz/entries/api/.hidden.json", True),  # the sidecar of entry api/.hidden
         ("NOTES.txt", False),
         (".keyz/other.txt", False),
     ],

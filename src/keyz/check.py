@@ -22,10 +22,10 @@ from keyz.alerts import Alerts, Threshold, format_duration
 from keyz.config import Config, EntryConfig
 from keyz.errors import KeyzError, StoreError
 from keyz.fields import utc_now
-from keyz.fsutil import atomic_write
+from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.money import display_amount, format_amount
 from keyz.render import age
-from keyz.state import EntryState, load_state
+from keyz.state import MAX_STATE_BYTES, EntryState, load_state
 from keyz.status import STALE_AFTER, last_seen
 from keyz.store import PassStore
 
@@ -115,7 +115,7 @@ def _entry_problems(
 ) -> list[Problem]:
     name = entry.name
     try:
-        current = sc.read(sc.sidecar_path(store.keyz_dir, name))
+        current = sc.read_entry(store.keyz_dir, name)
     except KeyzError as exc:
         return [Problem(name, "unreadable", "unreadable", f"{name}: {exc}")]
     problems: list[Problem] = []
@@ -246,16 +246,16 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
 
 
 def _said_path(keyz_dir: Path) -> Path:
-    return keyz_dir / "state" / "alerts.json"
+    return safe_path(keyz_dir, keyz_dir / "state" / "alerts.json", StoreError)
 
 
 def _load_said(keyz_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     path = _said_path(keyz_dir)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(read_capped(path, MAX_STATE_BYTES, StoreError).decode("utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(
             f"{path} cannot be read ({exc}); delete it (it only remembers which alerts were "
             "already said)"

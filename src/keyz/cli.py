@@ -202,17 +202,17 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
     """
     from keyz.config import remove_entry
     from keyz.errors import UsageError
-    from keyz.sidecar import sidecar_path
+    from keyz.fsutil import remove
+    from keyz.sidecar import checked_path
     from keyz.store import validate_entry_name
 
     store = env.store()
     env.config(store)
     name = validate_entry_name(entry)
+    path = checked_path(store.keyz_dir, name)  # a symlink in the way: refuse before any change
     if not remove_entry(store.keyz_dir, name):
         raise UsageError(f"{name} is not tracked (keyz status lists what is)")
-    path = sidecar_path(store.keyz_dir, name)
-    if not keep_sidecar and path.exists():
-        path.unlink()
+    if not keep_sidecar and remove(store.keyz_dir, path):
         _err(f"Untracked {name}; removed {path.relative_to(store.root)} (its history stays in git)")
     else:
         _err(f"Untracked {name}")
@@ -421,7 +421,7 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
     """
     from keyz.config import EntryConfig, set_entry
     from keyz.discover import discover as find
-    from keyz.render import table
+    from keyz.render import printable, table
 
     store = env.store()
     config = env.config(store)
@@ -441,7 +441,8 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
         return
     rows = [("ENTRY", "PROVIDER", "KEY", "TRACK?", "WHY")]
     for c in candidates:
-        rows.append((c.entry, c.provider, c.key_kind or "?", "yes" if c.confident else "no", c.why))
+        track = "yes" if c.confident else "no"
+        rows.append((printable(c.entry), c.provider, c.key_kind or "?", track, printable(c.why)))
     _out(table(rows))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")

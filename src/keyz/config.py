@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from keyz.alerts import ALERT_KEYS, Alerts, parse_alerts, parse_duration
 from keyz.errors import ConfigError, UsageError
-from keyz.fsutil import atomic_write
+from keyz.fsutil import atomic_write, read_capped, safe_path
 
 CONFIG_SCHEMA_VERSION: Final = 1
 GIT_MODES: Final = ("off", "stage", "commit")
@@ -97,25 +97,31 @@ class Config:
 
 
 def config_path(keyz_dir: Path) -> Path:
-    return keyz_dir / "config.toml"
+    return safe_path(keyz_dir, keyz_dir / "config.toml", ConfigError)
 
 
 def load_config(keyz_dir: Path) -> Config:
     """Read and check config.toml; every problem names the file and what to fix."""
     path = config_path(keyz_dir)
-    if not path.is_file():
-        raise ConfigError(f"{keyz_dir} is not set up; run 'keyz init' first")
-    raw = _read_toml(path)
-    return _parse(raw, path)
+    return _parse(_toml(_read_text(keyz_dir, path), path), path)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    data = path.read_bytes()
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes; is it the right file?")
+def _read_text(keyz_dir: Path, path: Path) -> str:
+    """config.toml's text: a regular file (never a symlink), at most MAX_CONFIG_BYTES."""
     try:
-        return tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = read_capped(path, MAX_CONFIG_BYTES, ConfigError)
+    except FileNotFoundError:
+        raise ConfigError(f"{keyz_dir} is not set up; run 'keyz init' first") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix it by hand") from None
+
+
+def _toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix it by hand") from None
 
 
@@ -223,11 +229,11 @@ def init_keyz_dir(keyz_dir: Path) -> list[Path]:
         (".gitattributes", ATTRIBUTES),
         ("README.md", README),
     ):
-        path = keyz_dir / name
+        path = safe_path(keyz_dir, keyz_dir / name)
         if not path.exists():
             atomic_write(path, text.encode())
             created.append(path)
-    (keyz_dir / "entries").mkdir(exist_ok=True)
+    safe_path(keyz_dir, keyz_dir / "entries").mkdir(exist_ok=True)
     return created
 
 
@@ -275,8 +281,9 @@ def _edit(keyz_dir: Path) -> tuple[Any, Path]:
     import tomlkit
 
     path = config_path(keyz_dir)
-    load_config(keyz_dir)  # refuse to edit a file we could not read back
-    return tomlkit.parse(path.read_text("utf-8")), path
+    text = _read_text(keyz_dir, path)
+    _parse(_toml(text, path), path)  # refuse to edit a file we could not read back
+    return tomlkit.parse(text), path
 
 
 def _save(document: Any, path: Path) -> None:

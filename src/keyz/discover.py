@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
-from keyz.errors import KeyzError
+from keyz.errors import KeyzError, UsageError
 from keyz.store import PassStore
 
 # path word -> provider id (supported or not: unsupported ones are reported, never tracked)
@@ -124,8 +124,17 @@ def prefix_of(key: str) -> Prefix | None:
     return next((p for p in PREFIXES if key.startswith(p.text)), None)
 
 
-def judge(entry: str, prefix: Prefix | None, decrypt_error: str | None = None) -> Candidate | None:
-    """Combine the path and (when decrypted) the key prefix into one candidate, or None."""
+def judge(
+    entry: str,
+    prefix: Prefix | None,
+    decrypt_error: str | None = None,
+    refused: str | None = None,
+) -> Candidate | None:
+    """Combine the path and (when decrypted) the key prefix into one candidate, or None.
+
+    ``refused`` says why ``keyz track`` would refuse the name: such a candidate is never
+    confident, so ``--apply`` never tracks what track and untrack refuse.
+    """
     from keyz.providers import KNOWN
     from keyz.providers.unsupported import UNSUPPORTED
 
@@ -144,6 +153,9 @@ def judge(entry: str, prefix: Prefix | None, decrypt_error: str | None = None) -
     if decrypt_error:
         reasons.append(f"could not decrypt: {decrypt_error}")
         confident = False
+    if refused:
+        reasons.append(f"keyz cannot track it: {refused}")
+        confident = False
     if path_provider and prefix and path_provider != prefix.provider:
         reasons.append(f"path and key disagree ({path_provider} vs {prefix.provider})")
         confident = False
@@ -159,10 +171,20 @@ def judge(entry: str, prefix: Prefix | None, decrypt_error: str | None = None) -
 def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False) -> list[Candidate]:
     """Candidates among the untracked entries; decrypts (4 at a time) only when asked."""
     skip = set(tracked)
-    names = [name for name in store.entries() if name not in skip]
+    names: list[str] = []
+    found: list[Candidate | None] = []
+    for name in store.entries():
+        if name in skip:
+            continue
+        try:
+            store.entry_path(name)  # the checks keyz track makes
+        except UsageError as exc:  # never decrypted, never tracked; said if it looks like a key
+            found.append(judge(name, None, refused=str(exc)))
+        else:
+            names.append(name)
     if not decrypt:
-        found = [judge(name, None) for name in names]
-        return [c for c in found if c is not None]
+        found += [judge(name, None) for name in names]
+        return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
     def one(name: str) -> Candidate | None:
         try:
@@ -174,8 +196,8 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
         return judge(name, prefix_of(secret.value))
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyz-gpg") as pool:
-        results = list(pool.map(one, names))
-    return [c for c in results if c is not None]
+        found += pool.map(one, names)
+    return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
 
 __all__ = ["PATH_WORDS", "PREFIXES", "Candidate", "discover", "judge", "path_guess", "prefix_of"]

@@ -58,11 +58,13 @@ def git_env(root: Path) -> dict[str, str]:
 
 
 def is_keyz_path(path: str) -> bool:
-    """Files keyz owns and may stage: its config files and sidecars, never state or temp files."""
+    """Files keyz owns and may stage: its config files and sidecars, never state or temp files.
+
+    A sidecar may start with a dot (entry ``api/.key``); temp files end in ``.tmp``.
+    """
     if path in _OWN_FILES:
         return True
-    name = path.rsplit("/", 1)[-1]
-    return path.startswith(".keyz/entries/") and path.endswith(".json") and not name.startswith(".")
+    return path.startswith(".keyz/entries/") and path.endswith(".json")
 
 
 @dataclass(frozen=True)
@@ -218,8 +220,10 @@ class GitRepo:
         changed: set[str] = set()
         ignored: set[str] = set()
         for record in out.split("\0"):
-            if len(record) > 3 and is_keyz_path(record[3:]):
-                (ignored if record.startswith("!!") else changed).add(record[3:])
+            path = record[3:]
+            # a symlink is never keyz's (an editor's lock file, or one git brought): not staged
+            if len(record) > 3 and is_keyz_path(path) and not (self.root / path).is_symlink():
+                (ignored if record.startswith("!!") else changed).add(path)
         return sorted(changed | ignored), sorted(ignored)
 
     def _add(self, paths: list[str]) -> None:

@@ -8,12 +8,19 @@ a newer keyz and files keyz cannot read are reported and left untouched.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyz import sidecar as sc
-from keyz.errors import KeyzError
-from keyz.fsutil import atomic_write
+from keyz.errors import KeyzError, SidecarError
+from keyz.fsutil import (
+    atomic_write,
+    clean_stale_temp_files,
+    not_followed,
+    read_capped,
+    safe_path,
+)
 from keyz.git_ops import CommitOutcome, GitRepo
 from keyz.lock import store_lock
 from keyz.store import PassStore
@@ -34,13 +41,14 @@ def run_migrate(store: PassStore, *, check: bool = False, commit: bool = False) 
     """Find (and unless ``check``, rewrite) every sidecar older than the current version."""
     repo = GitRepo.require(store.root, "--commit") if commit else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
+        if not check:
+            clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
         result = MigrateResult()
         upgrades: list[tuple[Path, bytes]] = []
-        entries = store.keyz_dir / "entries"
-        for path in sorted(entries.rglob("*.json")) if entries.is_dir() else []:
+        for path in _sidecar_files(store.keyz_dir, result.problems):
             shown = path.relative_to(store.root).as_posix()
             try:
-                data = path.read_bytes()
+                data = read_capped(path, sc.MAX_SIDECAR_BYTES, SidecarError)
                 version = sc.version_of(data, source=shown)
                 if version == sc.SCHEMA_VERSION:
                     result.current += 1
@@ -62,6 +70,20 @@ def run_migrate(store: PassStore, *, check: bool = False, commit: bool = False) 
             except KeyzError as exc:
                 result.git_error = exc
     return result
+
+
+def _sidecar_files(keyz_dir: Path, problems: list[str]) -> list[Path]:
+    """Every ``*.json`` under ``.keyz/entries/``; a symlink there is a problem, never followed."""
+    found: list[Path] = []
+    entries = safe_path(keyz_dir, keyz_dir / "entries")
+    for dirpath, dirnames, filenames in os.walk(entries):  # os.walk never enters a symlink
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                problems.append(not_followed(path))
+            elif name in filenames and name.endswith(".json"):
+                found.append(path)
+    return sorted(found)
 
 
 def _message(result: MigrateResult) -> str:

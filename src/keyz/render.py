@@ -165,6 +165,11 @@ def short_line(rows: Sequence[tuple[str, str, Sidecar | None, bool]]) -> str:
     return " · ".join(parts)
 
 
+def printable(text: str) -> str:
+    """``text`` as is, or quoted with escapes when it holds what a terminal would act on."""
+    return text if text.isprintable() else repr(text)
+
+
 def table(rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns separated by two spaces (pass-like, no box drawing)."""
     if not rows:

@@ -13,6 +13,7 @@ Version log (docs/sidecar-format.md has the field reference):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -28,10 +29,11 @@ from pydantic import (
 
 from keyz.errors import SidecarError
 from keyz.fields import Model, Money, Unit, UtcTime, format_time, parse_time, utc_now
-from keyz.fsutil import atomic_write
+from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.sidecar_v1 import SidecarV1, upgrade
 
 SCHEMA_VERSION: Final = 2
+MAX_SIDECAR_BYTES: Final = 1 << 20  # a real one is a few KiB
 _ISO_CURRENCY: Final = re.compile(r"[A-Z]{3}")
 UnitKind = Literal["currency", "provider"]
 Period = Literal["today", "this_week", "this_month", "last_30_days", "all_time"]
@@ -229,6 +231,16 @@ def sidecar_path(keyz_dir: Path, entry: str) -> Path:
     return keyz_dir / "entries" / f"{entry}.json"
 
 
+def checked_path(keyz_dir: Path, entry: str) -> Path:
+    """Where entry's sidecar is, once no part of that path under ``.keyz/`` is a symlink."""
+    return safe_path(keyz_dir, sidecar_path(keyz_dir, entry), SidecarError)
+
+
+def read_entry(keyz_dir: Path, entry: str) -> Sidecar | None:
+    """Entry's sidecar, or None when there is none yet."""
+    return read(checked_path(keyz_dir, entry))
+
+
 def dumps(sidecar: Sidecar) -> bytes:
     """The one byte representation of a sidecar (independent of dict order, clock and locale)."""
     data = sidecar.model_dump(mode="json")
@@ -295,13 +307,11 @@ _FIX: Final = "fix or delete it (keyz will not overwrite a file it cannot read)"
 
 
 def read(path: Path) -> Sidecar | None:
-    """The sidecar at ``path``, or None when there is none yet."""
+    """The sidecar at ``path``, or None when there is none yet (never through a symlink)."""
     try:
-        data = path.read_bytes()
+        data = read_capped(path, MAX_SIDECAR_BYTES, SidecarError)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise SidecarError(f"cannot read {path}: {exc.strerror}") from None
     return loads(data, source=str(path))
 
 
@@ -310,12 +320,13 @@ def write_if_changed(path: Path, new: Sidecar, old: Sidecar | None) -> Sidecar:
 
     Unchanged values leave the file alone: same bytes, same mtime, same observed_at.
     (An older-version file with unchanged values is rewritten in the current
-    version, keeping its observed_at.)
+    version, keeping its observed_at.) Under ``.keyz/``, ``path`` is a :func:`checked_path`.
     """
     if old is not None and old.same_values(new):
         current = old
-        if path.read_bytes() == dumps(current):
-            return current
+        with contextlib.suppress(FileNotFoundError):  # gone meanwhile: written again below
+            if read_capped(path, MAX_SIDECAR_BYTES, SidecarError) == dumps(current):
+                return current
     else:
         current = new
     atomic_write(path, dumps(current))
@@ -337,6 +348,7 @@ def json_schema_text(version: int = SCHEMA_VERSION) -> str:
 
 
 __all__ = [
+    "MAX_SIDECAR_BYTES",
     "MODELS",
     "SCHEMA_VERSION",
     "Balance",
@@ -346,6 +358,7 @@ __all__ = [
     "SidecarV2",
     "Spend",
     "SpendLine",
+    "checked_path",
     "dumps",
     "format_time",
     "json_ready",
@@ -355,6 +368,7 @@ __all__ = [
     "loads_checked",
     "parse_time",
     "read",
+    "read_entry",
     "sidecar_path",
     "utc_now",
     "version_of",

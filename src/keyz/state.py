@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from keyz.errors import KeyzError
-from keyz.fsutil import atomic_write
+from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.redact import redact
 
 STATE_VERSION: Final = 1
+MAX_STATE_BYTES: Final = 16 << 20  # files of this machine's own making: generous
 
 
 @dataclass
@@ -27,16 +28,16 @@ class EntryState:
 
 
 def state_file(keyz_dir: Path) -> Path:
-    return keyz_dir / "state" / "entries.json"
+    return safe_path(keyz_dir, keyz_dir / "state" / "entries.json")
 
 
 def load_state(keyz_dir: Path) -> dict[str, EntryState]:
     path = state_file(keyz_dir)
     try:
-        raw = json.loads(path.read_text("utf-8"))
+        raw = json.loads(read_capped(path, MAX_STATE_BYTES).decode("utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError):
         raise KeyzError(
             f"{path} is unreadable; delete it (it only holds last check times and errors)"
         ) from None
@@ -64,4 +65,4 @@ def save_state(keyz_dir: Path, states: dict[str, EntryState]) -> None:
     atomic_write(state_file(keyz_dir), (redact(text) + "\n").encode())
 
 
-__all__ = ["EntryState", "load_state", "save_state", "state_file"]
+__all__ = ["MAX_STATE_BYTES", "EntryState", "load_state", "save_state", "state_file"]

@@ -67,7 +67,7 @@ def collect_status(
         problem: str | None = None
         stale = False
         try:
-            current = sc.read(sc.sidecar_path(store.keyz_dir, name))
+            current = sc.read_entry(store.keyz_dir, name)
         except KeyzError as exc:
             current, problem = None, str(exc)
         if problem is None:

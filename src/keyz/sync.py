@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
 from keyz.errors import KeyzError, ProviderError, UsageError
+from keyz.fsutil import clean_stale_temp_files, safe_path
 from keyz.git_ops import CommitOutcome, GitRepo
 from keyz.lock import store_lock
 from keyz.redact import REDACTOR, redact
@@ -73,7 +74,9 @@ def select_entries(config: Config, names: Sequence[str]) -> list[EntryConfig]:
 
 def lock_path(store: PassStore, repo: GitRepo | None) -> Path:
     """Outside the work tree when there is a repo (in .git/), else in the never-committed state/."""
-    return repo.git_dir / "keyz.lock" if repo else store.keyz_dir / "state" / "lock"
+    if repo is not None:
+        return repo.git_dir / "keyz.lock"
+    return safe_path(store.keyz_dir, store.keyz_dir / "state" / "lock")
 
 
 def run_sync(
@@ -88,6 +91,7 @@ def run_sync(
     flag = f"--{git_mode}"
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
+        clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
         result = SyncResult(_sync_entries(store, config, entries, progress), git_mode)
         if git_mode != "off" and repo is not None:
             _git_step(store, repo, result)
@@ -106,7 +110,7 @@ def _sync_entries(
     for entry in entries:
         result = results[entry.name] = EntryResult(entry.name, entry.provider)
         try:
-            olds[entry.name] = result.sidecar = sc.read(sc.sidecar_path(store.keyz_dir, entry.name))
+            olds[entry.name] = result.sidecar = sc.read_entry(store.keyz_dir, entry.name)
             get_provider(entry.provider)
         except UsageError as exc:  # a hand-edited config: this entry only, the others go on
             result.error = f"[entries.{entry.name!r}] in config.toml: {exc}"
@@ -138,7 +142,7 @@ def _sync_entries(
                 quotas=outcome.quotas,
                 notes=outcome.notes,
             )
-            path = sc.sidecar_path(store.keyz_dir, entry.name)
+            path = sc.checked_path(store.keyz_dir, entry.name)
             result.sidecar = sc.write_if_changed(path, new, olds[entry.name])
         except KeyzError as exc:
             result.error = state.last_error = str(exc)
