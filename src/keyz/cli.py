@@ -398,6 +398,65 @@ def status(env: Env, as_json: bool, style: str) -> None:
 
 
 @cli.command()
+@click.argument("provider_id", metavar="[PROVIDER]", required=False)
+@click.option("--remove", is_flag=True, help="Forget the base URL trusted for PROVIDER.")
+@pass_env
+def trust(env: Env, provider_id: str | None, remove: bool) -> None:
+    """Let keys for PROVIDER go to the base_url that config.toml names.
+
+    config.toml is committed: anyone who can push to the store could set a
+    base_url and collect the next unattended sync's keys. So a base_url from
+    config.toml gets no key until you approve it here, on each machine. The
+    record lives outside the store (~/.config/keyz/trusted-base-urls.json) and
+    names the URL itself: if the URL changes, approve again. KEYZ_<ID>_BASE_URL
+    and a base_url: line inside the pass entry need no approval. Without
+    PROVIDER, list what this machine trusts for this store.
+
+    \b
+    Example:
+      keyz trust deepseek
+      keyz trust deepseek --remove
+    """
+    from keyz import trust as trusted
+    from keyz.errors import UsageError
+    from keyz.providers import get_provider
+    from keyz.providers.http import resolve_base_url
+
+    store = env.store()
+    config = env.config(store)
+    if provider_id is None:
+        if remove:
+            raise UsageError("--remove needs a PROVIDER")
+        rows = trusted.trusted_here(store.root)
+        for pid, url in rows:
+            _out(f"{pid}  {url}")
+        if not rows:
+            _err("No base_url from config.toml is trusted on this machine for this store")
+        return
+    provider = get_provider(provider_id)
+    if remove:
+        gone = trusted.forget(store.root, provider.id)
+        _err(
+            f"Forgot {', '.join(gone)} for {provider.id}"
+            if gone
+            else f"Nothing trusted for {provider.id}"
+        )
+        return
+    configured = config.providers.get(provider.id)
+    if configured is None or not configured.base_url:
+        raise UsageError(
+            f"config.toml sets no [providers.{provider.id}] base_url; {provider.id} keys go to "
+            "its documented host, which needs no approval"
+        )
+    resolve_base_url(provider.id, provider.default_base_url, configured.base_url)  # well-formed?
+    url = configured.base_url.rstrip("/")
+    if trusted.trust(store.root, provider.id, configured.base_url):
+        _err(f"From this machine, {provider.id} keys of this store may now go to {url}")
+    else:
+        _err(f"{url} is already trusted for {provider.id} on this machine")
+
+
+@cli.command()
 @click.option(
     "--decrypt", is_flag=True, help="Also decrypt untracked entries to match key prefixes."
 )

@@ -172,7 +172,7 @@ async def _fetch_all(
 ) -> None:
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
-    from keyz.providers.http import HttpClient, resolve_base_url
+    from keyz.providers.http import HttpClient, check_configured_base_url, resolve_base_url
 
     decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
     semaphores: dict[str, asyncio.Semaphore] = {}
@@ -184,6 +184,8 @@ async def _fetch_all(
         provider_config = config.providers.get(entry.provider)
         try:
             provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
+            configured = provider_config.base_url if provider_config else None
+            check_configured_base_url(store.root, provider.id, configured)  # before decrypting
             async with asyncio.timeout(config.timeout):
                 async with decrypting:
                     secret = await in_daemon_thread(store.decrypt, entry.name)
@@ -197,7 +199,8 @@ async def _fetch_all(
                 base_url = resolve_base_url(
                     provider.id,
                     provider.documented_base_url(options),
-                    provider_config.base_url if provider_config else None,
+                    configured,
+                    from_entry=secret.hints.get("base_url"),  # bound to the key: no trust needed
                 )
                 provider.check_base_url(base_url, options)
                 async with semaphores[entry.provider]:

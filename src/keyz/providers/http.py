@@ -20,6 +20,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -34,18 +35,24 @@ RETRY_AFTER_CAP: Final = 10.0  # seconds; the per-entry deadline bounds the tota
 REQUEST_TIMEOUT: Final = httpx.Timeout(15.0, connect=5.0)
 
 
-def resolve_base_url(provider_id: str, default: str, configured: str | None) -> str:
-    """``KEYZ_<ID>_BASE_URL``, else ``[providers.<id>] base_url``, else the documented host."""
-    env_name = f"KEYZ_{provider_id.upper().replace('-', '_')}_BASE_URL"
-    raw = os.environ.get(env_name) or configured or default
-    source = (
-        env_name
-        if os.environ.get(env_name)
-        else (f"[providers.{provider_id}] base_url" if configured else "default")
-    )
+def resolve_base_url(
+    provider_id: str, default: str, configured: str | None, *, from_entry: str | None = None
+) -> str:
+    """``KEYZ_<ID>_BASE_URL``, else the entry's ``base_url:`` line, else ``[providers.<id>]
+    base_url`` (see :func:`check_configured_base_url`), else the documented host."""
+    env_name = env_base_url_name(provider_id)
+    if os.environ.get(env_name):
+        raw, source = os.environ[env_name], env_name
+    elif from_entry:
+        raw, source = from_entry, "the pass entry's base_url line"
+    elif configured:
+        raw, source = configured, f"[providers.{provider_id}] base_url"
+    else:
+        raw, source = default, "default"
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(f"{source}: {raw!r} is not a base URL like https://host[:port][/prefix]")
+        shown = repr(raw) if source != "the pass entry's base_url line" else "the value"
+        raise ConfigError(f"{source}: {shown} is not a base URL like https://host[:port][/prefix]")
     if parts.username or parts.password:
         raise ConfigError(f"{source}: credentials do not belong in a URL; keys live in pass")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -53,6 +60,29 @@ def resolve_base_url(provider_id: str, default: str, configured: str | None) -> 
             f"{source}: only https is allowed, except for loopback hosts (127.0.0.1, ::1, localhost)"
         )
     return raw.rstrip("/")
+
+
+def env_base_url_name(provider_id: str) -> str:
+    return f"KEYZ_{provider_id.upper().replace('-', '_')}_BASE_URL"
+
+
+def check_configured_base_url(store_root: Path, provider_id: str, configured: str | None) -> None:
+    """Refuse a base_url that only the committed config names until this machine trusts it.
+
+    Called before anything is decrypted: whoever can push to the store's repository can
+    edit config.toml, and must not be able to retarget a key by doing so.
+    """
+    from keyz import trust
+
+    if not configured or os.environ.get(env_base_url_name(provider_id)):
+        return
+    if not trust.is_trusted(store_root, provider_id, configured):
+        raise ConfigError(
+            f"[providers.{provider_id}] base_url = {clean(configured, 120)!r} comes from the "
+            f"committed config.toml, and this machine has not approved sending {provider_id} keys "
+            "there (anyone who can push to the store could have set it); nothing was decrypted "
+            f"or sent. If you set it yourself, run 'keyz trust {provider_id}'"
+        )
 
 
 def _is_loopback(host: str) -> bool:
@@ -356,4 +386,12 @@ def _provider_error(what: str, status: int, text: str, detail: str) -> ProviderE
     return ProviderError(f"{what}: {text}" + (f": {detail}" if detail else ""), status=status)
 
 
-__all__ = ["MAX_BODY", "HttpClient", "error_detail", "resolve_base_url", "ssl_context"]
+__all__ = [
+    "MAX_BODY",
+    "HttpClient",
+    "check_configured_base_url",
+    "env_base_url_name",
+    "error_detail",
+    "resolve_base_url",
+    "ssl_context",
+]
