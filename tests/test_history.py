@@ -14,7 +14,21 @@ import pytest
 
 from keyz import sidecar as sc
 from keyz.git_ops import GitRepo
-from keyz.history import History, Point, Version, burn_per_day, read_history, sparkline, summarize
+from keyz.history import (
+    History,
+    Point,
+    Version,
+    burn_per_day,
+    changes_table,
+    csv_rows,
+    read_history,
+    series,
+    sparkline,
+    summaries,
+    summarize,
+    summary_json,
+    summary_line,
+)
 
 from .conftest import CANARY, MakeStore, Sandbox, needs_pass
 
@@ -78,6 +92,25 @@ def test_not_spending_means_no_runway() -> None:
     summary = summarize(history_of("10", "10"), "USD")
     assert summary is not None and summary.burn_7d == 0 and summary.runway_days is None
     assert summarize(history_of("10"), "CNY") is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # a trillionth spent in 30 days from the largest balance: a runway of 29 digits
+        ("999999999999999.999999999999",) + ("999999999999999.999999999998",) * 9,
+        ("999999999999999.999999999999", "-999999999999999.999999999999") * 3,
+        ("0.000000000002", "0.000000000001", "0.000000000001"),
+    ],
+)
+def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[str, ...]) -> None:
+    history = history_of(*values)
+    (summary,) = summaries(history, [])
+    assert summary_line(summary).startswith("USD ")
+    document = summary_json(history, [])
+    assert document["summaries"][0]["remaining"] is not None
+    assert changes_table(history, ["USD"]) and csv_rows(history, ["USD"])
+    assert sparkline([p.remaining for p in series(history, "USD")])
 
 
 def test_sparkline() -> None:

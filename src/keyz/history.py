@@ -18,7 +18,7 @@ from typing import Any, Final
 from keyz import sidecar as sc
 from keyz.errors import KeyzError
 from keyz.git_ops import GitRepo
-from keyz.money import display_amount, format_amount
+from keyz.money import WIDE, display_amount, format_amount
 
 SPARKS: Final = "▁▂▃▄▅▆▇█"
 DAY: Final = timedelta(days=1)
@@ -158,11 +158,16 @@ def summaries(history: History, wanted: list[str]) -> list[Summary]:
     return [summary for summary in found if summary is not None]
 
 
+def rounded(value: Decimal, step: Decimal = CENT) -> Decimal:
+    """``value`` to ``step``; a runway from a trillionth a month has more digits than 28."""
+    return WIDE.quantize(value, step)
+
+
 def summary_json(history: History, wanted: list[str]) -> dict[str, Any]:
     """Burn to the cent and runway to a tenth of a day, as the human line shows them."""
 
     def amount(value: Decimal | None, step: Decimal = CENT) -> str | None:
-        return None if value is None else format_amount(value.quantize(step))
+        return None if value is None else format_amount(rounded(value, step))
 
     return {
         "entry": history.entry,
@@ -205,11 +210,11 @@ def summary_line(summary: Summary) -> str:
     """'CNY 96.40 · burn 13.60/day (7d) · runway 7.1 days'"""
     parts = [f"{summary.currency} {display_amount(summary.remaining)}"]
     if summary.burn_7d is not None:
-        parts.append(f"burn {display_amount(summary.burn_7d.quantize(CENT))}/day (7d)")
+        parts.append(f"burn {display_amount(rounded(summary.burn_7d))}/day (7d)")
     if summary.burn_30d is not None:
-        parts.append(f"{display_amount(summary.burn_30d.quantize(CENT))}/day (30d)")
+        parts.append(f"{display_amount(rounded(summary.burn_30d))}/day (30d)")
     if summary.runway_days is not None:
-        parts.append(f"runway {summary.runway_days.quantize(TENTH)} days")
+        parts.append(f"runway {rounded(summary.runway_days, TENTH)} days")
     elif summary.burn_7d is not None or summary.burn_30d is not None:
         parts.append("not spending")
     else:
