@@ -182,3 +182,21 @@ def test_base_url_precedence_and_path_joining(monkeypatch: pytest.MonkeyPatch) -
 def test_base_url_must_be_https_unless_loopback(url: str) -> None:
     with pytest.raises(ConfigError):
         resolve_base_url("deepseek", "https://api.deepseek.com", url)
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b"[" * 100_000, "nested too deeply"),
+        (500, b"[" * 100_000, "HTTP 500"),  # the error detail is read from the body too
+        (401, b"[" * 100_000, "HTTP 401"),
+        (200, b'{"total": ' + b"9" * 5000 + b"}", "a number too long"),
+        (400, b'{"error": ' + b"9" * 5000 + b"}", "HTTP 400"),
+        (200, b'{"total": 1' + b"0" * 200 + b".5}", "a number too long"),
+    ],
+)
+def test_hostile_json_is_a_clean_error(status: int, body: bytes, message: str) -> None:
+    respx.get(URL).respond(status, content=body, headers={"Content-Type": "application/json"})
+    with pytest.raises(ProviderError, match=message):
+        run([])

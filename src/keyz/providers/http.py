@@ -66,6 +66,30 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
+class _TooLong(ValueError):
+    """A number longer than any figure: refused before int() or Decimal() work on it."""
+
+
+MAX_NUMBER: Final = 100  # characters of one JSON number
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER:
+        raise _TooLong
+    return int(text)
+
+
+def _decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER:
+        raise _TooLong
+    return Decimal(text)
+
+
+def _loads(text: str) -> Any:
+    """JSON with numbers as Decimal (bounded in length), no NaN/Infinity, no deep recursion."""
+    return json.loads(text, parse_float=_decimal, parse_int=_int, parse_constant=_reject_constant)
+
+
 def _retry_delay(response: httpx.Response, attempt: int) -> float:
     header = response.headers.get("retry-after", "")
     try:
@@ -164,11 +188,16 @@ def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
         hint = " after retries" if status in RETRY_STATUSES else ""
         raise _provider_error(what, status, f"the provider answered HTTP {status}{hint}", detail)
     try:
-        return json.loads(
-            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
-        )
+        return _loads(body.decode("utf-8"))
     except _NonFinite as exc:
         raise ProviderError(f"{what}: the answer has {exc}, which is not a number") from None
+    except _TooLong:
+        raise ProviderError(
+            f"{what}: the answer has a number too long to be a figure "
+            f"(over {MAX_NUMBER} characters)"
+        ) from None
+    except RecursionError:
+        raise ProviderError(f"{what}: the answer is nested too deeply to be a balance") from None
     except (UnicodeDecodeError, ValueError):
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
         raise ProviderError(
@@ -179,8 +208,8 @@ def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
 def _error_detail(body: bytes) -> str:
     """The provider's own error message, if it sent one as JSON: short and redacted."""
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        payload = _loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return ""
     message: Any = None
     if isinstance(payload, dict):
