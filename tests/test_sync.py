@@ -13,7 +13,7 @@ from keyz.state import load_state
 from keyz.store import PassStore
 from keyz.sync import lock_path, run_sync
 
-from .conftest import CANARY, Sandbox
+from .conftest import CANARY, MakeStore, Sandbox
 
 
 def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> "object":
@@ -239,3 +239,91 @@ def test_entries_are_scheduled_round_robin_over_providers() -> None:
 def test_quiet_sync_prints_nothing_when_all_is_well(two_keys: Sandbox) -> None:
     done = two_keys.keyz("sync", "--quiet")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+ZAI_KEY = "zai" + "5" * 30
+OPENAI_KEY = "sk-admin-" + "0a1b" * 10
+
+
+@pytest.fixture
+def three_keys(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """DeepSeek beside two providers whose answers can carry values the parsers choke on."""
+    sandbox = make_sandbox(
+        {"api/deepseek": f"{CANARY}\n", "api/zai": f"{ZAI_KEY}\n", "api/openai": f"{OPENAI_KEY}\n"}
+    )
+    sandbox.env.update(simulator.env("deepseek", "zai", "openai"))
+    simulator.deepseek(CANARY, [("CNY", "110.00", "10.00", "100.00")])
+    simulator.zai(ZAI_KEY)
+    simulator.openai(OPENAI_KEY, ["0.06"])
+    assert sandbox.keyz("init").returncode == 0
+    for entry, provider in (
+        ("api/deepseek", "deepseek"),
+        ("api/zai", "zai"),
+        ("api/openai", "openai"),
+    ):
+        assert sandbox.keyz("track", entry, "-p", provider).returncode == 0
+    assert sandbox.keyz("sync", "--commit").returncode == 0
+    return sandbox
+
+
+ZAI_OVERFLOW = {
+    "success": True,
+    "code": 200,
+    "data": {"limits": [{"type": "TOKENS_LIMIT", "percentage": 5, "nextResetTime": 10**23}]},
+}
+OPENAI_BUG = {"data": [{"start_time": 1763000000, "results": 5}], "has_more": False}
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    ("entry", "key", "body", "cause"),
+    [
+        ("api/zai", ZAI_KEY, ZAI_OVERFLOW, "zai: the answer has values keyz cannot use ("),
+        ("api/openai", OPENAI_KEY, OPENAI_BUG, "internal error in openai parser: TypeError"),
+        ("api/zai", ZAI_KEY, "[" * 100_000, "the answer is nested too deeply"),
+    ],
+)
+def test_any_exception_in_one_answer_stays_that_entrys_error(
+    three_keys: Sandbox, simulator: Simulator, entry: str, key: str, body: object, cause: str
+) -> None:
+    path = sidecar(three_keys, entry)
+    before = path.read_bytes()
+    deepseek = sidecar(three_keys, "api/deepseek")
+    deepseek.unlink()
+    simulator.fail(key, Answer(200, body))
+    result = three_keys.keyz("sync", "--commit")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error; this is a bug" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("keyz: ")]
+    assert len(failed) == 1 and failed[0].startswith(f"keyz: {entry}: ") and cause in failed[0]
+    assert CANARY not in result.stderr and key not in result.stderr
+    assert path.read_bytes() == before  # the last good figures stay
+    assert deepseek.exists()  # the other entries were written, and committed
+    assert three_keys.git("status", "--porcelain", "--", ".keyz") == ""
+    state = json.loads((three_keys.store / ".keyz" / "state" / "entries.json").read_text())
+    assert cause in json.dumps(state, ensure_ascii=False)
+
+
+def test_an_unexpected_exception_is_reported_as_a_bug_of_that_parser() -> None:
+    from keyz.config import EntryConfig
+    from keyz.sync import _unusable
+
+    entry = EntryConfig("api/x", "zai")
+    assert _unusable(entry, TypeError("'int' object is not iterable")) == (
+        "internal error in zai parser: TypeError; this is a bug, please report it"
+    )
+    assert _unusable(entry, KeyError(CANARY)) == (
+        "internal error in zai parser: KeyError; this is a bug, please report it"
+    )
+    overflow = _unusable(entry, OverflowError("timestamp out of range for platform time_t"))
+    assert overflow == (
+        "zai: the answer has values keyz cannot use (timestamp out of range for platform time_t)"
+    )
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        Decimal("1e30").quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        assert _unusable(entry, exc) == (
+            "zai: the answer has values keyz cannot use (a figure out of range)"
+        )
