@@ -327,3 +327,20 @@ def test_an_unexpected_exception_is_reported_as_a_bug_of_that_parser() -> None:
         assert _unusable(entry, exc) == (
             "zai: the answer has values keyz cannot use (a figure out of range)"
         )
+
+
+@pytest.mark.cli
+def test_a_sidecar_from_a_clock_that_ran_ahead_is_rewritten_with_the_real_time(
+    two_keys: Sandbox,
+) -> None:
+    ahead = two_keys.keyz("sync", "--commit", env={"KEYZ_NOW": "2031-01-01T00:00:00Z"})
+    assert ahead.returncode == 0, ahead.stderr
+    path = sidecar(two_keys, "api/deepseek")
+    assert json.loads(path.read_text())["observed_at"] == "2031-01-01T00:00:00Z"
+    assert two_keys.keyz("sync", "--commit").returncode == 0  # same values, the right clock
+    observed = json.loads(path.read_text())["observed_at"]
+    assert observed < "2031"  # not kept as 'unchanged': the time was wrong
+    assert two_keys.git("status", "--porcelain", "--", ".keyz") == ""
+    history = two_keys.keyz("history", "api/deepseek", "--json")
+    assert [v["observed_at"] for v in json.loads(history.stdout)] == [observed]
+    assert "in the future" in history.stderr

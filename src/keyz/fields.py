@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Final
 
@@ -123,13 +123,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+CLOCK_SKEW: Final = timedelta(minutes=5)  # two machines' clocks may differ by this much
+
+
+def in_future(when: datetime, now: datetime | None = None) -> bool:
+    """Observed after now (beyond ordinary clock skew): a clock that ran ahead wrote it."""
+    return when > (now or utc_now()) + CLOCK_SKEW
+
+
 __all__ = [
+    "CLOCK_SKEW",
     "DECIMAL_PATTERN",
     "Model",
     "Money",
     "Unit",
     "UtcTime",
     "format_time",
+    "in_future",
     "parse_time",
     "utc_now",
 ]

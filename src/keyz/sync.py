@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
 from keyz.errors import KeyzError, ProviderError, UsageError
+from keyz.fields import in_future
 from keyz.git_ops import CommitOutcome, GitRepo
 from keyz.lock import store_lock
 from keyz.redact import redact
@@ -140,7 +141,10 @@ def _sync_entries(
                 notes=outcome.notes,
             )
             path = sc.sidecar_path(store.keyz_dir, entry.name)
-            result.sidecar = sc.write_if_changed(path, new, olds[entry.name])
+            old = olds[entry.name]
+            if old is not None and in_future(old.observed_at, now):
+                old = None  # written by a clock that ran ahead: unchanged values get the real time
+            result.sidecar = sc.write_if_changed(path, new, old)
         except KeyzError as exc:
             result.error = state.last_error = str(exc)
             return
