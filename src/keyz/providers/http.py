@@ -8,12 +8,16 @@ retried a bounded number of times honouring Retry-After.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
 import random
+import re
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -91,12 +95,21 @@ def _loads(text: str) -> Any:
 
 
 def _retry_delay(response: httpx.Response, attempt: int) -> float:
-    header = response.headers.get("retry-after", "")
-    try:
+    """Retry-After as seconds (ASCII digits) or an HTTP date, capped; anything else backs off.
+
+    float() would take 'nan' (a sleep until the entry's deadline), 'inf', '-5' and '1_0'.
+    """
+    header = response.headers.get("retry-after", "").strip()
+    delay: float = 0.5 * 2**attempt
+    if re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,3})?", header):
         delay = float(header)
-    except ValueError:
-        delay = 0.5 * 2**attempt
-    return min(max(delay, 0.0), RETRY_AFTER_CAP) + random.uniform(0, 0.25)  # noqa: S311  # jitter, not crypto
+    elif header:
+        with contextlib.suppress(TypeError, ValueError, OverflowError, IndexError):
+            when = parsedate_to_datetime(header)
+            if when.tzinfo is None:  # '-0000': UTC as far as the sender knows
+                when = when.replace(tzinfo=UTC)
+            delay = max((when - datetime.now(UTC)).total_seconds(), 0.0)
+    return min(delay, RETRY_AFTER_CAP) + random.uniform(0, 0.25)  # noqa: S311  # jitter, not crypto
 
 
 class HttpClient:
