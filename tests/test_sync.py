@@ -1,6 +1,8 @@
 """run_sync against a real pass store, real gpg and the loopback simulator."""
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from keyz.state import load_state
 from keyz.store import PassStore
 from keyz.sync import lock_path, run_sync
 
-from .conftest import CANARY, MakeStore, Sandbox
+from .conftest import CANARY, KEYZ, MakeStore, Sandbox
 
 
 def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> "object":
@@ -344,3 +346,49 @@ def test_a_sidecar_from_a_clock_that_ran_ahead_is_rewritten_with_the_real_time(
     history = two_keys.keyz("history", "api/deepseek", "--json")
     assert [v["observed_at"] for v in json.loads(history.stdout)] == [observed]
     assert "in the future" in history.stderr
+
+
+def read_only(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """Run keyz with the store on a read-only bind mount (a mount namespace); None if not allowed."""
+    if shutil.which("unshare") is None:
+        return None
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(sandbox.store), KEYZ, *args],
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if "mount:" in done.stderr or "unshare:" in done.stderr:
+        return None  # no permission for mount namespaces here
+    return done
+
+
+@pytest.mark.cli
+def test_a_read_only_store_is_one_clear_line(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    done = read_only(two_keys, "sync", "--commit")
+    if done is None:
+        pytest.skip("mount namespaces are not allowed here")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("keyz: the store is not writable") and "keyz.lock" in line
+    reading = read_only(two_keys, "status")
+    assert reading is not None and reading.returncode == 0, reading.stderr  # reading still works
+    for command in ("check", "history", "migrate"):
+        other = read_only(two_keys, command)
+        assert other is not None and "Traceback" not in other.stderr, (command, other.stderr)
+
+
+@pytest.mark.cli
+def test_a_lock_file_that_cannot_be_opened_is_one_clear_line(two_keys: Sandbox) -> None:
+    """Stands in for a read-only .git/ where mounts are not allowed: open() fails the same way."""
+    (two_keys.store / ".git" / "keyz.lock").mkdir()
+    done = two_keys.keyz("sync")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("keyz: the store is not writable") and "Is a directory" in line
+    assert not sidecar(two_keys, "api/deepseek").exists()
