@@ -301,7 +301,8 @@ def _unusable(entry: EntryConfig, exc: Exception) -> str:
         return str(
             ProviderError(f"{entry.provider}: the answer has values keyz cannot use ({reason})")
         )
-    return f"internal error in {entry.provider} parser: {type(exc).__name__}; this is a bug, please report it"
+    kind = type(exc).__name__
+    return f"internal error in {entry.provider} parser: {kind}; this is a bug, please report it"
 
 
 def _reason(exc: ValueError | ArithmeticError) -> str:
