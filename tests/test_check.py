@@ -132,6 +132,28 @@ def test_threshold_and_duration_syntax() -> None:
             parse_duration(bad)
 
 
+@pytest.mark.parametrize(
+    "text", ["99999999999999d", "3651d", "522w", "9" * 5000 + "m", "١٢h", "１h", "1_0h"]
+)
+def test_durations_are_bounded_and_ascii(text: str) -> None:
+    with pytest.raises(UsageError, match="--max-age") as info:
+        parse_duration(text, name="--max-age")
+    assert len(str(info.value)) < 200
+    assert parse_duration("3650d", name="--max-age") == timedelta(days=3650)
+
+
+@pytest.mark.cli
+def test_huge_durations_are_usage_and_config_errors(two_keys: Sandbox) -> None:
+    done = two_keys.keyz("check", "--max-age", "99999999999999d")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--max-age" in done.stderr and "3650d" in done.stderr
+    configure(two_keys, 'max_age = "99999999999999d"')
+    for command in ("check", "status"):
+        done = two_keys.keyz(command)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, command
+        assert "[defaults] max_age" in done.stderr and "3650d" in done.stderr, command
+
+
 @pytest.mark.cli
 def test_check_usage_errors(two_keys: Sandbox) -> None:
     assert two_keys.keyz("check", "--below", "lots").returncode == 2

@@ -19,6 +19,13 @@ from keyz.simulator import Answer, Simulator
 from tests.conftest import CANARY, Sandbox
 
 HTML = "<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def balance(total: str) -> str:
+    """A DeepSeek answer with ``total`` as the raw JSON of its one figure."""
+    return f'{{"is_available": true, "balance_infos": [{{"currency": "CNY", "total_balance": {total}}}]}}'
+
+
 FAULTS = {
     "401": ([Answer(401, {"error": {"message": "Authentication Fails"}})], "HTTP 401"),
     "403": ([Answer(403, {"error": {"message": "Forbidden"}})], "HTTP 403"),
@@ -72,6 +79,35 @@ FAULTS = {
         "Infinity",
     ),
     "50 MB body": ([Answer(200, mode="huge")], "larger than"),
+    # a hostile world: 84 bytes that used to write a 100 MB sidecar, and their relatives
+    "1e99999999": ([Answer(200, balance("1e99999999"))], "exponent of more than 3 digits"),
+    "1e999999999 as text": ([Answer(200, balance('"1e999999999"'))], "exponent of more"),
+    "-1e9999999": ([Answer(200, balance("-1e9999999"))], "exponent of more"),
+    "1e30": ([Answer(200, balance('"1e30"'))], "more than 15 digits"),
+    "a 5000-digit integer": ([Answer(200, balance("9" * 5000))], "too long"),
+    "Arabic-Indic digits": ([Answer(200, balance('"١٠٠"'))], "not a plain decimal"),
+    "full-width digits": ([Answer(200, balance('"１２３"'))], "not a plain decimal"),
+    "digit separators": ([Answer(200, balance('"1_000"'))], "not a plain decimal"),
+    "spaces around a figure": ([Answer(200, balance('" 7 "'))], "not a plain decimal"),
+    "nested 100000 deep": ([Answer(200, "[" * 100_000)], "nested too deeply"),
+    "no balances at all": (
+        [Answer(200, {"is_available": True, "balance_infos": []})],
+        "no balance",
+    ),
+    "the same currency twice": (
+        [
+            Answer(
+                200,
+                {
+                    "balance_infos": [
+                        {"currency": "CNY", "total_balance": "1"},
+                        {"currency": "cny", "total_balance": "2"},
+                    ]
+                },
+            )
+        ],
+        "values keyz cannot use (Value error, one balance per currency)",
+    ),
     "redirect to another host": (
         [Answer(302, "", {"Location": "https://evil.example/steal"})],
         "redirect (HTTP 302)",
@@ -121,7 +157,10 @@ def test_a_misbehaving_provider(synced: Sandbox, simulator: Simulator, name: str
     failed = [line for line in lines if line.startswith("keyz: api/deepseek: ")]
     assert len(failed) == 1 and cause in failed[0], lines
     assert "Traceback" not in result.stderr
-    assert openrouter.exists()  # the other entry was still written (and committed)
+    assert openrouter.exists()  # the other entry was still written, and committed
+    assert synced.git("status", "--porcelain", "--", ".keyz") == ""
+    assert synced.git("ls-files", "--", ".keyz/entries/api/openrouter.json")
+    assert "internal error" not in result.stderr
     assert good_sidecar(synced) == before  # the last good values, byte for byte
     output = result.stdout + result.stderr
     assert CANARY not in output

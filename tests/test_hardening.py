@@ -231,8 +231,8 @@ def test_clock_skew_does_not_break_history_or_runway() -> None:
         )
         versions.append(Version(f"{i:040x}", sidecar))
     (summary,) = summaries(History("api/x", versions), [])
-    assert summary.remaining == Decimal(80)
-    assert summary.burn_7d is None or summary.burn_7d >= 0
+    assert summary.remaining == Decimal(90)  # the future observation is left out
+    assert summary.burn_7d == Decimal(10)
     assert age(now + timedelta(days=3), now) == "in the future (clock skew?)"
 
 
@@ -251,7 +251,7 @@ def test_entry_names_are_safe_or_refused(name: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(min_value=-(10**15), max_value=10**15), st.sampled_from([1, 100, 10000]))
+@given(st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1), st.sampled_from([1, 100, 10000]))
 def test_unit_conversions_are_exact(value: int, scale: int) -> None:
     converted = parse_amount(str(value), field="x", scale=Decimal(scale))
     assert converted * scale == value

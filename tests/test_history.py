@@ -14,7 +14,21 @@ import pytest
 
 from keyz import sidecar as sc
 from keyz.git_ops import GitRepo
-from keyz.history import History, Point, Version, burn_per_day, read_history, sparkline, summarize
+from keyz.history import (
+    History,
+    Point,
+    Version,
+    burn_per_day,
+    changes_table,
+    csv_rows,
+    read_history,
+    series,
+    sparkline,
+    summaries,
+    summarize,
+    summary_json,
+    summary_line,
+)
 
 from .conftest import CANARY, MakeStore, Sandbox, needs_pass
 
@@ -78,6 +92,25 @@ def test_not_spending_means_no_runway() -> None:
     summary = summarize(history_of("10", "10"), "USD")
     assert summary is not None and summary.burn_7d == 0 and summary.runway_days is None
     assert summarize(history_of("10"), "CNY") is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # a trillionth spent in 30 days from the largest balance: a runway of 29 digits
+        ("999999999999999.999999999999",) + ("999999999999999.999999999998",) * 9,
+        ("999999999999999.999999999999", "-999999999999999.999999999999") * 3,
+        ("0.000000000002", "0.000000000001", "0.000000000001"),
+    ],
+)
+def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[str, ...]) -> None:
+    history = history_of(*values)
+    (summary,) = summaries(history, [])
+    assert summary_line(summary).startswith("USD ")
+    document = summary_json(history, [])
+    assert document["summaries"][0]["remaining"] is not None
+    assert changes_table(history, ["USD"]) and csv_rows(history, ["USD"])
+    assert sparkline([p.remaining for p in series(history, "USD")])
 
 
 def test_sparkline() -> None:
@@ -282,3 +315,78 @@ def test_json_is_the_same_for_v1_and_v2_versions(ledger: Sandbox) -> None:
     assert current == {**migrated, "observed_at": "2026-11-07T12:00:00Z"}
     assert current == json.loads(v2_bytes)
     assert current["schema_version"] == 2
+
+
+def dated_bytes(entry: str, when: datetime, cny: str) -> bytes:
+    return sc.dumps(
+        sc.Sidecar(
+            entry=entry,
+            provider="deepseek",
+            observed_at=when,
+            available=True,
+            balances=[sc.Balance(currency="CNY", remaining=D(cny))],
+        )
+    )
+
+
+def test_one_future_dated_commit_decides_nothing(ledger: Sandbox) -> None:
+    """A machine whose clock ran years ahead committed once; the later, right commits count."""
+    future = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4000)
+    commit_version(ledger.store, "api/deepseek", dated_bytes("api/deepseek", future, "120.00"), 6)
+    for day, cny in ((7, "110.00"), (8, "100.00")):
+        when = datetime(2026, 11, day, 12, tzinfo=UTC)
+        commit_version(ledger.store, "api/deepseek", dated_bytes("api/deepseek", when, cny), day)
+    history = read_history(GitRepo.require(ledger.store, "history"), "api/deepseek")
+    assert [v.sidecar.observed_at.day for v in history.versions] == [1, 2, 3, 4, 5, 7, 8]
+    assert len(history.skipped) == 1 and "in the future" in history.skipped[0]
+    done = ledger.keyz("history", "--json", "--currency", "CNY")
+    assert done.returncode == 0, done.stderr
+    (cny,) = json.loads(done.stdout)["entries"][0]["summaries"]
+    # 60 spent in the 7 days to Nov 8 (the top-up of 50 is not spend): 8.57/day, 100 left
+    assert (cny["remaining"], cny["burn_per_day_7d"], cny["runway_days"]) == (
+        "100.00",
+        "8.57",
+        "11.7",
+    )
+    assert "in the future" in done.stderr
+
+
+def test_a_commit_that_goes_back_in_time_is_the_one_left_out(ledger: Sandbox) -> None:
+    """Once a wrong timestamp is in the past, it is still the odd one out, not what follows it."""
+    commit_version(
+        ledger.store,
+        "api/deepseek",
+        dated_bytes("api/deepseek", datetime(2026, 11, 20, 12, tzinfo=UTC), "120.00"),
+        6,
+    )
+    for day, cny in ((7, "110.00"), (8, "100.00"), (9, "90.00")):
+        when = datetime(2026, 11, day, 12, tzinfo=UTC)
+        commit_version(ledger.store, "api/deepseek", dated_bytes("api/deepseek", when, cny), day)
+    history = read_history(GitRepo.require(ledger.store, "history"), "api/deepseek")
+    assert [v.sidecar.observed_at.day for v in history.versions] == [1, 2, 3, 4, 5, 7, 8, 9]
+    assert len(history.skipped) == 1 and "2026-11-20" in history.skipped[0]
+
+
+def test_burn_never_uses_a_future_observation() -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    versions = [
+        Version(
+            f"{i:040x}",
+            sc.Sidecar(
+                entry="api/x",
+                provider="deepseek",
+                observed_at=now + timedelta(days=days),
+                available=True,
+                balances=[sc.Balance(currency="USD", remaining=D(value))],
+            ),
+        )
+        for i, (days, value) in enumerate(((-2, "100"), (-1, "90"), (1000, "89")))
+    ]
+    (summary,) = summaries(History("api/x", versions), [])
+    assert summary.burn_7d == D(10) and summary.remaining == D(90)
+
+
+def test_burn_near_the_first_representable_day() -> None:
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    series = [Point(first, D("100")), Point(first + timedelta(days=2), D("90"))]
+    assert burn_per_day(series, 7) == D(5)

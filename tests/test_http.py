@@ -1,5 +1,6 @@
 import asyncio
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -251,3 +252,57 @@ def test_gzip_is_decoded_and_the_cap_applies_to_the_decoded_size() -> None:
     respx.get(URL).respond(200, content=bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(ProviderError, match="once decoded"):
         run()
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b"[" * 100_000, "nested too deeply"),
+        (500, b"[" * 100_000, "HTTP 500"),  # the error detail is read from the body too
+        (401, b"[" * 100_000, "HTTP 401"),
+        (200, b'{"total": ' + b"9" * 5000 + b"}", "a number too long"),
+        (400, b'{"error": ' + b"9" * 5000 + b"}", "HTTP 400"),
+        (200, b'{"total": 1' + b"0" * 200 + b".5}", "a number too long"),
+    ],
+)
+def test_hostile_json_is_a_clean_error(status: int, body: bytes, message: str) -> None:
+    respx.get(URL).respond(status, content=body, headers={"Content-Type": "application/json"})
+    with pytest.raises(ProviderError, match=message):
+        run([])
+
+
+def retry_after_sleep(value: str) -> float:
+    respx.get(URL).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": value}),
+            httpx.Response(200, json={}),
+        ]
+    )
+    sleeps: list[float] = []
+    run(sleeps)
+    (slept,) = sleeps
+    return slept
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "value", ["nan", "NaN", "inf", "-inf", "Infinity", "-5", "1e999", "1_0", "soon", ""]
+)
+def test_a_retry_after_that_is_not_a_count_of_seconds_falls_back_to_backoff(value: str) -> None:
+    slept = retry_after_sleep(value)
+    assert 0.5 <= slept <= 0.75  # the first backoff step and its jitter, not the deadline
+
+
+@respx.mock
+def test_a_retry_after_http_date_is_honoured_within_the_cap() -> None:
+    from email.utils import format_datetime
+
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=5), usegmt=True)
+    assert 3 <= retry_after_sleep(soon) <= 5.25
+    past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
+    assert 0 <= retry_after_sleep(past) <= 0.25
+    later = format_datetime(datetime.now(UTC) + timedelta(days=3650), usegmt=True)
+    assert retry_after_sleep(later) <= 10.25
+    assert 0 <= retry_after_sleep("0") <= 0.25
+    assert 1.5 <= retry_after_sleep("1.5") <= 1.75

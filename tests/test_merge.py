@@ -20,6 +20,21 @@ def test_the_newer_observation_wins_whichever_side_it_is_on(tmp_path: Path) -> N
         assert ours.read_bytes() == expected
 
 
+def test_a_side_observed_in_the_future_never_wins_over_a_right_one(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from .test_history import dated_bytes
+
+    future = dated_bytes("api/x", datetime.now(UTC) + timedelta(days=400), "1.00")
+    right = balance_bytes("api/x", 3, "90.00")
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for mine, other in ((future, right), (right, future)):
+        ours.write_bytes(mine)
+        theirs.write_bytes(other)
+        assert merge_sidecars(ours, theirs)
+        assert ours.read_bytes() == right
+
+
 def test_an_unreadable_side_is_left_to_git(tmp_path: Path) -> None:
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     ours.write_bytes(balance_bytes("api/x", 2, "1.00"))

@@ -97,7 +97,8 @@ def test_newer_schema_is_refused_with_upgrade_advice() -> None:
 
 
 @pytest.mark.parametrize(
-    "payload", [b"{", b"[]", b'{"schema_version": "1"}', b'{"schema_version": 1}']
+    "payload",
+    [b"{", b"[]", b'{"schema_version": "1"}', b'{"schema_version": 1}', b"[" * 100000],
 )
 def test_corrupt_files_are_reported_with_what_to_do(payload: bytes) -> None:
     with pytest.raises(SidecarError, match="fix or delete it"):
@@ -237,3 +238,45 @@ def test_a_broken_v1_file_is_reported_against_version_1() -> None:
     data["balances"][0]["unit_kind"] = "currency"  # a v2 field in a v1 file
     with pytest.raises(SidecarError, match="format version 1"):
         sc.loads(json.dumps(data).encode())
+
+
+@pytest.mark.parametrize(
+    "figure",
+    [
+        '"1000000000000000000000000000000"',  # 1e30: written once, then every display crashed
+        '"1000000000000000"',  # 16 digits before the point
+        '"0.0000000000001"',  # 13 after it
+        '"١٠٠"',  # Arabic-Indic digits
+        '"１２３"',
+        '"1e5"',
+        '" 7"',
+        '"+7"',
+        '"7\\n"',
+        "5",  # a JSON number, not a decimal string
+        pytest.param("1" * 5000, id="5000-digit number"),  # past Python's int-from-text limit
+        pytest.param('"' + "1" * 5000 + '"', id="5000-digit string"),
+    ],
+)
+def test_out_of_bound_figures_are_refused_when_reading(figure: str) -> None:
+    raw = sc.dumps(make()).replace(b'"110.00"', figure.encode(), 1)
+    assert figure.encode() in raw
+    with pytest.raises(SidecarError, match=r"x\.json"):
+        sc.loads(raw, source="x.json")
+
+
+def test_the_bounds_themselves_are_read_and_written_exactly() -> None:
+    for figure in (
+        "999999999999999.999999999999",
+        "-999999999999999.999999999999",
+        "0.000000000001",
+    ):
+        data = json.loads(sc.dumps(make()))
+        data["balances"][0]["remaining"] = figure
+        raw = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"
+        assert sc.dumps(sc.loads(raw)) == raw
+
+
+@pytest.mark.parametrize("figure", ["1E+15", "1E+30", "1E-13", "-1E+99999999"])
+def test_out_of_bound_figures_never_make_a_sidecar(figure: str) -> None:
+    with pytest.raises(ValueError, match="digits"):
+        sc.Balance(currency="USD", remaining=Decimal(figure))

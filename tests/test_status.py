@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from keyz import sidecar as sc
 from keyz.config import load_config
 from keyz.render import summarize
@@ -108,3 +110,69 @@ def test_status_format_short_from_the_cli(two_keys: Sandbox) -> None:
     done = two_keys.keyz("status", "--format", "short")
     assert done.returncode == 0
     assert done.stdout == "ds ¥110/$5.25 · or $12\n"  # the key limit left, rounded down
+
+
+BOUNDS = ("999999999999999.999999999999", "-999999999999999.999999999999", "0.000000000001")
+
+
+def extreme(figure: str) -> sc.Sidecar:
+    """A sidecar with ``figure`` in every money field it has: the largest a file may hold."""
+    item = {"remaining": figure, "granted": figure, "used": figure, "purchased": figure}
+    return sc.Sidecar.model_validate(
+        {
+            "entry": "x",
+            "provider": "openrouter",
+            "observed_at": "2026-11-22T10:15:00Z",
+            "available": False,
+            "balances": [
+                {"currency": "USD", **item},
+                {"currency": "POINTS", "unit_kind": "provider", **item},
+            ],
+            "key_limit": {"limit": figure, "remaining": figure, "usage": figure, "reset": "daily"},
+            "spend": [
+                {
+                    "period": p,
+                    "currency": "USD",
+                    "amount": figure,
+                    "breakdown": [{"label": "m", "amount": figure}],
+                }
+                for p in ("today", "this_month")
+            ],
+            "quotas": [
+                {"label": "q", "remaining_percent": figure, "used": figure, "limit": figure}
+            ],
+        }
+    )
+
+
+def test_every_display_is_total_for_figures_at_the_bounds() -> None:
+    from keyz.render import short_line
+
+    for figure in BOUNDS:
+        current = extreme(figure)
+        text = summarize(current)
+        assert "USD" in text and "key limit" in text and "spent USD" in text
+        assert short_line([("x", "openrouter", current, False)])
+        assert sc.loads(sc.dumps(current)) == current
+
+
+@pytest.mark.cli
+def test_an_out_of_bound_figure_arriving_by_pull_is_that_entrys_problem(two_keys: Sandbox) -> None:
+    """A hand-made (or another keyz's) sidecar with 1e30 in it: refused on read, never displayed."""
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    path = two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json"
+    path.write_bytes(path.read_bytes().replace(b'"110.00"', b'"1' + b"0" * 30 + b'"'))
+    two_keys.git("commit", "-qam", "as if pulled from another machine")
+    status = two_keys.keyz("status")
+    assert "Traceback" not in status.stderr and "internal error" not in status.stderr
+    assert "15 digits before the point" in status.stdout + status.stderr
+    assert "$12.50" in status.stdout or "12.50" in status.stdout  # the other entry is shown
+    check = two_keys.keyz("check")
+    assert check.returncode == 1 and "keyz: api/deepseek: " in check.stderr
+    assert "Traceback" not in check.stderr
+    history = two_keys.keyz("history", "api/deepseek")
+    assert history.returncode == 0 and "Traceback" not in history.stderr
+    assert "15 digits" in history.stdout + history.stderr
+    sync = two_keys.keyz("sync")
+    assert sync.returncode == 1 and "Traceback" not in sync.stderr
+    assert "api/deepseek" in sync.stderr and "api/openrouter" not in sync.stderr

@@ -1,6 +1,7 @@
 """run_sync against a real pass store, real gpg and the loopback simulator."""
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from keyz.state import load_state
 from keyz.store import PassStore
 from keyz.sync import lock_path, run_sync
 
-from .conftest import CANARY, Sandbox, needs_pass
+from .conftest import CANARY, KEYZ, MakeStore, Sandbox, needs_pass
 
 
 def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> "object":
@@ -286,3 +287,154 @@ def test_entries_are_scheduled_round_robin_over_providers() -> None:
 def test_quiet_sync_prints_nothing_when_all_is_well(two_keys: Sandbox) -> None:
     done = two_keys.keyz("sync", "--quiet")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+ZAI_KEY = "zai" + "5" * 30
+OPENAI_KEY = "sk-admin-" + "0a1b" * 10
+
+
+@pytest.fixture
+def three_keys(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """DeepSeek beside two providers whose answers can carry values the parsers choke on."""
+    sandbox = make_sandbox(
+        {"api/deepseek": f"{CANARY}\n", "api/zai": f"{ZAI_KEY}\n", "api/openai": f"{OPENAI_KEY}\n"}
+    )
+    sandbox.env.update(simulator.env("deepseek", "zai", "openai"))
+    simulator.deepseek(CANARY, [("CNY", "110.00", "10.00", "100.00")])
+    simulator.zai(ZAI_KEY)
+    simulator.openai(OPENAI_KEY, ["0.06"])
+    assert sandbox.keyz("init").returncode == 0
+    for entry, provider in (
+        ("api/deepseek", "deepseek"),
+        ("api/zai", "zai"),
+        ("api/openai", "openai"),
+    ):
+        assert sandbox.keyz("track", entry, "-p", provider).returncode == 0
+    assert sandbox.keyz("sync", "--commit").returncode == 0
+    return sandbox
+
+
+ZAI_OVERFLOW = {
+    "success": True,
+    "code": 200,
+    "data": {"limits": [{"type": "TOKENS_LIMIT", "percentage": 5, "nextResetTime": 10**23}]},
+}
+OPENAI_BUG = {"data": [{"start_time": 1763000000, "results": 5}], "has_more": False}
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    ("entry", "key", "body", "cause"),
+    [
+        ("api/zai", ZAI_KEY, ZAI_OVERFLOW, "zai: the answer has values keyz cannot use ("),
+        ("api/openai", OPENAI_KEY, OPENAI_BUG, "internal error in openai parser: TypeError"),
+        ("api/zai", ZAI_KEY, "[" * 100_000, "the answer is nested too deeply"),
+    ],
+)
+def test_any_exception_in_one_answer_stays_that_entrys_error(
+    three_keys: Sandbox, simulator: Simulator, entry: str, key: str, body: object, cause: str
+) -> None:
+    path = sidecar(three_keys, entry)
+    before = path.read_bytes()
+    deepseek = sidecar(three_keys, "api/deepseek")
+    deepseek.unlink()
+    simulator.fail(key, Answer(200, body))
+    result = three_keys.keyz("sync", "--commit")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error; this is a bug" not in result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("keyz: ")]
+    assert len(failed) == 1 and failed[0].startswith(f"keyz: {entry}: ") and cause in failed[0]
+    assert CANARY not in result.stderr and key not in result.stderr
+    assert path.read_bytes() == before  # the last good figures stay
+    assert deepseek.exists()  # the other entries were written, and committed
+    assert three_keys.git("status", "--porcelain", "--", ".keyz") == ""
+    state = json.loads((three_keys.store / ".keyz" / "state" / "entries.json").read_text())
+    assert cause in json.dumps(state, ensure_ascii=False)
+
+
+def test_an_unexpected_exception_is_reported_as_a_bug_of_that_parser() -> None:
+    from keyz.config import EntryConfig
+    from keyz.sync import _unusable
+
+    entry = EntryConfig("api/x", "zai")
+    assert _unusable(entry, TypeError("'int' object is not iterable")) == (
+        "internal error in zai parser: TypeError; this is a bug, please report it"
+    )
+    assert _unusable(entry, KeyError(CANARY)) == (
+        "internal error in zai parser: KeyError; this is a bug, please report it"
+    )
+    overflow = _unusable(entry, OverflowError("timestamp out of range for platform time_t"))
+    assert overflow == (
+        "zai: the answer has values keyz cannot use (timestamp out of range for platform time_t)"
+    )
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        Decimal("1e30").quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        assert _unusable(entry, exc) == (
+            "zai: the answer has values keyz cannot use (a figure out of range)"
+        )
+
+
+@pytest.mark.cli
+def test_a_sidecar_from_a_clock_that_ran_ahead_is_rewritten_with_the_real_time(
+    two_keys: Sandbox,
+) -> None:
+    ahead = two_keys.keyz("sync", "--commit", env={"KEYZ_NOW": "2031-01-01T00:00:00Z"})
+    assert ahead.returncode == 0, ahead.stderr
+    path = sidecar(two_keys, "api/deepseek")
+    assert json.loads(path.read_text())["observed_at"] == "2031-01-01T00:00:00Z"
+    assert two_keys.keyz("sync", "--commit").returncode == 0  # same values, the right clock
+    observed = json.loads(path.read_text())["observed_at"]
+    assert observed < "2031"  # not kept as 'unchanged': the time was wrong
+    assert two_keys.git("status", "--porcelain", "--", ".keyz") == ""
+    history = two_keys.keyz("history", "api/deepseek", "--json")
+    assert [v["observed_at"] for v in json.loads(history.stdout)] == [observed]
+    assert "in the future" in history.stderr
+
+
+def read_only(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """Run keyz with the store on a read-only bind mount (a mount namespace); None if not allowed."""
+    if shutil.which("unshare") is None:
+        return None
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(sandbox.store), KEYZ, *args],
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if "mount:" in done.stderr or "unshare:" in done.stderr:
+        return None  # no permission for mount namespaces here
+    return done
+
+
+@pytest.mark.cli
+def test_a_read_only_store_is_one_clear_line(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    done = read_only(two_keys, "sync", "--commit")
+    if done is None:
+        pytest.skip("mount namespaces are not allowed here")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("keyz: the store is not writable") and "keyz.lock" in line
+    reading = read_only(two_keys, "status")
+    assert reading is not None and reading.returncode == 0, reading.stderr  # reading still works
+    for command in ("check", "history", "migrate"):
+        other = read_only(two_keys, command)
+        assert other is not None and "Traceback" not in other.stderr, (command, other.stderr)
+
+
+@pytest.mark.cli
+def test_a_lock_file_that_cannot_be_opened_is_one_clear_line(two_keys: Sandbox) -> None:
+    """Stands in for a read-only .git/ where mounts are not allowed: open() fails the same way."""
+    (two_keys.store / ".git" / "keyz.lock").mkdir()
+    done = two_keys.keyz("sync")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("keyz: the store is not writable") and "Is a directory" in line
+    assert not sidecar(two_keys, "api/deepseek").exists()

@@ -20,8 +20,9 @@ from typing import Any, Final
 from keyz.errors import UsageError
 
 ALERT_KEYS: Final = ("alert_below", "alert_below_percent", "alert_runway_days")
-_DURATION: Final = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_DURATION: Final = re.compile(r"\s*([0-9]+)\s*([mhdw])\s*")  # ASCII: \d takes '١٢'
 _UNITS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DURATION: Final = timedelta(days=3650)  # timedelta itself overflows near 2.7 million years
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,20 @@ def parse_threshold(text: str) -> Threshold:
     raise UsageError(f"{text!r} is not a threshold like '5 USD' or '1000 POINTS'")
 
 
-def parse_duration(text: str) -> timedelta:
-    """'30m', '6h', '2d', '1w'."""
-    match = _DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise UsageError(f"{text!r} is not a duration like 30m, 6h, 2d or 1w")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+def parse_duration(text: str, *, name: str = "duration") -> timedelta:
+    """'30m', '6h', '2d', '1w', up to MAX_DURATION; ``name`` says where it was given."""
+    match = _DURATION.fullmatch(text)
+    shown = repr(text) if len(text) <= 40 else f"{text[:20]!r}..."
+    if not match or not match.group(1).strip("0"):
+        raise UsageError(f"{name} {shown} is not a duration like 30m, 6h, 2d or 1w")
+    digits = match.group(1).lstrip("0")
+    # the length first: int() of thousands of digits is slow, or refused
+    seconds = int(digits) * _UNITS[match.group(2)] if len(digits) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        raise UsageError(
+            f"{name} {shown} is longer than the maximum, {format_duration(MAX_DURATION)}"
+        )
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -111,6 +120,7 @@ def _number(table: dict[str, Any], key: str, where: str, most: int) -> Decimal |
 
 __all__ = [
     "ALERT_KEYS",
+    "MAX_DURATION",
     "Alerts",
     "Threshold",
     "format_duration",

@@ -621,7 +621,7 @@ def check(
     from keyz.check import remember, run_check
 
     thresholds = [parse_threshold(text) for text in below]
-    age = parse_duration(max_age) if max_age else None
+    age = parse_duration(max_age, name="--max-age") if max_age else None
     if git_mode and not do_sync:
         raise UsageError(f"--{git_mode} goes with --sync")
     store = env.store()

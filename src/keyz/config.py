@@ -151,7 +151,8 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
     if max_age is not None and not isinstance(max_age, str):
         raise ConfigError(f'{path}: [defaults] max_age must be a duration like "12h" or "2d"')
     try:
-        age = parse_duration(max_age) if max_age is not None else None
+        where = f"{path}: [defaults] max_age"
+        age = parse_duration(max_age, name=where) if max_age is not None else None
         default_alerts = parse_alerts(defaults, f"{path}: [defaults]")
     except UsageError as exc:
         raise ConfigError(str(exc)) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Final
 
@@ -23,18 +23,36 @@ from pydantic import (
     model_serializer,
 )
 
-from keyz.money import format_amount
+from keyz.money import FRACTION_DIGITS, INTEGER_DIGITS, format_amount
 
-DECIMAL_PATTERN: Final = r"^-?[0-9]+(\.[0-9]+)?$"
+DECIMAL_PATTERN: Final = rf"^-?[0-9]{{1,{INTEGER_DIGITS}}}(\.[0-9]{{1,{FRACTION_DIGITS}}})?$"
+_DECIMAL: Final = re.compile(DECIMAL_PATTERN)
+_BOUNDS: Final = f"at most {INTEGER_DIGITS} digits before the point and {FRACTION_DIGITS} after it"
 _TIME_PATTERN: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def _decimal_in(value: Any) -> Any:
+    """Figures within the bounds only, so that every display and sum of them is exact and total."""
     if isinstance(value, float | bool):
         raise ValueError("figures are decimal strings, never floats")  # pydantic wants ValueError
-    if isinstance(value, str) and not value.lstrip("-").replace(".", "", 1).isdigit():
-        raise ValueError(f"{value!r} is not a plain decimal string")
+    if isinstance(value, int):
+        raise ValueError("figures are decimal strings, never numbers")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        shown = repr(value) if len(value) <= 40 else f"{value[:20]!r}... ({len(value)} characters)"
+        raise ValueError(f"{shown} is not a plain decimal string with {_BOUNDS}")
+    if isinstance(value, Decimal) and not _within_bounds(value):
+        raise ValueError(f"{value:.3E} is not a figure with {_BOUNDS}")
     return value
+
+
+def _within_bounds(value: Decimal) -> bool:
+    exponent = value.as_tuple().exponent
+    return (
+        value.is_finite()
+        and isinstance(exponent, int)
+        and exponent >= -FRACTION_DIGITS
+        and (value.is_zero() or value.adjusted() < INTEGER_DIGITS)
+    )
 
 
 def _time_in(value: Any) -> Any:
@@ -105,13 +123,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+CLOCK_SKEW: Final = timedelta(minutes=5)  # two machines' clocks may differ by this much
+
+
+def in_future(when: datetime, now: datetime | None = None) -> bool:
+    """Observed after now (beyond ordinary clock skew): a clock that ran ahead wrote it."""
+    return when > (now or utc_now()) + CLOCK_SKEW
+
+
 __all__ = [
+    "CLOCK_SKEW",
     "DECIMAL_PATTERN",
     "Model",
     "Money",
     "Unit",
     "UtcTime",
     "format_time",
+    "in_future",
     "parse_time",
     "utc_now",
 ]

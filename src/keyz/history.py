@@ -8,6 +8,7 @@ ten times slower). Both run without textconv: pass installs a gpg diff driver fo
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from typing import Any, Final
 
 from keyz import sidecar as sc
 from keyz.errors import KeyzError
+from keyz.fields import in_future, utc_now
 from keyz.git_ops import GitRepo
-from keyz.money import display_amount, format_amount
+from keyz.money import WIDE, display_amount, format_amount
 
 SPARKS: Final = "▁▂▃▄▅▆▇█"
 DAY: Final = timedelta(days=1)
@@ -37,7 +39,7 @@ class Version:
 class History:
     entry: str
     versions: list[Version] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # corrupt or out-of-order versions, reported
+    skipped: list[str] = field(default_factory=list)  # corrupt, future or out-of-order, reported
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,13 @@ class Summary:
     top_ups: list[tuple[datetime, Decimal]]
 
 
-def read_history(repo: GitRepo, entry: str) -> History:
+def read_history(repo: GitRepo, entry: str, now: datetime | None = None) -> History:
+    """Every readable version in git's commit order, but for those whose time cannot be right.
+
+    One wrong clock must not decide the burn rate: a version observed in the future is left
+    out, and so is every version out of line with the longest run of commits whose
+    observation times only go forward (one odd commit, not all that follow it).
+    """
     path = sc.sidecar_path(repo.root / ".keyz", entry).relative_to(repo.root).as_posix()
     history = History(entry)
     if repo.run("rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode != 0:
@@ -66,6 +74,7 @@ def read_history(repo: GitRepo, entry: str) -> History:
         "--no-textconv",
         "--no-ext-diff",
         "--no-renames",
+        "--date-order",  # never a parent before its children, whatever the commit dates say
         "--reverse",
         "--format=%H",
         "--",
@@ -77,9 +86,12 @@ def read_history(repo: GitRepo, entry: str) -> History:
     batch = repo.run_bytes(
         ["cat-file", "--batch"], "".join(f"{c}:{path}\n" for c in commits).encode()
     )
+    now = now or utc_now()
     offset = 0
-    last: sc.Sidecar | None = None
-    for commit in commits:
+    found: list[Version] = []
+    found_at: list[int] = []
+    skipped: list[tuple[int, str]] = []  # (position in git order, why)
+    for position, commit in enumerate(commits):
         newline = batch.index(b"\n", offset)
         header = batch[offset:newline].decode()
         offset = newline + 1
@@ -88,24 +100,65 @@ def read_history(repo: GitRepo, entry: str) -> History:
         size = int(header.rsplit(" ", 1)[1])
         data = batch[offset : offset + size]
         offset += size + 1
+        where = f"{path} at {commit[:12]}"
         try:
-            current, as_is = sc.loads_checked(data, source=f"{path} at {commit[:12]}")
+            current, as_is = sc.loads_checked(data, source=where)
         except KeyzError as exc:
-            history.skipped.append(str(exc))
+            skipped.append((position, str(exc)))
             continue
-        if last is not None and current.observed_at < last.observed_at:
-            history.skipped.append(
-                f"{path} at {commit[:12]} was observed before the version it follows (rewritten history?)"
+        when = sc.format_time(current.observed_at)
+        if in_future(current.observed_at, now):
+            skipped.append(
+                (position, f"{where} was observed in the future ({when}; a clock running ahead?)")
             )
             continue
-        history.versions.append(Version(commit, current, data if as_is else None))
-        last = current
+        found.append(Version(commit, current, data if as_is else None))
+        found_at.append(position)
+    kept = _in_order([v.sidecar.observed_at for v in found])
+    for index, version in enumerate(found):
+        if index in kept:
+            history.versions.append(version)
+        else:
+            skipped.append(
+                (
+                    found_at[index],
+                    f"{path} at {version.commit[:12]} was observed at "
+                    f"{sc.format_time(version.sidecar.observed_at)}, out of order with the "
+                    "commits around it (a wrong clock, or rewritten history?)",
+                )
+            )
+    history.skipped = [why for _, why in sorted(skipped, key=lambda item: item[0])]
     return history
 
 
-def series(history: History, currency: str) -> list[Point]:
+def _in_order(times: list[datetime]) -> set[int]:
+    """Indexes of the longest run of non-decreasing ``times``; ties keep the later commits."""
+    tails: list[datetime] = []  # the smallest last time of a run of each length
+    ends: list[int] = []  # the index ending that run
+    before: list[int | None] = []
+    for index, when in enumerate(times):
+        length = bisect.bisect_right(tails, when)
+        before.append(ends[length - 1] if length else None)
+        if length == len(tails):
+            tails.append(when)
+            ends.append(index)
+        else:
+            tails[length], ends[length] = when, index
+    kept: set[int] = set()
+    cursor = ends[-1] if ends else None
+    while cursor is not None:
+        kept.add(cursor)
+        cursor = before[cursor]
+    return kept
+
+
+def series(history: History, currency: str, now: datetime | None = None) -> list[Point]:
+    """The currency's remaining figures in order; never one observed in the future."""
+    now = now or utc_now()
     points = []
     for version in history.versions:
+        if in_future(version.sidecar.observed_at, now):
+            continue
         for balance in version.sidecar.balances:
             if balance.currency == currency and balance.remaining is not None:
                 points.append(Point(version.sidecar.observed_at, balance.remaining))
@@ -121,7 +174,8 @@ def burn_per_day(points: list[Point], days: int) -> Decimal | None:
     if len(points) < 2:
         return None
     end = points[-1].at
-    start = max(end - days * DAY, points[0].at)
+    # not max(end - days, first): near datetime.min, end - days is out of range
+    start = points[0].at if end - points[0].at <= days * DAY else end - days * DAY
     span = Decimal((end - start).total_seconds()) / Decimal(86400)
     if span <= 0:
         return None
@@ -158,11 +212,16 @@ def summaries(history: History, wanted: list[str]) -> list[Summary]:
     return [summary for summary in found if summary is not None]
 
 
+def rounded(value: Decimal, step: Decimal = CENT) -> Decimal:
+    """``value`` to ``step``; a runway from a trillionth a month has more digits than 28."""
+    return WIDE.quantize(value, step)
+
+
 def summary_json(history: History, wanted: list[str]) -> dict[str, Any]:
     """Burn to the cent and runway to a tenth of a day, as the human line shows them."""
 
     def amount(value: Decimal | None, step: Decimal = CENT) -> str | None:
-        return None if value is None else format_amount(value.quantize(step))
+        return None if value is None else format_amount(rounded(value, step))
 
     return {
         "entry": history.entry,
@@ -205,11 +264,11 @@ def summary_line(summary: Summary) -> str:
     """'CNY 96.40 · burn 13.60/day (7d) · runway 7.1 days'"""
     parts = [f"{summary.currency} {display_amount(summary.remaining)}"]
     if summary.burn_7d is not None:
-        parts.append(f"burn {display_amount(summary.burn_7d.quantize(CENT))}/day (7d)")
+        parts.append(f"burn {display_amount(rounded(summary.burn_7d))}/day (7d)")
     if summary.burn_30d is not None:
-        parts.append(f"{display_amount(summary.burn_30d.quantize(CENT))}/day (30d)")
+        parts.append(f"{display_amount(rounded(summary.burn_30d))}/day (30d)")
     if summary.runway_days is not None:
-        parts.append(f"runway {summary.runway_days.quantize(TENTH)} days")
+        parts.append(f"runway {rounded(summary.runway_days, TENTH)} days")
     elif summary.burn_7d is not None or summary.burn_30d is not None:
         parts.append("not spending")
     else:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from keyz.errors import BusyError
+from keyz.errors import BusyError, StoreError
 
 DEFAULT_WAIT = 5.0  # seconds a second keyz waits before giving up with exit 75; env KEYZ_LOCK_WAIT
 
@@ -26,10 +26,18 @@ def lock_wait() -> float:
 def store_lock(path: Path, *, wait: float | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (kept outside the work tree) or raise BusyError."""
     wait = lock_wait() if wait is None else wait
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(
-        path, os.O_RDWR | os.O_CREAT, 0o600
-    )  # not inheritable (PEP 446): gpg/git never hold it
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # not inheritable (PEP 446): gpg/git never hold it
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        # StoreError (exit 1), not a usage error: the command was right, the store cannot take
+        # it; and not busy (75): waiting will not help
+        raise StoreError(
+            f"the store is not writable: cannot open the lock file {path} "
+            f"({exc.strerror or type(exc).__name__}); keyz writes .keyz/ and .git/, so check "
+            "their permissions, the owner, and that the file system is not read-only"
+        ) from None
     try:
         deadline = time.monotonic() + wait
         while True:

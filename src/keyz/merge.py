@@ -16,6 +16,7 @@ from typing import Final
 
 from keyz import sidecar as sc
 from keyz.errors import KeyzError
+from keyz.fields import in_future
 from keyz.fsutil import atomic_write
 
 ATTRIBUTES: Final = """\
@@ -32,7 +33,11 @@ def merge_sidecars(ours_path: Path, theirs_path: Path) -> bool:
         theirs = sc.loads(theirs_path.read_bytes(), source="theirs")
     except (KeyzError, OSError):
         return False  # leave it to git: a conflict the user can see
-    if theirs.observed_at > ours.observed_at:
+    # a side observed in the future (a clock that ran ahead) never beats one that is not
+    if (in_future(ours.observed_at), theirs.observed_at) > (
+        in_future(theirs.observed_at),
+        ours.observed_at,
+    ):
         atomic_write(ours_path, sc.dumps(theirs))
     return True
 

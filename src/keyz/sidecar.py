@@ -290,6 +290,10 @@ def _raw(data: bytes, source: str) -> tuple[dict[str, Any], int]:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SidecarError(f"{source} is not valid JSON ({exc}); {_FIX}") from None
+    except (ValueError, RecursionError):  # a number past Python's digit limit, or deep nesting
+        raise SidecarError(
+            f"{source} is not a sidecar (a number too long, or nesting too deep); {_FIX}"
+        ) from None
     if not isinstance(raw, dict):
         raise SidecarError(f"{source} is not a JSON object; {_FIX}")
     version = raw.get("schema_version")

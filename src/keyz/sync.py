@@ -14,12 +14,14 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import DecimalException
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
 from keyz.errors import KeyzError, ProviderError, UsageError
+from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
 from keyz.git_ops import CommitOutcome, GitRepo
 from keyz.lock import store_lock
@@ -143,11 +145,14 @@ def _sync_entries(
                 notes=outcome.notes,
             )
             path = sc.checked_path(store.keyz_dir, entry.name)
-            result.sidecar = sc.write_if_changed(path, new, olds[entry.name])
+            old = olds[entry.name]
+            if old is not None and in_future(old.observed_at, now):
+                old = None  # written by a clock that ran ahead: unchanged values get the real time
+            result.sidecar = sc.write_if_changed(path, new, old)
         except KeyzError as exc:
             result.error = state.last_error = str(exc)
             return
-        except ValueError as exc:  # the figures parsed, but do not make one sidecar together
+        except Exception as exc:  # e.g. figures that do not make one sidecar together
             result.error = state.last_error = _unusable(entry, exc)
             return
         result.changed = result.sidecar is new
@@ -207,18 +212,25 @@ async def _fetch_all(
                     ctx = FetchContext(
                         http=http, secret=secret, base_url=base_url, options=options, now=now
                     )
-                    return await provider.report(ctx)
+                    try:
+                        return await provider.report(ctx)
+                    except KeyzError:
+                        raise
+                    except Exception as exc:  # one answer fails its entry only
+                        return _unusable(entry, exc)
         except TimeoutError:
             return f"no result within {config.timeout:g}s ([defaults] timeout in config.toml)"
         except KeyzError as exc:
             return str(exc)
-        except ValueError as exc:  # pydantic rejected a parsed figure: the answer has odd values
-            return _unusable(entry, exc)
 
     async def tracked(entry: EntryConfig, http: HttpClient) -> None:
         nonlocal done
         try:
-            record(entry, await one(entry, http))
+            try:
+                outcome = await one(entry, http)
+            except Exception as exc:  # a bug outside the parser: still this entry's
+                outcome = f"internal error: {type(exc).__name__}; this is a bug, please report it"
+            record(entry, outcome)
         finally:
             done += 1
             pending[entry.provider] -= 1
@@ -286,13 +298,26 @@ def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T
     return future
 
 
-def _unusable(entry: EntryConfig, exc: ValueError) -> str:
-    """The message for an answer whose values keyz cannot use (pydantic said why)."""
-    reason = _reason(exc)
-    return str(ProviderError(f"{entry.provider}: the answer has values keyz cannot use ({reason})"))
+def _unusable(entry: EntryConfig, exc: Exception) -> str:
+    """The message for an answer keyz could not turn into a sidecar.
+
+    Odd values (pydantic, Decimal or datetime said why) are the provider's doing; any other
+    exception is a bug in keyz's parser, named by its type only (its text may hold a value).
+    """
+    if isinstance(exc, RecursionError):
+        return f"{entry.provider}: the answer is nested too deeply"
+    if isinstance(exc, ValueError | ArithmeticError):
+        reason = _reason(exc)
+        return str(
+            ProviderError(f"{entry.provider}: the answer has values keyz cannot use ({reason})")
+        )
+    kind = type(exc).__name__
+    return f"internal error in {entry.provider} parser: {kind}; this is a bug, please report it"
 
 
-def _reason(exc: ValueError) -> str:
+def _reason(exc: ValueError | ArithmeticError) -> str:
+    if isinstance(exc, DecimalException):  # its text is '[<class 'decimal.InvalidOperation'>]'
+        return "a figure out of range"
     errors = getattr(exc, "errors", None)  # a pydantic ValidationError: its first message
     if callable(errors):
         found = errors()

@@ -81,6 +81,7 @@ def test_missing_breakdown_stays_unknown() -> None:
         {"balance_infos": [{"currency": "CNY", "total_balance": "lots"}]},
         {"balance_infos": [{"currency": "CNY"}]},
         [],
+        {"is_available": True, "balance_infos": []},  # no figures: not a wipe of the last ones
     ],
 )
 def test_wrong_shapes_are_errors_never_zero(payload: Any) -> None:

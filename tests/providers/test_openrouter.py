@@ -121,6 +121,19 @@ def test_wrong_credit_shapes_are_errors(payload: Any) -> None:
         parse_credits(payload)
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"data": {}},  # read as 'no cap' before: the last good figures were wiped
+        {"data": {"limit": None}},
+        {"data": {"usage": 1}},
+    ],
+)
+def test_a_key_answer_without_its_figures_is_an_error(payload: Any) -> None:
+    with pytest.raises(ProviderError, match="openrouter key"):
+        parse_key(payload, NOW)
+
+
 def fetch() -> Any:
     async def go() -> Any:
         async with HttpClient.make_async_client() as client:

@@ -39,6 +39,10 @@ def parse_balance(payload: Any) -> Report:
                 source=BALANCE.path,
             )
         )
+    if not balances:  # DeepSeek always lists its currencies: an empty list says nothing
+        raise ProviderError(
+            "deepseek balance: the answer lists no balance (balance_infos is empty)"
+        )
     return Report(available=available if isinstance(available, bool) else None, balances=balances)
 
 

@@ -12,6 +12,7 @@ masked before it is cut.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import os
@@ -19,7 +20,9 @@ import random
 import re
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -102,13 +105,46 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
+class _TooLong(ValueError):
+    """A number longer than any figure: refused before int() or Decimal() work on it."""
+
+
+MAX_NUMBER: Final = 100  # characters of one JSON number
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER:
+        raise _TooLong
+    return int(text)
+
+
+def _decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER:
+        raise _TooLong
+    return Decimal(text)
+
+
+def _loads(text: str) -> Any:
+    """JSON with numbers as Decimal (bounded in length), no NaN/Infinity, no deep recursion."""
+    return json.loads(text, parse_float=_decimal, parse_int=_int, parse_constant=_reject_constant)
+
+
 def _retry_delay(response: httpx.Response, attempt: int) -> float:
-    header = response.headers.get("retry-after", "")
-    try:
+    """Retry-After as seconds (ASCII digits) or an HTTP date, capped; anything else backs off.
+
+    float() would take 'nan' (a sleep until the entry's deadline), 'inf', '-5' and '1_0'.
+    """
+    header = response.headers.get("retry-after", "").strip()
+    delay: float = 0.5 * 2**attempt
+    if re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,3})?", header):
         delay = float(header)
-    except ValueError:
-        delay = 0.5 * 2**attempt
-    return min(max(delay, 0.0), RETRY_AFTER_CAP) + random.uniform(0, 0.25)  # noqa: S311  # jitter, not crypto
+    elif header:
+        with contextlib.suppress(TypeError, ValueError, OverflowError, IndexError):
+            when = parsedate_to_datetime(header)
+            if when.tzinfo is None:  # '-0000': UTC as far as the sender knows
+                when = when.replace(tzinfo=UTC)
+            delay = max((when - datetime.now(UTC)).total_seconds(), 0.0)
+    return min(delay, RETRY_AFTER_CAP) + random.uniform(0, 0.25)  # noqa: S311  # jitter, not crypto
 
 
 class HttpClient:
@@ -292,11 +328,16 @@ def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
         hint = " after retries" if status in RETRY_STATUSES else ""
         raise _provider_error(what, status, f"the provider answered HTTP {status}{hint}", detail)
     try:
-        return json.loads(
-            body.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant
-        )
+        return _loads(body.decode("utf-8"))
     except _NonFinite as exc:
         raise ProviderError(f"{what}: the answer has {exc}, which is not a number") from None
+    except _TooLong:
+        raise ProviderError(
+            f"{what}: the answer has a number too long to be a figure "
+            f"(over {MAX_NUMBER} characters)"
+        ) from None
+    except RecursionError:
+        raise ProviderError(f"{what}: the answer is nested too deeply to be a balance") from None
     except (UnicodeDecodeError, ValueError):
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
         raise ProviderError(
@@ -339,7 +380,7 @@ def error_detail(body: bytes) -> str:
     except UnicodeDecodeError:
         return ""
     try:
-        payload = json.loads(text)
+        payload = _loads(text)
     except (ValueError, RecursionError):
         plain = text.strip()
         return "" if not plain or plain.startswith("<") else clean(plain)

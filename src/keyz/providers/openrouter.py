@@ -74,6 +74,8 @@ _WINDOWS: Final = (
 def parse_key(payload: Any, now: datetime) -> Report:
     """Normalize a /key answer: the key's own cap and spend windows, no invented balance."""
     data = _data(payload, "openrouter key")
+    if "limit" not in data or data.get("usage") is None:  # both always sent; limit null = no cap
+        raise ProviderError("openrouter key: the answer has no limit and usage figures")
     spend = [
         Spend(
             period=period,  # type: ignore[arg-type]  # the names above are valid periods
