@@ -110,3 +110,19 @@ def test_bad_options_are_usage_errors(text: str) -> None:
 
 def test_option_values_may_contain_equals() -> None:
     assert parse_option("team_id=a=b") == ("team_id", "a=b")
+
+
+def test_an_entry_name_with_control_characters_in_a_pushed_config_is_refused(
+    tmp_path: Path,
+) -> None:
+    from keyz.config import load_config
+    from keyz.errors import ConfigError
+
+    keyz_dir = tmp_path / ".keyz"
+    keyz_dir.mkdir()
+    (keyz_dir / "config.toml").write_text(
+        'schema_version = 1\n[entries."api/\\u001b[2Jx"]\nprovider = "deepseek"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(keyz_dir)
+    assert "\x1b" not in str(info.value) and "\\x1b[2Jx" in str(info.value)

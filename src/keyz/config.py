@@ -17,6 +17,8 @@ from keyz.alerts import ALERT_KEYS, Alerts, parse_alerts, parse_duration
 from keyz.errors import ConfigError, UsageError
 from keyz.fsutil import atomic_write, read_capped, safe_path
 
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
 CONFIG_SCHEMA_VERSION: Final = 1
 GIT_MODES: Final = ("off", "stage", "commit")
 MAX_CONFIG_BYTES: Final = 1_000_000
@@ -159,6 +161,10 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
 
     entries: dict[str, EntryConfig] = {}
     for name, table in _table(raw, "entries", path).items():
+        if _CONTROL.search(name):  # a pushed config must not write to the terminal through a name
+            raise ConfigError(
+                f"{path}: [entries.{name!r}] has control characters; no pass entry is named so"
+            )
         if not isinstance(table, dict):
             raise ConfigError(f'{path}: [entries."{name}"] must be a table')
         provider = table.get("provider")
