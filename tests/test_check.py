@@ -124,7 +124,15 @@ def test_quota_percent_threshold(make_sandbox: MakeStore, simulator: Simulator) 
 def test_threshold_and_duration_syntax() -> None:
     assert str(parse_threshold("5 usd")) == "5 USD"
     assert parse_duration("12h") == timedelta(hours=12)
-    for bad in ("5", "USD 5", "-1 USD", "x USD"):
+    for bad in (
+        "5",
+        "USD 5",
+        "-1 USD",
+        "x USD",
+        "\u0661\u0660\u0660 USD",
+        "1_000 USD",
+        "1e9999 USD",
+    ):
         with pytest.raises(UsageError):
             parse_threshold(bad)
     for bad in ("12", "0h", "1y", "h"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from keyz.errors import UsageError
@@ -55,11 +55,9 @@ class Alerts:
 def parse_threshold(text: str) -> Threshold:
     """'5 USD' → Threshold(5, 'USD')."""
     parts = text.split()
-    if len(parts) == 2:
-        try:
-            amount = Decimal(parts[0])
-        except InvalidOperation:
-            amount = Decimal("NaN")
+    # ASCII decimal notation only, bounded: Decimal() alone takes Arabic digits, '1_000', '1e9999'
+    if len(parts) == 2 and re.fullmatch(r"[0-9]{1,15}(\.[0-9]{1,12})?", parts[0]):
+        amount = Decimal(parts[0])
         unit = parts[1].upper()
         if amount.is_finite() and amount >= 0 and re.fullmatch(r"[A-Z][A-Z0-9_]{1,15}", unit):
             return Threshold(amount, unit)
