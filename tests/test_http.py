@@ -306,3 +306,13 @@ def test_a_retry_after_http_date_is_honoured_within_the_cap() -> None:
     assert retry_after_sleep(later) <= 10.25
     assert 0 <= retry_after_sleep("0") <= 0.25
     assert 1.5 <= retry_after_sleep("1.5") <= 1.75
+
+
+@respx.mock
+def test_more_than_one_layer_of_compression_is_refused() -> None:
+    import gzip
+
+    twice = gzip.compress(gzip.compress(b'{"x": 1}'))
+    respx.get(URL).respond(200, content=twice, headers={"Content-Encoding": "gzip, gzip"})
+    with pytest.raises(ProviderError, match="compressed 2 times over; keyz decodes one layer"):
+        run()

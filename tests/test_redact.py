@@ -102,3 +102,15 @@ def test_control_characters_from_outside_never_reach_a_terminal() -> None:
     assert "\x1b" not in shown and "\x07" not in shown and "\n" not in shown
     assert "\u202e" not in shown
     assert "\\x1b[31m" in shown and "\\u202e" in shown
+
+
+def test_a_key_split_by_invisible_characters_or_a_line_break_is_withheld() -> None:
+    from keyz.redact import clean
+
+    redactor = Redactor()
+    redactor.add(SECRET)
+    for glue in ("\u200b", "\u00ad", "\x00", "\n", "\x1b[31m", " "):
+        split = SECRET[:12] + glue + SECRET[12:]
+        shown = clean(f"bad key: {split}", 200, redactor=redactor)
+        assert shown == "[withheld: the text held a key]", glue
+    assert clean("nothing secret here", 200, redactor=redactor) == "nothing secret here"

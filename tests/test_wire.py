@@ -184,3 +184,31 @@ def test_a_gzip_bomb_stops_at_the_cap_in_bounded_time_and_memory(
     assert "larger than 1048576 bytes once decoded" in stderr
     assert elapsed < 20, f"{elapsed:.1f}s"
     assert usage.ru_maxrss < 200 * 1024, f"{usage.ru_maxrss} KiB"  # Linux: KiB
+
+
+@pytest.mark.cli
+def test_proxy_credentials_never_show_and_an_unusable_proxy_is_one_line(four: Sandbox) -> None:
+    down = four.keyz(
+        "sync", "api/deepseek", env={"HTTPS_PROXY": "http://alice:hunter22@127.0.0.1:9"}
+    )
+    assert down.returncode == 1 and "through the proxy http://127.0.0.1:9" in down.stderr
+    state = (four.store / ".keyz" / "state" / "entries.json").read_text()
+    assert "hunter22" not in down.stderr + state and "alice" not in down.stderr + state
+    for proxy in ("ftp://proxy.example:21", "http://alice:hunter22@127.0.0.1:99999"):
+        result = four.keyz("sync", "api/deepseek", env={"HTTPS_PROXY": proxy})
+        assert result.returncode in (1, 2), result.stderr
+        assert "Traceback" not in result.stderr and "hunter22" not in result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "proxy" in result.stderr.lower()
+
+
+@pytest.mark.cli
+def test_a_server_that_does_not_speak_tls_is_not_called_a_certificate_problem(
+    four: Sandbox,
+) -> None:
+    with Simulator(tls=False) as plain:
+        url = plain.base_url("deepseek").replace("http://", "https://")
+        result = four.keyz("sync", "api/deepseek", env={"KEYZ_DEEPSEEK_BASE_URL": url})
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert "the TLS handshake with 127.0.0.1:" in line and "Is it an https server?" in line
+    assert "certificate" not in line

@@ -400,8 +400,9 @@ def status(env: Env, as_json: bool, style: str) -> None:
 @cli.command()
 @click.argument("provider_id", metavar="[PROVIDER]", required=False)
 @click.option("--remove", is_flag=True, help="Forget the base URL trusted for PROVIDER.")
+@click.option("--yes", "-y", is_flag=True, help="Approve without asking (the URL is still shown).")
 @pass_env
-def trust(env: Env, provider_id: str | None, remove: bool) -> None:
+def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
     """Let keys for PROVIDER go to the base_url that config.toml names.
 
     config.toml is committed: anyone who can push to the store could set a
@@ -410,7 +411,8 @@ def trust(env: Env, provider_id: str | None, remove: bool) -> None:
     record lives outside the store (~/.config/keyz/trusted-base-urls.json) and
     names the URL itself: if the URL changes, approve again. KEYZ_<ID>_BASE_URL
     and a base_url: line inside the pass entry need no approval. Without
-    PROVIDER, list what this machine trusts for this store.
+    PROVIDER, list what this machine trusts for this store. It shows the URL
+    and asks first; without a terminal it needs --yes.
 
     \b
     Example:
@@ -420,7 +422,8 @@ def trust(env: Env, provider_id: str | None, remove: bool) -> None:
     from keyz import trust as trusted
     from keyz.errors import UsageError
     from keyz.providers import get_provider
-    from keyz.providers.http import resolve_base_url
+    from keyz.providers.http import resolve_base_url, shown_url
+    from keyz.redact import clean
 
     store = env.store()
     config = env.config(store)
@@ -429,7 +432,7 @@ def trust(env: Env, provider_id: str | None, remove: bool) -> None:
             raise UsageError("--remove needs a PROVIDER")
         rows = trusted.trusted_here(store.root)
         for pid, url in rows:
-            _out(f"{pid}  {url}")
+            _out(f"{clean(pid, 40)}  {shown_url(url)}")
         if not rows:
             _err("No base_url from config.toml is trusted on this machine for this store")
         return
@@ -449,7 +452,16 @@ def trust(env: Env, provider_id: str | None, remove: bool) -> None:
             "its documented host, which needs no approval"
         )
     resolve_base_url(provider.id, provider.default_base_url, configured.base_url)  # well-formed?
-    url = configured.base_url.rstrip("/")
+    url = shown_url(configured.base_url.rstrip("/"))
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"approve {url} for {provider.id} keys with 'keyz trust {provider.id} --yes' "
+                "(no terminal to ask on)"
+            )
+        _err(f"config.toml sends {provider.id} keys of this store to: {url}")
+        if not click.confirm("Did you set this yourself, and do you trust that host?", err=True):
+            raise UsageError("not approved; nothing changed")
     if trusted.trust(store.root, provider.id, configured.base_url):
         _err(f"From this machine, {provider.id} keys of this store may now go to {url}")
     else:

@@ -33,6 +33,8 @@ _KEY_SHAPES: Final = re.compile(
     r"|sk-[A-Za-z0-9_\-]{20,}"
 )
 
+_ESCAPES: Final = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
+
 # Shorter strings would mask ordinary words; real keys are far longer.
 _MIN_SECRET_LEN: Final = 8
 
@@ -43,6 +45,7 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._needles: list[tuple[str, str]] = []  # (form, its casefold), longest first
+        self._secrets: set[str] = set()  # casefolded raw values, for the loose check
 
     def add(self, secret: str, *, min_length: int = _MIN_SECRET_LEN) -> None:
         """Register a secret and the encoded forms it may take in output."""
@@ -61,6 +64,7 @@ class Redactor:
             start = (shift * 4 + 2) // 3 if shift else 0
             forms.add(encoded[start : len(encoded) - 4] if len(encoded) > start + 8 else encoded)
         with self._lock:
+            self._secrets.add(secret.casefold())
             known = {form for form, _ in self._needles} | {f for f in forms if f}
             self._needles = [(f, f.casefold()) for f in sorted(known, key=len, reverse=True)]
 
@@ -74,10 +78,26 @@ class Redactor:
                     folded = text.casefold()
         return _KEY_SHAPES.sub(MASK, text)
 
+    def loosely_contains(self, text: str) -> bool:
+        """True if a secret shows once spaces, escape sequences and invisible characters go.
+
+        A provider that wraps a long line, or slips a zero-width space, soft hyphen or
+        colour code into the key it echoes, defeats exact masking; this catches it.
+        """
+        if not self._secrets:
+            return False
+        squeezed = "".join(
+            c
+            for c in _ESCAPES.sub("", text)
+            if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf")
+        ).casefold()
+        return any(secret in squeezed for secret in self._secrets)
+
     def clear(self) -> None:
         """Forget every registered secret (used between runs in one process)."""
         with self._lock:
             self._needles = []
+            self._secrets = set()
 
 
 def _printable(char: str) -> str:
@@ -93,11 +113,15 @@ def clean(text: str, limit: int = 200, *, redactor: Redactor | None = None) -> s
     """Text from outside (a provider's error, a label), made safe to store and show.
 
     Secrets are masked first, on the text as it came (a key holding a tab or a
-    no-break space must still match); then control characters are escaped,
+    no-break space must still match); text that still holds a key once spaces and
+    invisible characters are ignored is withheld whole; then control characters are escaped,
     whitespace is folded, and only then is it cut to ``limit`` characters, so a
     cut can never leave part of a key behind.
     """
-    masked = (redactor or REDACTOR)(text)
+    redactor = redactor or REDACTOR
+    masked = redactor(text)
+    if redactor.loosely_contains(masked):  # the key, split by something: say nothing of it
+        return "[withheld: the text held a key]"
     shown = " ".join("".join(_printable(c) for c in masked).split())
     return shown if len(shown) <= limit else shown[: limit - 1].rstrip() + "…"
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
-from keyz.errors import KeyzError, ProviderError, UsageError
+from keyz.errors import ConfigError, KeyzError, ProviderError, UsageError
 from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
 from keyz.git_ops import CommitOutcome, GitRepo
@@ -194,13 +194,14 @@ async def _fetch_all(
             async with asyncio.timeout(config.timeout):
                 async with decrypting:
                     secret = await in_daemon_thread(store.decrypt, entry.name)
-                # 'key: value' lines of the entry fill options the config leaves unset
+                check_key_belongs(entry, secret.value, secret.hints.get("provider"))
+                # 'key: value' lines of the entry travel with the key: they win over config.toml
                 hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
                 provider.check_options(hinted, origin="the pass entry's line")
                 for name, value in hinted.items():  # an entry's free values are private
                     if not provider.options[name].choices:
                         REDACTOR.add(value, min_length=6)
-                options = {**hinted, **entry.options}
+                options = {**entry.options, **hinted}
                 base_url = resolve_base_url(
                     provider.id,
                     provider.documented_base_url(options),
@@ -253,6 +254,29 @@ async def _fetch_all(
             await asyncio.gather(*(tracked(entry, http) for entry in interleave(entries)))
     finally:
         store.close()  # a decryption past its deadline must not outlive the run
+
+
+def check_key_belongs(entry: EntryConfig, key: str, bound: str | None) -> None:
+    """Refuse to send a key to a provider it visibly does not belong to.
+
+    config.toml is committed: a pushed ``provider = ...`` must not move a key to
+    another provider. A ``provider:`` line in the pass entry binds it; a key with a
+    documented prefix (sk-or-v1-, sk-ant-, xai-, ...) binds it to that provider.
+    """
+    from keyz.discover import prefix_of
+
+    if bound is not None and bound.strip().lower() != entry.provider:
+        raise ConfigError(
+            f"config.toml tracks it with {entry.provider}, but the pass entry's provider: line "
+            "names another provider; nothing was sent (fix one of them)"
+        )
+    shape = prefix_of(key)
+    if shape is not None and shape.provider != entry.provider:
+        raise ConfigError(
+            f"the key looks like {shape.label}, not a key for {entry.provider}; nothing was sent "
+            f"(fix [entries.{entry.name!r}] provider in config.toml, or keyz track "
+            f"{entry.name} -p {shape.provider})"
+        )
 
 
 def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:

@@ -25,12 +25,12 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from keyz.errors import AuthError, ConfigError, ProviderError
-from keyz.redact import clean
+from keyz.redact import REDACTOR, clean
 
 MAX_BODY: Final = 1 << 20  # 1 MiB: a balance answer is a few hundred bytes
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
@@ -53,7 +53,14 @@ def resolve_base_url(
     else:
         raw, source = default, "default"
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    bad = not re.fullmatch(r"[\x21-\x7e]{1,2048}", raw)  # no spaces, controls or non-ASCII
+    if (
+        bad
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "?" in raw
+        or "#" in raw
+    ):
         shown = repr(raw) if source != "the pass entry's base_url line" else "the value"
         raise ConfigError(f"{source}: {shown} is not a base URL like https://host[:port][/prefix]")
     if parts.username or parts.password:
@@ -69,6 +76,13 @@ def env_base_url_name(provider_id: str) -> str:
     return f"KEYZ_{provider_id.upper().replace('-', '_')}_BASE_URL"
 
 
+def shown_url(url: str) -> str:
+    """The whole host (where the key would go is never cut off), the rest cut and escaped."""
+    parts = urlsplit(url)
+    head = f"{parts.scheme}://{parts.netloc}"
+    return clean(head, 400) + clean(url[len(head) :], 60) if url.startswith(head) else clean(url)
+
+
 def check_configured_base_url(store_root: Path, provider_id: str, configured: str | None) -> None:
     """Refuse a base_url that only the committed config names until this machine trusts it.
 
@@ -81,7 +95,7 @@ def check_configured_base_url(store_root: Path, provider_id: str, configured: st
         return
     if not trust.is_trusted(store_root, provider_id, configured):
         raise ConfigError(
-            f"[providers.{provider_id}] base_url = {clean(configured, 120)!r} comes from the "
+            f"[providers.{provider_id}] base_url = {shown_url(configured)!r} comes from the "
             f"committed config.toml, and this machine has not approved sending {provider_id} keys "
             "there (anyone who can push to the store could have set it); nothing was decrypted "
             f"or sent. If you set it yourself, run 'keyz trust {provider_id}'"
@@ -165,13 +179,20 @@ class HttpClient:
     def make_async_client() -> httpx.AsyncClient:
         # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY;
         # Accept-Encoding is httpx's: exactly the encodings this install can decode.
-        return httpx.AsyncClient(
-            verify=ssl_context(),
-            follow_redirects=False,
-            timeout=REQUEST_TIMEOUT,
-            headers={"Accept": "application/json", "User-Agent": "keyz"},
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        )
+        _check_proxy_settings()
+        try:
+            return httpx.AsyncClient(
+                verify=ssl_context(),
+                follow_redirects=False,
+                timeout=REQUEST_TIMEOUT,
+                headers={"Accept": "application/json", "User-Agent": "keyz"},
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            )
+        except (ValueError, ImportError, httpx.InvalidURL) as exc:  # a proxy URL httpx cannot use
+            raise ConfigError(
+                f"the proxy setting cannot be used ({clean(str(exc), 120)}); check HTTPS_PROXY, "
+                "HTTP_PROXY and ALL_PROXY (http://, https:// or socks5:// with a valid port)"
+            ) from None
 
     async def get_json(self, url: str, *, headers: Mapping[str, str], what: str) -> Any:
         """GET ``url`` and return its JSON; ``what`` names the call in errors (e.g. 'deepseek balance')."""
@@ -194,6 +215,11 @@ class HttpClient:
             return await self.client.send(request, stream=True)
         except httpx.TimeoutException:
             raise ProviderError(f"{what}: no answer from {host} in time") from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, OverflowError) as exc:
+            raise ProviderError(
+                f"{what}: cannot send to {host} ({clean(str(exc), 120) or type(exc).__name__}); "
+                "check the base_url and HTTPS_PROXY / ALL_PROXY"
+            ) from None
         except httpx.ProxyError as exc:
             reason = clean(str(exc)) or type(exc).__name__
             raise ProviderError(
@@ -201,12 +227,19 @@ class HttpClient:
                 "and NO_PROXY"
             ) from None
         except httpx.TransportError as exc:
-            tls = _tls_failure(exc)
-            if tls:
+            certificate, handshake = _tls_failure(exc)
+            if certificate:
                 raise ProviderError(
-                    f"{what}: cannot verify the TLS certificate of {host} ({tls}); nothing was "
-                    "sent. If a proxy or company CA signs its traffic, point SSL_CERT_FILE at its "
-                    "CA bundle (see 'TLS and proxies' in docs/troubleshooting.md)"
+                    f"{what}: cannot verify the TLS certificate of {host} ({certificate}); "
+                    "nothing was sent. If a proxy or company CA signs its traffic, point "
+                    "SSL_CERT_FILE at its CA bundle (see 'TLS and proxies' in "
+                    "docs/troubleshooting.md)"
+                ) from None
+            if handshake:
+                raise ProviderError(
+                    f"{what}: the TLS handshake with {host} failed ({handshake}); nothing was "
+                    "sent. Is it an https server? (a plain-http server, or a proxy that answers "
+                    "CONNECT with a page of its own, fails this way)"
                 ) from None
             # str(exc) of a transport error names the host and the OS error, never headers
             reason = clean(str(exc)) or type(exc).__name__
@@ -223,6 +256,26 @@ class HttpClient:
             ) from None
 
 
+_PROXY_VARIABLES: Final = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def _check_proxy_settings() -> None:
+    """Mask a proxy's user and password (its own error text may echo them); refuse a bad port."""
+    for name, value in os.environ.items():
+        if name.lower() not in _PROXY_VARIABLES or not value:
+            continue
+        netloc = urlsplit(value if "://" in value else f"http://{value}").netloc
+        userinfo, _, hostport = netloc.rpartition("@")
+        for part in {userinfo, *userinfo.split(":", 1)} - {""}:
+            REDACTOR.add(part, min_length=3)
+            REDACTOR.add(unquote(part), min_length=3)
+        port = hostport.rpartition("]")[2].rpartition(":")[2] if ":" in hostport else ""
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(
+                f"{name}: the proxy's port {clean(port, 12)!r} is not a port (1-65535)"
+            )
+
+
 def _proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url`` (as httpx reads it), without credentials."""
     import urllib.request
@@ -235,9 +288,9 @@ def _proxy_for(url: str) -> str | None:
     if not proxy:
         return None
     shown = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-    return clean(
-        f"{shown.scheme}://{shown.hostname}" + (f":{shown.port}" if shown.port else ""), 80
-    )
+    port = shown.netloc.rpartition("@")[2].rpartition(":")[2] if ":" in shown.netloc else ""
+    host = f"{shown.hostname}:{port}" if port.isdigit() else str(shown.hostname)
+    return clean(f"{shown.scheme}://{host}", 80)
 
 
 def ssl_context() -> ssl.SSLContext:
@@ -252,17 +305,21 @@ def ssl_context() -> ssl.SSLContext:
     return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-def _tls_failure(exc: BaseException) -> str | None:
-    """The certificate problem behind a failed connection, if that is what it was."""
+def _tls_failure(exc: BaseException) -> tuple[str | None, str | None]:
+    """(the certificate problem, another TLS failure) behind a failed connection."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return clean(seen.verify_message or "certificate verify failed", 120)
-        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return clean(seen.verify_message or "certificate verify failed", 120), None
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
             match = re.search(r"certificate verify failed: ([^(]+)", str(seen))
-            return clean(match.group(1).strip() if match else "TLS handshake failed", 120)
+            return clean(
+                match.group(1).strip() if match else "certificate verify failed", 120
+            ), None
+        if isinstance(seen, ssl.SSLError):
+            return None, clean(getattr(seen, "reason", None) or str(seen), 120) or "TLS error"
         seen = seen.__cause__ or seen.__context__
-    return None
+    return None, None
 
 
 async def _read_capped(response: httpx.Response, what: str) -> bytes:
@@ -273,6 +330,15 @@ async def _read_capped(response: httpx.Response, what: str) -> bytes:
     if unknown:
         raise ProviderError(
             f"{what}: the answer is compressed as {unknown!r}, which this install cannot decode"
+        )
+    layers = [
+        e
+        for e in response.headers.get_list("content-encoding", split_commas=True)
+        if e.strip().lower() not in ("", "identity")
+    ]
+    if len(layers) > 1:  # each layer multiplies what one read expands to: a bomb past the cap
+        raise ProviderError(
+            f"{what}: the answer is compressed {len(layers)} times over; keyz decodes one layer"
         )
     try:
         async for chunk in response.aiter_bytes():
