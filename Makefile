@@ -30,8 +30,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no test: make treats that as the failure it is.
+# -n auto: one worker per core (pytest-xdist); each builds its own throwaway gpg key.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix src tests benchmarks
