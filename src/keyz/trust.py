@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from keyz.errors import ConfigError
-from keyz.fsutil import atomic_write
+from keyz.fsutil import atomic_write, read_capped
 
 MAX_BYTES: Final = 1 << 20
 
@@ -40,8 +40,7 @@ def _key(store_root: Path, provider_id: str, base_url: str) -> dict[str, str]:
 def _load() -> list[dict[str, str]]:
     path = trust_file()
     try:
-        with path.open("rb") as handle:
-            data: Any = json.loads(handle.read(MAX_BYTES + 1)[:MAX_BYTES])
+        data: Any = json.loads(read_capped(path, MAX_BYTES, ConfigError))
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
