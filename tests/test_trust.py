@@ -136,7 +136,10 @@ def test_a_pushed_provider_or_region_cannot_move_a_key(
     set_entry(keyz_dir, EntryConfig("api/bound", "openrouter"))
     result = sandbox.keyz("sync")
     assert result.returncode == 1
-    assert "api/openrouter: the key looks like an OpenRouter key, not a key for openai" in result.stderr
+    assert (
+        "api/openrouter: the key looks like an OpenRouter key, not a key for openai"
+        in result.stderr
+    )
     assert "api/bound: config.toml tracks it with openrouter, but the pass entry's provider:" in (
         result.stderr
     )
