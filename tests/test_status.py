@@ -98,9 +98,17 @@ def test_short_line_for_a_status_bar() -> None:
         ]
     )
     assert line == "ds ¥98 · or $74 · mm 62%!"
-    assert short_amount(Decimal("5.259"), "USD") == "$5.25"
-    assert short_amount(Decimal("1500"), "POINTS") == "1500 POINTS"
-    assert short_amount(Decimal("-3.5"), "USD") == "-$3.50"
+    # whole units, money left rounded down: never more than is left, never $0 while cents remain
+    assert short_amount(Decimal("5.259"), "USD") == "$5"
+    assert short_amount(Decimal("0.40"), "USD") == "<$1"
+    assert short_amount(Decimal("0"), "USD") == "$0"
+    assert short_amount(Decimal("1500.9"), "POINTS") == "1500 POINTS"
+    assert short_amount(Decimal("-3.5"), "USD") == "-$4"  # owing 3.50 is less than -$3
+    # spend rounded up: never less than was spent
+    assert short_amount(Decimal("4.50"), "USD", spent=True) == "$5"
+    assert short_amount(Decimal("27.00"), "USD", spent=True) == "$27"
+    oa = sidecar(spend=[{"period": "this_month", "currency": "USD", "amount": "4.50"}])
+    assert short_line([("api/oa", "openai", oa, False)]) == "oa $5/mo"
     two = short_line([("a/one", "deepseek", ds, False), ("b/two", "deepseek", None, False)])
     assert two == "ds:one ¥98 · ds:two ?"
 
@@ -109,7 +117,9 @@ def test_status_format_short_from_the_cli(two_keys: Sandbox) -> None:
     assert two_keys.keyz("sync").returncode == 0
     done = two_keys.keyz("status", "--format", "short")
     assert done.returncode == 0
-    assert done.stdout == "ds ¥110/$5.25 · or $12\n"  # the key limit left, rounded down
+    assert done.stdout == "ds ¥110/$5 · or $12\n"  # whole units; the key limit left, rounded down
+    helped = two_keys.keyz("status", "--help").stdout
+    assert "whole units" in " ".join(helped.split())
 
 
 BOUNDS = ("999999999999999.999999999999", "-999999999999999.999999999999", "0.000000000001")

@@ -355,7 +355,8 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
     type=click.Choice(["table", "short"]),
     default="table",
     show_default=True,
-    help="short: one line for a status bar (i3blocks, waybar, tmux).",
+    help="short: one line for a status bar (i3blocks, waybar, tmux), in whole units: money "
+    "left rounded down, spend rounded up.",
 )
 @pass_env
 def status(env: Env, as_json: bool, style: str) -> None:

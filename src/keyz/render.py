@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from keyz.fields import utc_now
-from keyz.money import display_amount, format_amount
+from keyz.money import WIDE, display_amount, format_amount
 from keyz.sidecar import Balance, Quota, Sidecar, Spend, parse_time
 
 DERIVED_MARK = "*"
@@ -119,14 +119,19 @@ SHORT_NAMES = {
 SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
-def short_amount(amount: Decimal, unit: str) -> str:
-    """'$74', '¥98', '$5.25', '1500 POINTS': rounded down, never overstating what is left."""
-    step = Decimal(1) if abs(amount) >= 10 else Decimal("0.01")
-    text = format_amount(amount.quantize(step, rounding=ROUND_DOWN))
+def short_amount(amount: Decimal, unit: str, *, spent: bool = False) -> str:
+    """'$74', '¥98', '<$1', '1500 POINTS': whole units, on the cautious side.
+
+    Money left is rounded down (never more than is left; '<$1' while cents remain, so a
+    few cents never read as nothing), money spent is rounded up (never less than was spent).
+    """
+    whole = amount.quantize(Decimal(1), ROUND_CEILING if spent else ROUND_FLOOR, WIDE)
+    below_one = not spent and 0 < amount < 1
+    text = "1" if below_one else format_amount(whole)
     symbol = SYMBOLS.get(unit)
-    if symbol is None:
-        return f"{text} {unit}"
-    return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    shown = f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {unit}"
+    return f"<{shown}" if below_one else shown
 
 
 def short_figure(sidecar: Sidecar | None) -> str:
@@ -140,13 +145,16 @@ def short_figure(sidecar: Sidecar | None) -> str:
         )
     left = [q.remaining_percent for q in sidecar.quotas if q.remaining_percent is not None]
     if left:
-        return f"{format_amount(min(left).quantize(Decimal(1), rounding=ROUND_DOWN))}%"
+        lowest = min(left)
+        if 0 < lowest < 1:
+            return "<1%"
+        return f"{format_amount(lowest.quantize(Decimal(1), ROUND_FLOOR, WIDE))}%"
     limit = sidecar.key_limit
     if limit is not None and limit.remaining is not None:
         return short_amount(limit.remaining, limit.currency)
     for spend in sidecar.spend:
         if spend.period == "this_month":
-            return f"{short_amount(spend.amount, spend.currency)}/mo"
+            return f"{short_amount(spend.amount, spend.currency, spent=True)}/mo"
     return "?"
 
 
