@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -171,16 +170,63 @@ def test_check_usage_errors(two_keys: Sandbox) -> None:
     assert bad.returncode == 2 and "config.toml" in bad.stderr and "alert_below" in bad.stderr
 
 
+def sync_at(sandbox: Sandbox, when: str) -> None:
+    """A ``sync --commit`` as if it ran at ``when`` (keyz's clock, and git's)."""
+    clock = {"KEYZ_NOW": when, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    done = sandbox.keyz("sync", "--commit", env=clock)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.cli
 def test_runway_from_the_ledger(two_keys: Sandbox, simulator: Simulator) -> None:
     configure(two_keys, "alert_runway_days = 7")
+    later = {"KEYZ_NOW": "2026-11-03T12:00:00Z"}
     set_deepseek(simulator, "110.00")
-    assert two_keys.keyz("sync", "--commit").returncode == 0
-    assert two_keys.keyz("check").returncode == 0  # one observation: no rate yet
+    sync_at(two_keys, "2026-11-01T12:00:00Z")
+    assert two_keys.keyz("check", env=later).returncode == 0  # one observation: no rate yet
     set_deepseek(simulator, "100.00")
-    time.sleep(1.1)  # observations are to the second; the same second would hide the burn
-    assert two_keys.keyz("sync", "--commit").returncode == 0
-    result = two_keys.keyz("check")
+    sync_at(two_keys, "2026-11-02T00:00:00Z")
+    set_deepseek(simulator, "80.00")
+    sync_at(two_keys, "2026-11-02T12:00:00Z")
+    result = two_keys.keyz("check", env=later)
     assert result.returncode == 1
-    assert "api/deepseek: CNY runs out in" in result.stderr
-    assert "below alert_runway_days 7" in result.stderr
+    # 30 spent in a day, 80 left: 2.7 days, until the small hours of Nov 5
+    assert result.stderr == (
+        "keyz: api/deepseek: CNY runs out in 2.7 days (around 2026-11-05) at the recent "
+        "burn rate, below alert_runway_days 7\n"
+    )  # USD and the key limit did not move: not spending, no runway, no alert
+
+
+@pytest.mark.cli
+def test_22_seconds_of_ledger_give_no_burn_no_runway_and_no_alert(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    configure(two_keys, "alert_runway_days = 7")
+    set_deepseek(simulator, "110.00")
+    sync_at(two_keys, "2026-11-01T12:00:00Z")
+    set_deepseek(simulator, "92.50")
+    sync_at(two_keys, "2026-11-01T12:00:22Z")
+    clock = {"KEYZ_NOW": "2026-11-01T12:05:00Z"}
+
+    human = two_keys.keyz("history", "api/deepseek", env=clock)
+    assert human.returncode == 0, human.stderr
+    assert (
+        "CNY 92.50 · not enough history yet (needs 3 observations over 24 hours, "
+        "top-ups excluded)" in human.stdout
+    ), human.stdout
+    assert "/day" not in human.stdout and "runway" not in human.stdout
+
+    overview = two_keys.keyz("history", env=clock).stdout
+    assert "api/deepseek" in overview and "not enough history yet" in overview
+    assert "/day" not in overview and "runway" not in overview
+
+    document = json.loads(two_keys.keyz("history", "--json", env=clock).stdout)
+    cny = document["entries"][0]["summaries"][0]
+    assert cny["currency"] == "CNY" and cny["remaining"] == "92.50"
+    assert [cny[k] for k in ("burn_per_day_7d", "burn_per_day_30d", "runway_days")] == [None] * 3
+    assert cny["runs_out_around"] is None
+    assert cny["reason"].startswith("not enough history yet")
+
+    check = two_keys.keyz("check", env=clock)
+    assert (check.returncode, check.stderr) == (0, "")
+    assert "runs out" not in two_keys.keyz("check", "--json", env=clock).stdout

@@ -221,7 +221,7 @@ def test_a_directory_in_the_way_is_reported(two_keys: Sandbox) -> None:
 def test_clock_skew_does_not_break_history_or_runway() -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     versions = []
-    for i, (days, value) in enumerate(((-2, "100"), (-1, "90"), (3, "80"))):  # last: the future
+    for i, (days, value) in enumerate(((-3, "110"), (-2, "100"), (-1, "90"), (3, "80"))):
         sidecar = sc.Sidecar(
             entry="api/x",
             provider="deepseek",
@@ -231,7 +231,7 @@ def test_clock_skew_does_not_break_history_or_runway() -> None:
         )
         versions.append(Version(f"{i:040x}", sidecar))
     (summary,) = summaries(History("api/x", versions), [])
-    assert summary.remaining == Decimal(90)  # the future observation is left out
+    assert summary.latest == Decimal(90)  # the future observation (the last) is left out
     assert summary.burn_7d == Decimal(10)
     assert age(now + timedelta(days=3), now) == "in the future (clock skew?)"
 

@@ -15,9 +15,12 @@ import pytest
 from keyz import sidecar as sc
 from keyz.git_ops import GitRepo
 from keyz.history import (
+    NOT_ENOUGH,
     History,
     Point,
     Version,
+    balance,
+    burn,
     burn_per_day,
     changes_table,
     csv_rows,
@@ -56,8 +59,9 @@ def history_of(*values: str) -> History:
 
 def test_burn_is_spend_per_day_and_top_ups_are_not_spend() -> None:
     assert burn_per_day(points("100", "90", "80"), 7) == D("10")
-    # a top-up of 50 between days 2 and 3 is not negative spend
-    assert burn_per_day(points("100", "90", "140", "130"), 7) == D("20") / D("3")
+    # a top-up of 50 between days 2 and 3 is not negative spend, and the day it happened in
+    # says nothing about spending: 20 spent in the 2 other days
+    assert burn_per_day(points("100", "90", "140", "130"), 7) == D("10")
 
 
 def test_burn_looks_only_at_the_window() -> None:
@@ -80,18 +84,63 @@ def test_too_little_history_gives_no_rate() -> None:
 
 
 def test_summary_runway_and_top_ups() -> None:
-    summary = summarize(history_of("100", "90", "80", "130", "120"), "USD")
+    summary = summarize(history_of("100", "90", "80", "130", "120"), balance("USD"))
     assert summary is not None
-    assert summary.remaining == D("120")
-    assert summary.burn_7d == D("7.5")  # 30 spent over 4 days; the top-up of 50 is not spend
-    assert summary.runway_days == D("16")
+    assert summary.latest == D("120")
+    assert summary.burn_7d == D("10")  # 30 spent in the 3 days without the top-up of 50
+    assert summary.runway_days == D("12")
+    assert summary.runs_out == (START + timedelta(days=4 + 12)).date()
     assert summary.top_ups == [(START + timedelta(days=3), D("50"))]
+    assert summary.reason is None
 
 
 def test_not_spending_means_no_runway() -> None:
-    summary = summarize(history_of("10", "10"), "USD")
+    summary = summarize(history_of("10", "10", "10"), balance("USD"))
     assert summary is not None and summary.burn_7d == 0 and summary.runway_days is None
-    assert summarize(history_of("10"), "CNY") is None
+    assert summary.reason == "not spending"
+    assert summarize(history_of("10"), balance("CNY")) is None
+
+
+def test_the_confidence_rule() -> None:
+    """3 observations over 24 hours, top-ups excluded; below that, never a figure."""
+    seconds = timedelta(seconds=22)
+    assert not burn(points("110", "92.50", step=seconds), 7).confident
+    assert not burn(points("110", "100", "90", step=timedelta(hours=11)), 7).confident  # 22 h
+    assert burn(points("110", "100", "90", step=timedelta(hours=12)), 7).confident  # 24 h
+    assert not burn(points("110", "100"), 7).confident  # 24 h, but 2 observations
+    # 3 observations over 2 days, but one of the two steps is a top-up
+    assert not burn(points("110", "150", "140"), 7).confident
+    # a top-up, then 2 days in 2 steps of spending: enough
+    assert burn(points("110", "150", "140", "130"), 7).confident
+    summary = summarize(
+        History("api/x", versions_at([(START, "110"), (START + seconds, "92.50")])),
+        balance("USD"),
+    )
+    assert summary is not None
+    assert (summary.burn_7d, summary.burn_30d, summary.runway_days, summary.runs_out) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert summary.reason == NOT_ENOUGH and summary.reason.startswith("not enough history yet")
+    assert summary_line(summary) == f"USD 92.50 · {NOT_ENOUGH}"
+
+
+def versions_at(values: list[tuple[datetime, str]]) -> list[Version]:
+    return [
+        Version(
+            f"{i:040x}",
+            sc.Sidecar(
+                entry="api/x",
+                provider="deepseek",
+                observed_at=at,
+                available=True,
+                balances=[sc.Balance(currency="USD", remaining=D(value))],
+            ),
+        )
+        for i, (at, value) in enumerate(values)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -109,8 +158,8 @@ def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[
     assert summary_line(summary).startswith("USD ")
     document = summary_json(history, [])
     assert document["summaries"][0]["remaining"] is not None
-    assert changes_table(history, ["USD"]) and csv_rows(history, ["USD"])
-    assert sparkline([p.remaining for p in series(history, "USD")])
+    assert changes_table(history, [balance("USD")]) and csv_rows(history, ["USD"])
+    assert sparkline([p.remaining for p in series(history, balance("USD"))])
 
 
 def test_sparkline() -> None:
@@ -210,8 +259,9 @@ def test_history_json_and_human_output(ledger: Sandbox) -> None:
 
     human = ledger.keyz("history", "api/deepseek", "--currency", "cny").stdout
     assert "100.00  (-10.00)" in human and "140.00  (+50.00)" in human
-    assert "CNY 130.00 · burn 7.50/day (7d) · 7.50/day (30d)" in human
-    assert "runway 17.3 days" in human and "top-ups: +50.00 on 2026-11-04" in human
+    assert "CNY 130.00 · burn 10.00/day (7d) · 10.00/day (30d)" in human
+    assert "runway 13.0 days, runs out around 2026-11-18" in human
+    assert "top-ups: +50.00 on 2026-11-04" in human
     assert "USD" not in human
 
 
@@ -228,7 +278,8 @@ def test_history_filters_and_csv(ledger: Sandbox) -> None:
         "CNY",
     )
     rows = list(csv.reader(io.StringIO(done.stdout)))
-    assert rows[0] == [
+    # v1's columns stay first, where scripts found them
+    assert rows[0][:8] == [
         "commit",
         "observed_at",
         "currency",
@@ -238,20 +289,22 @@ def test_history_filters_and_csv(ledger: Sandbox) -> None:
         "purchased",
         "used",
     ]
-    assert [(r[1], r[2], r[3]) for r in rows[1:]] == [
-        ("2026-11-02T12:00:00Z", "CNY", "100.00"),
-        ("2026-11-03T12:00:00Z", "CNY", "90.00"),
+    assert [(r[1], r[2], r[3], r[8]) for r in rows[1:]] == [
+        ("2026-11-02T12:00:00Z", "CNY", "100.00", "balance"),
+        ("2026-11-03T12:00:00Z", "CNY", "90.00", "balance"),
     ]
 
 
 def test_history_without_entry_summarizes_every_tracked_entry(ledger: Sandbox) -> None:
     done = ledger.keyz("history")
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("api/deepseek") and "CNY 130.00 · burn 7.50/day (7d)" in lines[0]
+    assert lines[0].startswith("api/deepseek") and "CNY 130.00 · burn 10.00/day (7d)" in lines[0]
     assert lines[1].startswith("api/openrouter") and "nothing committed yet" in lines[1]
     document = json.loads(ledger.keyz("history", "--json").stdout)
     cny = document["entries"][0]["summaries"][0]
-    assert (cny["burn_per_day_7d"], cny["runway_days"]) == ("7.50", "17.3")
+    assert (cny["kind"], cny["currency"], cny["remaining"]) == ("balance", "CNY", "130.00")
+    assert (cny["burn_per_day_7d"], cny["runway_days"]) == ("10.00", "13.0")
+    assert (cny["runs_out_around"], cny["reason"]) == ("2026-11-18", None)
     assert cny["top_ups"] == [{"at": "2026-11-04T12:00:00Z", "amount": "50.00"}]
 
 
@@ -342,11 +395,11 @@ def test_one_future_dated_commit_decides_nothing(ledger: Sandbox) -> None:
     done = ledger.keyz("history", "--json", "--currency", "CNY")
     assert done.returncode == 0, done.stderr
     (cny,) = json.loads(done.stdout)["entries"][0]["summaries"]
-    # 60 spent in the 7 days to Nov 8 (the top-up of 50 is not spend): 8.57/day, 100 left
+    # 60 spent in the 6 days to Nov 8 without the top-up of 50: 10/day, 100 left
     assert (cny["remaining"], cny["burn_per_day_7d"], cny["runway_days"]) == (
         "100.00",
-        "8.57",
-        "11.7",
+        "10.00",
+        "10.0",
     )
     assert "in the future" in done.stderr
 
@@ -380,13 +433,180 @@ def test_burn_never_uses_a_future_observation() -> None:
                 balances=[sc.Balance(currency="USD", remaining=D(value))],
             ),
         )
-        for i, (days, value) in enumerate(((-2, "100"), (-1, "90"), (1000, "89")))
+        for i, (days, value) in enumerate(((-3, "110"), (-2, "100"), (-1, "90"), (1000, "89")))
     ]
     (summary,) = summaries(History("api/x", versions), [])
-    assert summary.burn_7d == D(10) and summary.remaining == D(90)
+    assert summary.burn_7d == D(10) and summary.latest == D(90)
 
 
 def test_burn_near_the_first_representable_day() -> None:
     first = datetime(1, 1, 1, tzinfo=UTC)
     series = [Point(first, D("100")), Point(first + timedelta(days=2), D("90"))]
     assert burn_per_day(series, 7) == D(5)
+
+
+def every_kind(day: int, key_left: str, spent: str, percent: str) -> bytes:
+    """A sidecar with a key limit, spend (with a breakdown), a quota window and a note."""
+    return sc.dumps(
+        sc.Sidecar.model_validate(
+            {
+                "entry": "api/openrouter",
+                "provider": "openrouter",
+                "observed_at": f"2026-11-{day:02d}T12:00:00Z",
+                "available": True,
+                "key_limit": {
+                    "limit": "20.00",
+                    "remaining": key_left,
+                    "usage": str(D(20) - D(key_left)),
+                    "reset": "monthly",
+                    "source": "/key",
+                },
+                "spend": [
+                    {
+                        "period": "this_month",
+                        "start": "2026-11-01T00:00:00Z",
+                        "currency": "USD",
+                        "amount": spent,
+                        "breakdown": [{"label": "model-a", "amount": spent}],
+                        "derived": ["amount"],
+                    }
+                ],
+                "quotas": [
+                    {
+                        "label": "requests",
+                        "window": "5h",
+                        "remaining_percent": percent,
+                        "used": "10",
+                        "limit": "100",
+                        "unit": "requests",
+                        "resets_at": "2026-11-30T00:00:00Z",
+                    }
+                ],
+                "notes": ["account balance needs a management key"],
+            }
+        )
+    )
+
+
+@pytest.fixture
+def all_kinds(two_keys: Sandbox) -> Sandbox:
+    for day, key_left, spent, percent in (
+        (1, "18.00", "2.00", "91"),
+        (3, "15.20", "4.80", "64"),
+        (5, "13.90", "6.10", "88"),
+        (7, "9.80", "10.20", "7"),
+    ):
+        body = every_kind(day, key_left, spent, percent)
+        commit_version(two_keys.store, "api/openrouter", body, day)
+    return two_keys
+
+
+def test_history_shows_key_limits_spend_and_quotas(all_kinds: Sandbox) -> None:
+    done = all_kinds.keyz("history", "api/openrouter")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = [cell.strip() for cell in lines[0].split("  ") if cell.strip()]
+    assert header[2:] == ["key limit USD", "spent USD this month", "requests (5h) % left"]
+    assert (
+        "15.20  (-2.80)" in lines[2] and "4.80  (+2.80)" in lines[2] and "64%  (-27%)" in lines[2]
+    )
+    assert "9.80  (-4.10)" in lines[4] and "7%  (-81%)" in lines[4]
+    # money burns and has a runway (8.20 in 6 days); spend and quotas are figures, not money left
+    assert (
+        "█▅▄▁  key limit USD 9.80 · burn 1.37/day (7d) · 1.37/day (30d) · runway 7.2 days"
+        in done.stdout
+    )
+    assert "runs out around 2026-11-14" in done.stdout
+    assert "▁▃▄█  spent USD 10.20 this month" in done.stdout
+    assert "█▅▇▁  requests (5h): 7% left" in done.stdout
+    assert "OBSERVED  COMMIT\n" not in done.stdout
+
+    overview = all_kinds.keyz("history").stdout.splitlines()[1]
+    assert overview.startswith("api/openrouter") and "no balance" not in overview
+    assert "key limit USD 9.80 · burn 1.37/day (7d)" in overview
+    assert "spent USD 10.20 this month" in overview and "requests (5h): 7% left" in overview
+
+    entry = json.loads(all_kinds.keyz("history", "--json").stdout)["entries"][1]
+    kinds = {s["kind"]: s for s in entry["summaries"]}
+    assert set(kinds) == {"key_limit", "spend", "quota"}
+    assert kinds["key_limit"]["remaining"] == "9.80" and kinds["key_limit"]["runway_days"] == "7.2"
+    assert kinds["key_limit"]["top_ups"] == []
+    assert (kinds["spend"]["period"], kinds["spend"]["amount"]) == ("this_month", "10.20")
+    assert "runway_days" not in kinds["spend"] and "runway_days" not in kinds["quota"]
+    assert (kinds["quota"]["label"], kinds["quota"]["window"]) == ("requests", "5h")
+    assert kinds["quota"]["remaining_percent"] == "7"
+
+
+def test_csv_carries_every_field_of_the_format(all_kinds: Sandbox) -> None:
+    from keyz.history import CSV_FIELDS
+
+    sections = {"schema_version", "balances", "key_limit", "spend", "quotas", "notes"}
+    models = (sc.Balance, sc.KeyLimit, sc.Spend, sc.Quota, sc.SpendLine, sc.Sidecar)
+    every = {name for model in models for name in model.model_fields} - sections - {"breakdown"}
+    assert every <= set(CSV_FIELDS), every - set(CSV_FIELDS)
+
+    done = all_kinds.keyz("history", "api/openrouter", "--csv")
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    last = [r for r in rows if r["observed_at"] == "2026-11-07T12:00:00Z"]
+    by_kind = {r["kind"]: r for r in last}
+    assert set(by_kind) == {"key_limit", "spend", "spend_line", "quota", "note"}
+    cap = by_kind["key_limit"]
+    assert (cap["currency"], cap["limit"], cap["remaining"], cap["usage"]) == (
+        "USD",
+        "20.00",
+        "9.80",
+        "10.20",
+    )
+    assert (cap["reset"], cap["source"], cap["available"]) == ("monthly", "/key", "true")
+    spend = by_kind["spend"]
+    assert (spend["period"], spend["amount"], spend["derived"]) == ("this_month", "10.20", "amount")
+    assert spend["start"] == "2026-11-01T00:00:00Z" and spend["end"] == ""
+    assert (by_kind["spend_line"]["label"], by_kind["spend_line"]["amount"]) == ("model-a", "10.20")
+    quota = by_kind["quota"]
+    assert (quota["label"], quota["window"], quota["remaining_percent"]) == ("requests", "5h", "7")
+    assert (quota["used"], quota["limit"], quota["unit"], quota["unlimited"]) == (
+        "10",
+        "100",
+        "requests",
+        "false",
+    )
+    assert quota["resets_at"] == "2026-11-30T00:00:00Z"
+    assert by_kind["note"]["note"] == "account balance needs a management key"
+    assert {r["provider"] for r in rows} == {"openrouter"}
+    assert {r["entry"] for r in rows} == {"api/openrouter"}
+    usd = list(
+        csv.DictReader(
+            io.StringIO(all_kinds.keyz("history", "api/openrouter", "--csv", "-c", "usd").stdout)
+        )
+    )
+    assert {r["kind"] for r in usd} == {"key_limit", "spend", "spend_line"}
+
+
+def test_an_empty_range_says_so_and_what_range_there_is(ledger: Sandbox) -> None:
+    done = ledger.keyz("history", "api/deepseek", "--since", "2026-12-01")
+    assert done.returncode == 0 and done.stdout == ""
+    assert done.stderr == (
+        "api/deepseek: no commits since 2026-12-01T00:00:00Z; its 5 commits run from "
+        "2026-11-01 to 2026-11-05\n"
+    )
+    assert "No committed history" not in done.stderr
+    early = ledger.keyz("history", "api/deepseek", "--until", "2026-10-01", "--json")
+    assert early.stdout.strip() == "[]" and "no commits until 2026-10-01T00:00:00Z" in early.stderr
+    overview = ledger.keyz("history", "--since", "2026-12-01").stdout.splitlines()
+    assert "no commits since 2026-12-01T00:00:00Z" in overview[0]
+    assert "nothing committed yet" in overview[1]  # api/openrouter never was
+
+
+def test_a_currency_the_entry_never_had_is_an_error(ledger: Sandbox) -> None:
+    for args in ((), ("--csv",), ("--json",)):
+        done = ledger.keyz("history", "api/deepseek", "--currency", "EUR", *args)
+        assert (done.returncode, done.stdout) == (1, ""), args
+        assert done.stderr == (
+            "keyz: api/deepseek has no EUR figures in its history (it has CNY, USD); "
+            "leave out --currency or name one of those\n"
+        )
+    both = ledger.keyz("history", "api/deepseek", "-c", "cny", "-c", "eur")
+    assert both.returncode == 1 and "no EUR figures" in both.stderr
+    assert ledger.keyz("history", "api/deepseek", "-c", "usd").returncode == 0
+    overview = ledger.keyz("history", "-c", "EUR").stdout.splitlines()
+    assert "no EUR figures in 5 commits" in overview[0]

@@ -230,18 +230,22 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
     except KeyzError as exc:
         return [Problem(name, "runway", "runway", f"{name}: cannot read the history: {exc}")]
     for summary in history.summaries(one, []):
-        runway = summary.runway_days
-        if runway is not None and runway < days:
-            found.append(
-                Problem(
-                    name,
-                    "runway",
-                    f"runway:{summary.currency}",
-                    f"{name}: {summary.currency} runs out in {runway:.1f} days at the recent "
-                    f"burn rate, below alert_runway_days {days}",
-                    summary.remaining,
-                )
+        runway = summary.runway_days  # None without enough history: no alert from a guess
+        if not summary.figure.money or runway is None or runway >= days:
+            continue
+        around = f" (around {summary.runs_out})" if summary.runs_out else ""
+        key = "runway" if summary.figure.kind == "balance" else "runway:key_limit"
+        found.append(
+            Problem(
+                name,
+                "runway",
+                f"{key}:{summary.currency}",
+                f"{name}: {summary.figure.name} runs out in "
+                f"{history.rounded(runway, history.TENTH)} days{around} at the recent burn "
+                f"rate, below alert_runway_days {days}",
+                summary.latest,
             )
+        )
     return found
 
 

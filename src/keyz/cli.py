@@ -923,12 +923,15 @@ def _parse_when(value: str | None, option: str) -> Any:
     "wanted",
     multiple=True,
     metavar="CUR",
-    help="Only this currency; repeatable.",
+    help="Only figures in this currency; repeatable. One the entry never had: exit 1.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
-    "--csv", "as_csv", is_flag=True, help="Print CSV: one row per observation and currency."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With ENTRY: every version, oldest first. Without: the summaries.",
 )
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: one row per observation and item.")
 @pass_env
 def history(
     env: Env,
@@ -939,22 +942,30 @@ def history(
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Show how ENTRY's balance moved, from the git log of its sidecar.
+    """Show how ENTRY's figures moved, from the git log of its sidecar.
 
-    Changes with deltas, a sparkline per currency, the average burn per day over
-    the last 7 and 30 days, the days of runway at that rate, and top-ups (which
-    never count as spending). Without ENTRY: one summary line per tracked entry.
-    Reads git only: no network, no gpg.
+    A column and a sparkline per figure: each balance currency, the key
+    limit left, spend per period, each quota window's percent left. For money
+    (balances, key limit): the average burn per day over the last 7 and 30
+    days, the days of runway at that rate and the day it runs out, and top-ups
+    (which never count as spending). Without ENTRY: one summary line per
+    tracked entry. Reads git only: no network, no gpg.
+
+    Burn and runway need enough history: at least 3 observations in the
+    window spanning at least 24 hours, top-ups excluded (at least two steps
+    between observations in which the figure did not go up, together covering
+    24 hours). With less, keyz says "not enough history yet", never a number.
 
     \b
     Examples:
       keyz history api/deepseek
       keyz history api/deepseek --since 2026-11-01 --currency CNY
       keyz history api/deepseek --csv > deepseek.csv
-      keyz history
+      keyz history --json            # burn, runway and the reason when there is none
     """
     from keyz import history as hist
-    from keyz.errors import UsageError
+    from keyz.errors import KeyzError, UsageError
+    from keyz.fields import format_time
     from keyz.git_ops import GitRepo
     from keyz.render import table
 
@@ -967,31 +978,60 @@ def history(
     names = [entry] if entry else sorted(config.entries)
     if entry and entry not in config.entries:
         raise UsageError(f"{entry} is not tracked (keyz status lists what is)")
-    histories = [hist.in_range(hist.read_history(repo, name), start, end) for name in names]
+    whole = [hist.read_history(repo, name) for name in names]
+    histories = [hist.in_range(one, start, end) for one in whole]
     for one in histories:
         for problem in one.skipped:
             _err(f"keyz: warning: skipped {problem}")
     pick = [c.upper() for c in wanted]
+    span = " ".join(
+        part
+        for part in (
+            f"since {format_time(start)}" if start else "",
+            f"until {format_time(end)}" if end else "",
+        )
+        if part
+    )
+
+    def empty(all_of: hist.History) -> str:
+        """Why there is nothing to show for an entry, or '' when there is something."""
+        if not all_of.versions:
+            return "nothing committed yet (keyz sync --commit)"
+        count = len(all_of.versions)
+        first, last = all_of.versions[0].sidecar, all_of.versions[-1].sidecar
+        return (
+            f"no commits {span}; its {count} commit{'s' * (count != 1)} run from "
+            f"{first.observed_at:%Y-%m-%d} to {last.observed_at:%Y-%m-%d}"
+        )
 
     if entry is None:
         if as_json:
             _json({"entries": [hist.summary_json(h, pick) for h in histories]})
             return
         rows = []
-        for one in histories:
-            lines = [hist.summary_line(summary) for summary in hist.summaries(one, pick)]
+        for all_of, one in zip(whole, histories, strict=True):
             provider = config.entries[one.entry].provider
-            if not one.versions:
-                lines = ["nothing committed yet (keyz sync --commit)"]
-            elif not lines:
+            line = hist.overview_line(hist.summaries(one, pick)) if one.versions else empty(all_of)
+            if not line:
                 count = len(one.versions)
-                lines = [f"no balance in {count} commit{'s' * (count != 1)} (spend or quota only)"]
-            rows.append((one.entry, provider, "; ".join(lines)))
+                what = f"{' or '.join(pick)} " if pick else ""
+                line = f"no {what}figures in {count} commit{'s' * (count != 1)}"
+            rows.append((one.entry, provider, line))
         _out(table(rows))
         return
 
-    (one,) = histories
-    chosen = pick or hist.currencies(one)
+    (all_of,), (one,) = whole, histories
+    if pick and all_of.versions:
+        had = hist.units(hist.figures(all_of))
+        missing = [c for c in pick if c not in had]
+        if missing:
+            has = f"it has {', '.join(had)}" if had else "it has no money figures"
+            raise KeyzError(
+                f"{entry} has no {', '.join(missing)} figures in its history ({has}); "
+                "leave out --currency or name one of those"
+            )
+    if all_of.versions and not one.versions:
+        _err(f"{entry}: {empty(all_of)}")
     if as_json:
         _json([hist.version_json(v) for v in one.versions])
     elif as_csv:
@@ -999,16 +1039,22 @@ def history(
         import io
 
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(hist.csv_rows(one, chosen))
+        csv.writer(buffer, lineterminator="\n").writerows(hist.csv_rows(one, pick))
         click.echo(buffer.getvalue(), nl=False)
-    elif not one.versions:
+    elif not all_of.versions:
         _err(f"No committed history for {entry} yet: run 'keyz sync --commit'")
-    else:
+    elif one.versions:
+        found = hist.all_series(one)
+        chosen = hist.select(list(found), pick)
         _out(table(hist.changes_table(one, chosen)))
         _out("")
-        for summary in hist.summaries(one, chosen):
-            spark = hist.sparkline([p.remaining for p in hist.series(one, summary.currency)])
-            _out(f"{spark}  {hist.summary_line(summary)}")
+        for figure in chosen:
+            summary = hist.summarize(one, figure, found[figure])
+            if summary is not None:
+                spark = hist.sparkline([p.remaining for p in found[figure]])
+                _out(f"{spark}  {hist.summary_line(summary)}")
+        if not chosen:
+            _out(f"no figures in {len(one.versions)} commits (notes or availability only)")
 
 
 def _key_kinds(provider: Any) -> str:
