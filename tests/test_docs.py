@@ -69,3 +69,18 @@ def test_readme_links_resolve() -> None:
     for target in re.findall(r"\]\(([^)#]+)", text):
         if "://" not in target:
             assert (ROOT / target).exists(), f"README links to missing {target}"
+
+
+def test_the_burn_rule_and_the_csv_columns_are_stated_as_keyz_applies_them() -> None:
+    from click.testing import CliRunner
+
+    from keyz.history import CSV_FIELDS, MIN_STEPS, NOT_ENOUGH
+
+    rule = "at least 3 observations in the window spanning at least 24 hours, top-ups excluded"
+    assert MIN_STEPS + 1 == 3
+    ledger = " ".join((ROOT / "docs" / "git-ledger.md").read_text().split())
+    helped = " ".join(CliRunner().invoke(cli, ["history", "--help"]).output.split())
+    for where, text in (("docs/git-ledger.md", ledger), ("keyz history --help", helped)):
+        assert rule in text, f"{where} does not state the burn/runway rule"
+    assert NOT_ENOUGH in ledger
+    assert ",".join(CSV_FIELDS) in ledger, "docs/git-ledger.md lists other CSV columns"

@@ -1,5 +1,8 @@
 """``keyz history``: a sidecar's versions from git, as series, burn rate, runway and top-ups.
 
+A series per figure (balance currency, key limit, spend period, quota window); burn and
+runway for money only, and only from enough history (``Burn.confident``).
+
 One ``git log`` and one ``git cat-file --batch`` read every version, however many
 commits there are (GitPython's iter_commits plus a blob read per commit is about
 ten times slower). Both run without textconv: pass installs a gpg diff driver for
