@@ -24,6 +24,7 @@ from keyz.history import (
     burn_per_day,
     changes_table,
     csv_rows,
+    overview_line,
     read_history,
     series,
     sparkline,
@@ -160,6 +161,24 @@ def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[
     assert document["summaries"][0]["remaining"] is not None
     assert changes_table(history, [balance("USD")]) and csv_rows(history, ["USD"])
     assert sparkline([p.remaining for p in series(history, balance("USD"))])
+
+    # the same figures as a key limit, as spend, next to a quota window
+    def every_kind(version: Version) -> Version:
+        value = version.sidecar.balances[0].remaining
+        update = {
+            "key_limit": sc.KeyLimit(limit=value, remaining=value),
+            "spend": [sc.Spend(period="today", currency="USD", amount=value)],
+            "quotas": [sc.Quota(label="tokens", remaining_percent=D("0.000000000001"))],
+        }
+        return Version(version.commit, version.sidecar.model_copy(update=update))
+
+    history = History("api/x", [every_kind(v) for v in history.versions])
+    found = summaries(history, [])
+    assert [s.figure.kind for s in found] == ["balance", "key_limit", "spend", "quota"]
+    assert all(summary_line(s) for s in found) and overview_line(found)
+    assert len(summary_json(history, [])["summaries"]) == 4
+    assert len(changes_table(history, [s.figure for s in found])[1]) == 6
+    assert len(csv_rows(history, [])) == 1 + 4 * len(values)
 
 
 def test_sparkline() -> None:
