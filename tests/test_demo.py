@@ -28,6 +28,23 @@ def test_demo_runs_offline_and_cleans_up(tmp_path: Path) -> None:
     assert "Nothing changed; no commit" in out
     assert "spent USD" in out and "interval (5h): 7% left" in out  # spend and quota kinds
     assert "top-ups: +37.50" in out and "runway" in out and "burn" in out  # history
+    # a week of ledger is enough history: 106.30 spent in the 4 days without the top-up
+    assert re.search(
+        r"CNY 41\.20 · burn 26\.5[78]/day \(7d\) · 26\.5[78]/day \(30d\) · runway 1\.6 days, "
+        r"runs out around \d{4}-\d\d-\d\d · top-ups: \+37\.50 on ",
+        out,
+    )
+    # every entry has history, whatever kind of figure it has
+    assert re.search(
+        r"api/openrouter +openrouter +key limit USD 9\.80 · burn 1\.37/day \(7d\).* runway 7\.2 "
+        r"days.*; spent USD 10\.20 today · 10\.20 this week · 10\.20 this month",
+        out,
+    )
+    assert re.search(
+        r"plan/minimax +minimax +interval \(5h\): 7% left; weekly \(7d\): 97% left", out
+    )
+    assert re.search(r"work/anthropic-admin +anthropic +spent USD 27\.6975 this month", out)
+    assert "no balance" not in out and "not enough history" not in out
     assert "keyz: api/deepseek: CNY 41.20 left, below 50 CNY" in out  # check catches it
     assert "keyz: plan/minimax: interval (5h) 7% left, below 10%" in out
     assert "# keyz: scheduled run for the store" in out  # what cron install writes

@@ -128,6 +128,8 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
         keyz("status")
         say("How fast is DeepSeek money going, and when does it run out?")
         keyz("history", "api/deepseek")
+        say("Every entry's history: balances, key limits, spend and quota windows:")
+        keyz("history")
         say("`keyz check` is what cron runs: silent when all is well, one line per problem:")
         keyz("check", "--below", "50 CNY", "--below-percent", "10", "--max-age", "1d", expect=1)
         say("Schedule it (here into the sandbox's fake crontab):")
