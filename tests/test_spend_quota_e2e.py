@@ -74,9 +74,12 @@ def test_spend_and_quota_windows_are_written_and_shown(plans: Sandbox) -> None:
     rows = {r["entry"]: r for r in as_json["entries"]}
     zai_quotas = {q["label"]: q for q in rows["api/zai"]["sidecar"]["quotas"]}
     assert zai_quotas["tokens"]["resets_at"].endswith("Z")
-    history = plans.keyz("history").stdout  # the ledger has these files, but no balance to chart
+    history = plans.keyz("history").stdout  # no balance, but quota windows and spend to chart
     minimax = next(line for line in history.splitlines() if line.startswith("api/minimax "))
-    assert " ".join(minimax.split()[1:]) == "minimax no balance in 1 commit (spend or quota only)"
+    assert " ".join(minimax.split()[1:3]) == "minimax interval"
+    assert "interval (5h): 62% left" in minimax
+    anthropic = next(line for line in history.splitlines() if line.startswith("api/anthropic "))
+    assert "13.755 in 30 days" in anthropic
     seen = result.stdout + result.stderr + status.stdout + status.stderr + history
     assert CANARY not in seen and CANARY not in files_text(plans.store)
     assert CANARY not in plans.git("log", "-p", "--all", "--no-textconv")
