@@ -629,3 +629,27 @@ def test_a_currency_the_entry_never_had_is_an_error(ledger: Sandbox) -> None:
     assert ledger.keyz("history", "api/deepseek", "-c", "usd").returncode == 0
     overview = ledger.keyz("history", "-c", "EUR").stdout.splitlines()
     assert "no EUR figures in 5 commits" in overview[0]
+
+
+def test_versions_without_figures_say_so(two_keys: Sandbox) -> None:
+    for day, note in ((1, "account balance needs a management key"), (2, "key has no cap")):
+        body = sc.dumps(
+            sc.Sidecar(
+                entry="api/openrouter",
+                provider="openrouter",
+                observed_at=datetime(2026, 11, day, 12, tzinfo=UTC),
+                available=True,
+                key_limit=sc.KeyLimit(limit=None, remaining=None, usage=D("3.00")),
+                notes=[note],
+            )
+        )
+        commit_version(two_keys.store, "api/openrouter", body, day)
+    done = two_keys.keyz("history", "api/openrouter")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "no figures in 2 commits (notes or availability only)"
+    overview = two_keys.keyz("history").stdout.splitlines()[1]
+    assert overview.split(None, 2)[2] == "no figures in 2 commits"
+    rows = list(
+        csv.DictReader(io.StringIO(two_keys.keyz("history", "api/openrouter", "--csv").stdout))
+    )
+    assert [r["kind"] for r in rows] == ["key_limit", "note"] * 2 and rows[0]["usage"] == "3.00"

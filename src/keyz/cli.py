@@ -1047,14 +1047,14 @@ def history(
         found = hist.all_series(one)
         chosen = hist.select(list(found), pick)
         _out(table(hist.changes_table(one, chosen)))
-        _out("")
         for figure in chosen:
             summary = hist.summarize(one, figure, found[figure])
             if summary is not None:
                 spark = hist.sparkline([p.remaining for p in found[figure]])
                 _out(f"{spark}  {hist.summary_line(summary)}")
         if not chosen:
-            _out(f"no figures in {len(one.versions)} commits (notes or availability only)")
+            count = len(one.versions)
+            _out(f"no figures in {count} commit{'s' * (count != 1)} (notes or availability only)")
 
 
 def _key_kinds(provider: Any) -> str:
