@@ -615,7 +615,9 @@ def check(
     alert_runway_days in [defaults], [providers.ID] or [entries."NAME"]),
     --below and --below-percent. Without --sync nothing is decrypted or fetched. Each alert is
     said once, on stderr, one line each; it is said again after a top-up that
-    leaves it still low, or with --repeat. Silent when all is well.
+    leaves it still low, or with --repeat. Once is counted apart for the terminal
+    and for unattended runs (cron), so checking by hand never silences cron; at a
+    terminal, alerts already said are counted in one line. Silent when all is well.
 
     \b
     Exit codes: 0 all is well, 1 something needs attention, 2 usage error,
@@ -630,7 +632,7 @@ def check(
     from decimal import Decimal
 
     from keyz.alerts import parse_duration, parse_threshold
-    from keyz.check import remember, run_check
+    from keyz.check import TERMINAL, UNATTENDED, remember, run_check
 
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
@@ -646,14 +648,18 @@ def check(
         git_problem = result.git_error
         if isinstance(git_problem, BusyError):
             raise git_problem
+    # said once per destination: a look at the terminal never uses up what cron would mail
+    at_terminal = (sys.stdout if as_json else sys.stderr).isatty()
+    destination = TERMINAL if at_terminal else UNATTENDED
     problems = run_check(
         store,
         config,
         below=thresholds,
         below_percent=None if below_percent is None else Decimal(str(below_percent)),
         max_age=age,
+        destination=destination,
     )
-    remember(store, problems)
+    remember(store, problems, destination)
     if as_json:
         _json(
             {
@@ -663,9 +669,13 @@ def check(
             }
         )
     else:
-        for problem in problems:
-            if problem.new or repeat:
-                _err(f"keyz: {problem.message}")
+        shown = [p for p in problems if p.new or repeat]
+        for problem in shown:
+            _err(f"keyz: {problem.message}")
+        known = len(problems) - len(shown)
+        if known and at_terminal:  # unattended, this line would be mailed every run
+            more = "and " if shown else ""
+            _err(f"keyz: {more}{known} known problem{'s' * (known != 1)} (--repeat to show)")
         if git_problem is not None:
             _err(f"keyz: {git_problem}")
         if not problems and git_problem is None and sys.stderr.isatty():
