@@ -20,7 +20,7 @@ from keyz.redact import quiet_third_party_loggers, redact
 if TYPE_CHECKING:
     from keyz.config import Config
     from keyz.store import PassStore
-    from keyz.sync import SyncResult
+    from keyz.sync import EntryResult, SyncResult
 
 
 def _err(message: str) -> None:
@@ -253,27 +253,65 @@ def sync(
       keyz sync api/deepseek --json
       keyz sync --commit --quiet     # as cron runs it
     """
-    from keyz.sync import run_sync
+    from keyz.sync import run_sync, select_entries
 
     store = env.store()
     config = env.config(store)
-    progress = _progress_printer() if not (as_json or quiet) and sys.stderr.isatty() else None
-    result = run_sync(store, config, entries, git_mode=git_mode or config.git, progress=progress)
-    if progress:
-        click.echo("\r\033[K", nl=False, err=True)
+    live = _LiveSync([(e.name, e.provider) for e in select_entries(config, entries)])
+    if as_json or quiet:
+        live.progress_on = live.rows_on = False
+    live.show(0, len(live.names), None)  # before the lock, gpg and the network
+    try:
+        result = run_sync(
+            store,
+            config,
+            entries,
+            git_mode=git_mode or config.git,
+            progress=live.show,
+            on_result=live.row,
+        )
+    finally:
+        live.clear()
     if as_json:
         _json(_sync_json(result))
     else:
-        _render_sync(result, quiet=quiet)
+        _render_sync(result, quiet=quiet, rows_shown=live.rows_on)
     click.get_current_context().exit(_sync_exit_code(result))
 
 
-def _progress_printer() -> Any:
-    def show(done: int, total: int, waiting: str | None) -> None:
-        tail = f" · waiting for {waiting}" if waiting else ""
-        click.echo(f"\r\033[Ksyncing {done}/{total}{tail}", nl=False, err=True)
+class _LiveSync:
+    """On a terminal: progress on stderr from the first moment, and each entry's row on stdout
+    as soon as it is done. On a pipe: neither; the rows come at the end, in order."""
 
-    return show
+    def __init__(self, names: list[tuple[str, str]]) -> None:
+        from keyz.render import column_widths
+
+        self.names = names
+        self.widths = column_widths([(n, p, "") for n, p in names])
+        self.progress_on = sys.stderr.isatty()
+        self.rows_on = sys.stdout.isatty()
+        self.line = ""
+
+    def show(self, done: int, total: int, waiting: str | None) -> None:
+        if not self.progress_on:
+            return
+        tail = f" · waiting for {waiting}" if waiting else " · decrypting…" if not done else ""
+        self.line = f"syncing {done}/{total}{tail}"
+        click.echo(f"\r\033[K{self.line}", nl=False, err=True)
+
+    def clear(self) -> None:
+        if self.progress_on and self.line:
+            click.echo("\r\033[K", nl=False, err=True)
+
+    def row(self, entry: EntryResult) -> None:
+        from keyz.render import table_line
+
+        if not self.rows_on:
+            return
+        self.clear()  # the same terminal, most likely: the row goes where the progress was
+        _out(table_line(_sync_row(entry), self.widths))
+        if self.progress_on and self.line:
+            click.echo(self.line, nl=False, err=True)
 
 
 def _sync_exit_code(result: SyncResult) -> int:
@@ -282,8 +320,17 @@ def _sync_exit_code(result: SyncResult) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def _render_sync(result: SyncResult, *, quiet: bool = False) -> None:
-    from keyz.render import summarize, table
+def _sync_row(entry: EntryResult) -> tuple[str, str, str]:
+    from keyz.render import summarize
+
+    if entry.error is None and entry.sidecar is not None:
+        return (entry.entry, entry.provider, summarize(entry.sidecar))
+    last = f"last good: {summarize(entry.sidecar)}" if entry.sidecar else "no values yet"
+    return (entry.entry, entry.provider, f"FAILED ({last})")
+
+
+def _render_sync(result: SyncResult, *, quiet: bool = False, rows_shown: bool = False) -> None:
+    from keyz.render import table
 
     if quiet:  # problems only: one line each
         for entry in result.entries:
@@ -292,14 +339,8 @@ def _render_sync(result: SyncResult, *, quiet: bool = False) -> None:
         if result.git_error is not None:
             _err(f"keyz: {result.git_error}")
         return
-    rows = []
-    for entry in result.entries:
-        if entry.error is None and entry.sidecar is not None:
-            rows.append((entry.entry, entry.provider, summarize(entry.sidecar)))
-        else:
-            last = f"last good: {summarize(entry.sidecar)}" if entry.sidecar else "no values yet"
-            rows.append((entry.entry, entry.provider, f"FAILED ({last})"))
-    _out(table(rows))
+    if not rows_shown:  # as they finished, on a terminal
+        _out(table([_sync_row(entry) for entry in result.entries]))
     for entry in result.entries:
         if entry.error:
             _err(f"keyz: {entry.entry}: {entry.error}")

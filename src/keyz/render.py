@@ -170,16 +170,22 @@ def printable(text: str) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of every column but the last (which is never padded)."""
+    if not rows:
+        return []
+    return [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+
+
+def table_line(row: Sequence[str], widths: Sequence[int]) -> str:
+    cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+    return "  ".join([*cells, row[-1]]).rstrip()
+
+
 def table(rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns separated by two spaces (pass-like, no box drawing)."""
-    if not rows:
-        return ""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines)
+    widths = column_widths(rows)
+    return "\n".join(table_line(row, widths) for row in rows)
 
 
 def age(timestamp: datetime | str | None, now: datetime | None = None) -> str:
