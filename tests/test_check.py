@@ -194,10 +194,10 @@ def test_said_once_per_destination_a_look_by_hand_leaves_crons_alert(
     configure(two_keys, 'alert_below = "50 CNY"')
     set_deepseek(simulator, "40.00")
     assert two_keys.keyz("sync").returncode == 0
-    by_hand = run_tty("check", env=two_keys.env)
+    by_hand = run_tty("--no-color", "check", env=two_keys.env)
     assert by_hand.returncode == 1
     assert by_hand.text("tty") == "keyz: api/deepseek: CNY 40.00 left, below 50 CNY\n"
-    again = run_tty("check", env=two_keys.env)  # at a terminal, never a silent exit 1
+    again = run_tty("--no-color", "check", env=two_keys.env)  # at a terminal, never a silent exit 1
     assert (again.returncode, again.text("tty")) == (
         1,
         "keyz: 1 known problem (--repeat to show)\n",
@@ -224,7 +224,7 @@ def test_alert_state_is_versioned(two_keys: Sandbox, simulator: Simulator) -> No
     said = {"api/deepseek": {"below:CNY": {"value": "40.00"}}}
     path.write_text(json.dumps({"schema_version": 1, "alerts": said}))  # what keyz 0.x wrote
     assert two_keys.keyz("check").stderr == ""  # it was cron's: cron is not told again
-    assert "CNY 40.00 left" in run_tty("check", env=two_keys.env).text("tty")
+    assert "CNY 40.00 left" in run_tty("--no-color", "check", env=two_keys.env).text("tty")
     path.write_text(json.dumps({"schema_version": 3, "destinations": {}}))
     newer = two_keys.keyz("check")
     assert (

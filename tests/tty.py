@@ -52,19 +52,21 @@ class Run:
 def run_tty(
     *args: str,
     env: dict[str, str],
+    extra: dict[str, str] | None = None,
     stdout_tty: bool = True,
     stderr_tty: bool = True,
     columns: int = 80,
     timeout: float = 60,
 ) -> Run:
-    """keyz ``args`` with stdin and the chosen streams on one pty of ``columns`` columns."""
+    """keyz ``args`` with stdin and the chosen streams on one pty of ``columns`` columns;
+    ``env`` without what would change the output (NO_COLOR, COLUMNS, ...), then ``extra``."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     clean = {k: v for k, v in env.items() if k not in UNSET}
     started = time.monotonic()
     process = subprocess.Popen(
         [KEYZ, *args],
-        env={**clean, "TERM": "xterm-256color"},
+        env={**clean, "TERM": "xterm-256color", **(extra or {})},
         stdin=slave,
         stdout=slave if stdout_tty else subprocess.PIPE,
         stderr=slave if stderr_tty else subprocess.PIPE,

@@ -28,7 +28,7 @@ from keyz.errors import KeyzError, StoreError
 from keyz.fields import utc_now
 from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.money import display_amount, format_amount
-from keyz.render import age
+from keyz.render import DERIVED_MARK, age
 from keyz.state import MAX_STATE_BYTES, EntryState, load_state
 from keyz.status import STALE_AFTER, last_seen
 from keyz.store import PassStore
@@ -49,6 +49,7 @@ class Problem:
     message: str  # one line, names the entry, the figure and the threshold
     value: Decimal | None = None  # the figure, to notice a top-up
     new: bool = True  # not said before (or said again after a top-up)
+    derived: bool = False  # the figure is keyz's own sum (marked DERIVED_MARK in the message)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class Problem:
             "message": self.message,
             "value": None if self.value is None else format_amount(self.value),
             "new": self.new,
+            "derived": self.derived,
         }
 
 
@@ -173,14 +175,16 @@ def _below(
         if threshold is None or balance.remaining is None:
             continue
         if balance.remaining < threshold.amount:
+            derived = "remaining" in balance.derived
             found.append(
                 Problem(
                     name,
                     "below",
                     f"below:{balance.currency}",
-                    f"{name}: {balance.currency} {format_amount(balance.remaining)} left, "
-                    f"below {threshold}",
+                    f"{name}: {balance.currency} {format_amount(balance.remaining)}"
+                    f"{DERIVED_MARK * derived} left, below {threshold}",
                     balance.remaining,
+                    derived=derived,
                 )
             )
     cap = current.key_limit  # a capped key stops working at 0 whatever the account holds
@@ -210,17 +214,25 @@ def _quotas(name: str, current: sc.Sidecar, alerts: Alerts) -> list[Problem]:
             continue
         label = f"{quota.label} ({quota.window})" if quota.window else quota.label
         resets = f", resets {sc.format_time(quota.resets_at)}" if quota.resets_at else ""
+        derived = "remaining_percent" in quota.derived
         found.append(
             Problem(
                 name,
                 "below_percent",
                 f"quota:{label}",
-                f"{name}: {label} {format_amount(left.normalize())}% left, below "
-                f"{format_amount(alerts.below_percent.normalize())}%{resets}",
+                f"{name}: {label} {format_amount(left.normalize())}%{DERIVED_MARK * derived} "
+                f"left, below {format_amount(alerts.below_percent.normalize())}%{resets}",
                 left,
+                derived=derived,
             )
         )
     return found
+
+
+def is_low(config: Config, entry: EntryConfig, current: sc.Sidecar) -> bool:
+    """Whether a balance, key limit or quota window is below its configured threshold."""
+    alerts = config.alerts_for(entry)
+    return bool(_below(entry.name, current, alerts, ()) or _quotas(entry.name, current, alerts))
 
 
 def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
@@ -293,4 +305,12 @@ def _load_said(keyz_dir: Path) -> dict[str, Said]:
     return every
 
 
-__all__ = ["DEFAULT_MAX_AGE", "TERMINAL", "UNATTENDED", "Problem", "remember", "run_check"]
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "TERMINAL",
+    "UNATTENDED",
+    "Problem",
+    "is_low",
+    "remember",
+    "run_check",
+]

@@ -18,7 +18,7 @@ from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError, U
 from keyz.redact import quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
-    from keyz.config import Config
+    from keyz.config import Config, EntryConfig
     from keyz.store import PassStore
     from keyz.sync import EntryResult, SyncResult
 
@@ -77,9 +77,14 @@ pass_env = click.make_pass_decorator(Env)
     show_envvar=True,
     help="The pass store (default: $PASSWORD_STORE_DIR, else ~/.password-store).",
 )
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces).",
+)
 @click.version_option(__version__, prog_name="keyz")
 @click.pass_context
-def cli(ctx: click.Context, store: str | None) -> None:
+def cli(ctx: click.Context, store: str | None, color: bool | None) -> None:
     """Balances, credits and limits of the AI API keys in your pass store.
 
     keyz decrypts the keys you track, asks each provider what is left, and
@@ -94,6 +99,43 @@ def cli(ctx: click.Context, store: str | None) -> None:
       keyz status
     """
     ctx.obj = Env(store)
+    ctx.color = _color_choice(color)
+
+
+def _color_choice(option: bool | None) -> bool | None:
+    """--color/--no-color, else NO_COLOR, else FORCE_COLOR; None: click colours a TTY only."""
+    import os
+
+    if option is not None:
+        return option
+    if os.environ.get("NO_COLOR"):  # no-color.org: any non-empty value
+        return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    return None
+
+
+def _paint(line: str, tone: str | None) -> str:
+    """A line that must stand out: 'bad' (failed, low) red, 'warn' (stale) yellow, 'head' bold.
+
+    click.echo drops the colour where it is not wanted (a pipe, NO_COLOR, --no-color)."""
+    if tone == "bad":
+        return click.style(line, fg="red", bold=True)
+    if tone == "warn":
+        return click.style(line, fg="yellow")
+    return click.style(line, bold=True) if tone == "head" else line
+
+
+def _fit() -> int | None:
+    """The terminal's width when stdout is one; None on a pipe, where nothing is ever cut."""
+    import shutil
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+NOTHING_TRACKED = (
+    "Nothing tracked yet: keyz discover finds provider keys; or keyz track ENTRY -p ID"
+)
 
 
 @cli.command()
@@ -257,8 +299,8 @@ def sync(
 
     store = env.store()
     config = env.config(store)
-    live = _LiveSync([(e.name, e.provider) for e in select_entries(config, entries)])
-    if as_json or quiet:
+    live = _LiveSync(config, select_entries(config, entries))
+    if as_json or quiet or not live.names:
         live.progress_on = live.rows_on = False
     live.show(0, len(live.names), None)  # before the lock, gpg and the network
     try:
@@ -275,7 +317,9 @@ def sync(
     if as_json:
         _json(_sync_json(result))
     else:
-        _render_sync(result, quiet=quiet, rows_shown=live.rows_on)
+        _render_sync(result, config, quiet=quiet, rows_shown=live.rows_on)
+        if not live.names and not quiet:
+            _err(NOTHING_TRACKED)
     click.get_current_context().exit(_sync_exit_code(result))
 
 
@@ -283,13 +327,15 @@ class _LiveSync:
     """On a terminal: progress on stderr from the first moment, and each entry's row on stdout
     as soon as it is done. On a pipe: neither; the rows come at the end, in order."""
 
-    def __init__(self, names: list[tuple[str, str]]) -> None:
+    def __init__(self, config: Config, entries: list[EntryConfig]) -> None:
         from keyz.render import column_widths
 
-        self.names = names
-        self.widths = column_widths([(n, p, "") for n, p in names])
+        self.config = config
+        self.names = [e.name for e in entries]
+        self.widths = column_widths([(e.name, e.provider, "") for e in entries])
         self.progress_on = sys.stderr.isatty()
         self.rows_on = sys.stdout.isatty()
+        self.fit = _fit()
         self.line = ""
 
     def show(self, done: int, total: int, waiting: str | None) -> None:
@@ -309,9 +355,12 @@ class _LiveSync:
         if not self.rows_on:
             return
         self.clear()  # the same terminal, most likely: the row goes where the progress was
-        _out(table_line(_sync_row(entry), self.widths))
-        if self.progress_on and self.line:
-            click.echo(self.line, nl=False, err=True)
+        _out(
+            _paint(
+                table_line(_sync_row(entry), self.widths, self.fit), _sync_tone(entry, self.config)
+            )
+        )
+        self.line = ""  # the progress call that follows every result draws it again
 
 
 def _sync_exit_code(result: SyncResult) -> int:
@@ -329,8 +378,20 @@ def _sync_row(entry: EntryResult) -> tuple[str, str, str]:
     return (entry.entry, entry.provider, f"FAILED ({last})")
 
 
-def _render_sync(result: SyncResult, *, quiet: bool = False, rows_shown: bool = False) -> None:
-    from keyz.render import table
+def _sync_tone(entry: EntryResult, config: Config) -> str | None:
+    from keyz.check import is_low
+
+    if entry.error is not None:
+        return "bad"
+    tracked = config.entries.get(entry.entry)
+    low = tracked is not None and entry.sidecar and is_low(config, tracked, entry.sidecar)
+    return "bad" if low else None
+
+
+def _render_sync(
+    result: SyncResult, config: Config, *, quiet: bool = False, rows_shown: bool = False
+) -> None:
+    from keyz.render import DERIVED_NOTE, column_widths, has_derived, table_line
 
     if quiet:  # problems only: one line each
         for entry in result.entries:
@@ -339,8 +400,16 @@ def _render_sync(result: SyncResult, *, quiet: bool = False, rows_shown: bool = 
         if result.git_error is not None:
             _err(f"keyz: {result.git_error}")
         return
-    if not rows_shown:  # as they finished, on a terminal
-        _out(table([_sync_row(entry) for entry in result.entries]))
+    if not rows_shown:  # else they were shown as they finished, on a terminal
+        rows = [_sync_row(entry) for entry in result.entries]
+        widths, fit = column_widths(rows), _fit()
+        lines = [
+            _paint(table_line(row, widths, fit), _sync_tone(entry, config))
+            for row, entry in zip(rows, result.entries, strict=True)
+        ]
+        _out("\n".join(lines))
+    if any(entry.sidecar is not None and has_derived(entry.sidecar) for entry in result.entries):
+        _err(DERIVED_NOTE)
     for entry in result.entries:
         if entry.error:
             _err(f"keyz: {entry.entry}: {entry.error}")
@@ -389,6 +458,7 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
 
 
 @cli.command()
+@click.argument("entry", required=False, shell_complete=_complete_entries)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
     "--format",
@@ -399,25 +469,44 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
     help="short: one line for a status bar (i3blocks, waybar, tmux).",
 )
 @pass_env
-def status(env: Env, as_json: bool, style: str) -> None:
-    """Show the last known figures of every tracked entry, from the sidecars.
+def status(env: Env, entry: str | None, as_json: bool, style: str) -> None:
+    """Show the last known figures of every tracked entry (or ENTRY's in full), from the sidecars.
 
     No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
     when it was last checked, figures. Entries whose last sync failed, or that
-    were not checked for over 2 days, are marked with "!".
+    were not checked for over 2 days, are marked with "!". On a terminal, each
+    line fits its width (cut with "…"; ENTRY or --json show everything), and
+    failed or low entries are red, stale ones yellow.
     Figures keyz computed rather than read (e.g. credits - usage) end in "*".
 
     \b
     Examples:
       keyz status
+      keyz status api/openrouter      # every figure of one entry, one per line
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
-    from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, short_line, summarize, table
+    from keyz.check import is_low
+    from keyz.fields import format_time
+    from keyz.render import (
+        DERIVED_NOTE,
+        age,
+        column_widths,
+        has_derived,
+        short_line,
+        summarize,
+        summary_parts,
+        table_line,
+    )
     from keyz.status import collect_status
 
     store = env.store()
-    rows = collect_status(store, env.config(store))
+    config = env.config(store)
+    rows = collect_status(store, config)
+    if entry is not None:
+        rows = [row for row in rows if row.entry == entry]
+        if not rows:
+            raise UsageError(f"{entry} is not tracked (keyz status lists what is)")
     if as_json:
         _json({"entries": [row.to_json() for row in rows]})
         return
@@ -425,16 +514,39 @@ def status(env: Env, as_json: bool, style: str) -> None:
         _out(short_line([(r.entry, r.provider, r.sidecar, r.problem is not None) for r in rows]))
         return
     if not rows:
-        _err("No entries tracked yet: keyz track ENTRY --provider ID")
+        _err(NOTHING_TRACKED)
         return
-    lines = []
+    tones = []
     for row in rows:
-        figures = summarize(row.sidecar) if row.sidecar else "no values yet"
+        low = row.sidecar is not None and is_low(config, config.entries[row.entry], row.sidecar)
+        tones.append("bad" if row.state.last_error or low else "warn" if row.problem else None)
+    derived = any(row.sidecar is not None and has_derived(row.sidecar) for row in rows)
+    if entry is not None:  # everything about one entry, never cut
+        (row,) = rows
         checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
-        problem = f"  ! {row.problem}" if row.problem else ""
-        lines.append((row.entry, row.provider, age(checked), figures + problem))
-    _out(table(lines))
-    if any(DERIVED_MARK in line[3] for line in lines):
+        seen = f", figures of {format_time(row.sidecar.observed_at)}" if row.sidecar else ""
+        lines = [f"{row.entry} ({row.provider}), checked {age(checked)}{seen}"]
+        lines += [f"  {part}" for part in (summary_parts(row.sidecar) if row.sidecar else [])]
+        lines += [f"  ! {row.problem}"] if row.problem else []
+        _out(
+            "\n".join(_paint(line, tones[0] if line.startswith("  !") else None) for line in lines)
+        )
+    else:
+        table = [("ENTRY", "PROVIDER", "CHECKED", "FIGURES")]
+        tails = [""]
+        for row in rows:
+            checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
+            figures = summarize(row.sidecar) if row.sidecar else "no values yet"
+            table.append((row.entry, row.provider, age(checked), figures))
+            tails.append(f"  ! {row.problem}" if row.problem else "")
+        widths, fit = column_widths(table), _fit()
+        lines = [table_line(r, widths, fit, tail) for r, tail in zip(table, tails, strict=True)]
+        _out(
+            "\n".join(
+                _paint(line, tone) for line, tone in zip(lines, ["head", *tones], strict=True)
+            )
+        )
+    if derived:
         _err(DERIVED_NOTE)
 
 
@@ -674,6 +786,7 @@ def check(
 
     from keyz.alerts import parse_duration, parse_threshold
     from keyz.check import TERMINAL, UNATTENDED, remember, run_check
+    from keyz.render import DERIVED_NOTE
 
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
@@ -712,7 +825,10 @@ def check(
     else:
         shown = [p for p in problems if p.new or repeat]
         for problem in shown:
-            _err(f"keyz: {problem.message}")
+            tone = "warn" if problem.kind in ("stale", "never") else "bad"
+            _err(_paint(f"keyz: {problem.message}", tone))
+        if any(problem.derived for problem in shown):
+            _err(DERIVED_NOTE)
         known = len(problems) - len(shown)
         if known and at_terminal:  # unattended, this line would be mailed every run
             more = "and " if shown else ""
@@ -720,7 +836,12 @@ def check(
         if git_problem is not None:
             _err(f"keyz: {git_problem}")
         if not problems and git_problem is None and sys.stderr.isatty():
-            _err(f"All {len(config.entries)} entries are fine")
+            count = len(config.entries)
+            _err(
+                f"All {count} entr{'ies are' if count != 1 else 'y is'} fine"
+                if count
+                else NOTHING_TRACKED
+            )
     if problems or git_problem is not None:
         raise SystemExit(EXIT_FAILED)
 
@@ -1038,6 +1159,8 @@ def history(
                 lines = [f"no balance in {count} commit{'s' * (count != 1)} (spend or quota only)"]
             rows.append((one.entry, provider, "; ".join(lines)))
         _out(table(rows))
+        if not rows:
+            _err(NOTHING_TRACKED)
         return
 
     (one,) = histories
