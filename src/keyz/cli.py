@@ -1262,19 +1262,35 @@ def providers(as_json: bool) -> None:
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox and print how to explore it.")
-def demo(keep: bool) -> None:
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Only run the provider simulator (every provider, demo accounts) until Ctrl-C.",
+)
+def demo(keep: bool, serve: bool) -> None:
     """Run the whole flow offline on a throwaway sandbox.
 
     A temporary gpg key, pass store and git repo, and a local provider
     simulator: your own store and gpg keys are never touched.
 
+    With --serve, only the https simulator runs, with a demo account for
+    every provider; it prints the 'export KEYZ_<ID>_BASE_URL=...' and
+    'export SSL_CERT_FILE=...' lines to paste into another shell, where keyz
+    then runs on a copy of your own store without a network or real
+    accounts. It serves until Ctrl-C.
+
     \b
-    Example:
+    Examples:
       keyz demo --keep
+      keyz demo --serve
     """
     from keyz.demo import run_demo
+    from keyz.demo import serve as serve_demo
 
-    click.get_current_context().exit(run_demo(keep=keep, say=click.echo))
+    if keep and serve:
+        raise UsageError("--keep keeps the demo's sandbox; --serve makes none (choose one)")
+    code = serve_demo(say=click.echo) if serve else run_demo(keep=keep, say=click.echo)
+    click.get_current_context().exit(code)
 
 
 def main() -> NoReturn:
