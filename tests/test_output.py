@@ -164,3 +164,11 @@ def test_nothing_tracked_says_how_to_start_without_an_empty_line(make_sandbox: M
     for command in ("status", "sync", "check", "history"):
         run = run_tty(command, env=sandbox.env)
         assert (run.returncode, run.text("tty")) == (0, hint), command
+
+
+def test_other_tables_fit_too(two_keys: Sandbox) -> None:
+    shown = run_tty("providers", env=two_keys.env, columns=120).text("tty")
+    assert max(len(line) for line in shown.splitlines()) <= 120
+    assert "…" in shown
+    piped = two_keys.keyz("providers").stdout
+    assert "GET https://openrouter.ai/api/v1/credits, GET https://openrouter.ai/api/v1/key" in piped

@@ -667,7 +667,7 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
     for c in candidates:
         track = "yes" if c.confident else "no"
         rows.append((printable(c.entry), c.provider, c.key_kind or "?", track, printable(c.why)))
-    _out(table(rows))
+    _out(table(rows, _fit()))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")
     elif any(c.confident for c in candidates):
@@ -1255,9 +1255,9 @@ def providers(as_json: bool) -> None:
     for p in known:
         endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.path}" for e in p.endpoints)
         rows.append((p.id, ", ".join(p.capabilities.labels()), _key_kinds(p), endpoints))
-    _out(table(rows))
+    _out(table(rows, _fit()))
     _out("\nNot checkable with an API key:")
-    _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported]))
+    _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported], _fit()))
 
 
 @cli.command()
