@@ -384,8 +384,9 @@ def _sync_tone(entry: EntryResult, config: Config) -> str | None:
     if entry.error is not None:
         return "bad"
     tracked = config.entries.get(entry.entry)
-    low = tracked is not None and entry.sidecar and is_low(config, tracked, entry.sidecar)
-    return "bad" if low else None
+    if tracked is None or entry.sidecar is None:
+        return None
+    return "bad" if is_low(config, tracked, entry.sidecar) else None
 
 
 def _render_sync(
