@@ -11,6 +11,7 @@ from keyz.alerts import parse_duration, parse_threshold
 from keyz.errors import UsageError
 from keyz.simulator import Answer, Simulator
 from tests.conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
+from tests.tty import run_tty
 
 
 def set_deepseek(simulator: Simulator, cny: str) -> None:
@@ -230,3 +231,51 @@ def test_22_seconds_of_ledger_give_no_burn_no_runway_and_no_alert(
     check = two_keys.keyz("check", env=clock)
     assert (check.returncode, check.stderr) == (0, "")
     assert "runs out" not in two_keys.keyz("check", "--json", env=clock).stdout
+
+
+@pytest.mark.cli
+def test_said_once_per_destination_a_look_by_hand_leaves_crons_alert(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    configure(two_keys, 'alert_below = "50 CNY"')
+    set_deepseek(simulator, "40.00")
+    assert two_keys.keyz("sync").returncode == 0
+    by_hand = run_tty("--no-color", "check", env=two_keys.env)
+    assert by_hand.returncode == 1
+    assert by_hand.text("tty") == "keyz: api/deepseek: CNY 40.00 left, below 50 CNY\n"
+    again = run_tty("--no-color", "check", env=two_keys.env)  # at a terminal, never a silent exit 1
+    assert (again.returncode, again.text("tty")) == (
+        1,
+        "keyz: 1 known problem (--repeat to show)\n",
+    )
+    cron = two_keys.keyz("check")  # unattended: the alert was not used up by the terminal
+    assert (cron.returncode, cron.stderr) == (
+        1,
+        "keyz: api/deepseek: CNY 40.00 left, below 50 CNY\n",
+    )
+    quiet = two_keys.keyz("check")  # ... and cron is not mailed about it twice
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (1, "", "")
+    state = json.loads((two_keys.store / ".keyz" / "state" / "alerts.json").read_text())
+    assert state["schema_version"] == 2
+    assert set(state["destinations"]) == {"terminal", "unattended"}
+
+
+@pytest.mark.cli
+def test_alert_state_is_versioned(two_keys: Sandbox, simulator: Simulator) -> None:
+    configure(two_keys, 'alert_below = "50 CNY"')
+    set_deepseek(simulator, "40.00")
+    assert two_keys.keyz("sync").returncode == 0
+    path = two_keys.store / ".keyz" / "state" / "alerts.json"
+    path.parent.mkdir(exist_ok=True)
+    said = {"api/deepseek": {"below:CNY": {"value": "40.00"}}}
+    path.write_text(json.dumps({"schema_version": 1, "alerts": said}))  # what keyz 0.x wrote
+    assert two_keys.keyz("check").stderr == ""  # it was cron's: cron is not told again
+    assert "CNY 40.00 left" in run_tty("--no-color", "check", env=two_keys.env).text("tty")
+    path.write_text(json.dumps({"schema_version": 3, "destinations": {}}))
+    newer = two_keys.keyz("check")
+    assert (
+        newer.returncode == 1 and "newer keyz" in newer.stderr and "Traceback" not in newer.stderr
+    )
+    path.write_text(json.dumps({"schema_version": 2, "destinations": {"unattended": []}}))
+    odd = two_keys.keyz("check")
+    assert odd.returncode == 1 and "delete it" in odd.stderr

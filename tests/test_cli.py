@@ -64,11 +64,13 @@ def test_the_user_story(make_sandbox: MakeStore, simulator: Simulator) -> None:
     status = sandbox.keyz("status")
     assert status.returncode == 0, status.stderr
     ages = re.compile(r"  (just now|\d+[smhd] ago)  ")  # the third column
-    assert all(ages.search(line) for line in status.stdout.splitlines())
+    header, *lines = status.stdout.splitlines()
+    assert header.split() == ["ENTRY", "PROVIDER", "CHECKED", "FIGURES"]
+    assert all(ages.search(line) for line in lines)
     columns = re.compile(r" {2,}")
-    assert [
-        columns.sub("  ", ages.sub("  ", line, count=1)) for line in status.stdout.splitlines()
-    ] == [columns.sub("  ", line) for line in done.stdout.splitlines()]
+    assert [columns.sub("  ", ages.sub("  ", line, count=1)) for line in lines] == [
+        columns.sub("  ", line) for line in done.stdout.splitlines()
+    ]
 
     as_json = json.loads(sandbox.keyz("status", "--json").stdout)
     entry = as_json["entries"][0]

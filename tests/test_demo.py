@@ -1,10 +1,14 @@
 import re
+import shlex
+import signal
 import subprocess
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
-from .conftest import KEYZ
+from .conftest import CANARY, KEYZ, MakeStore
 
 pytestmark = pytest.mark.cli
 
@@ -79,3 +83,74 @@ def test_demo_keep_leaves_the_sandbox_and_says_how_to_use_it() -> None:
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
+
+
+def first_line(stream: IO[str], timeout: float) -> str | None:
+    """The next line of ``stream``, or None when none comes within ``timeout`` seconds."""
+    found: list[str] = []
+    reader = threading.Thread(target=lambda: found.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return found[0].rstrip("\n") if found and found[0] else None
+
+
+def test_demo_serve_lets_a_store_of_ones_own_sync_offline(make_sandbox: MakeStore) -> None:
+    """keyz demo --serve: paste its lines, sync a store whose keys no demo account knows."""
+    server = subprocess.Popen(
+        [KEYZ, "demo", "--serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] != "# Serving until Ctrl-C.":
+            line = first_line(server.stdout, timeout=30)
+            assert line is not None, lines  # it said all it has to say within 30 s
+            lines.append(line)
+        exports = dict(
+            shlex.split(line.removeprefix("export "))[0].split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        from keyz.providers import KNOWN
+
+        wanted = {f"KEYZ_{p.upper()}_BASE_URL" for p in KNOWN} | {"SSL_CERT_FILE"}
+        assert set(exports) == wanted
+        assert all(url.startswith("https://127.0.0.1:") for k, url in exports.items() if "URL" in k)
+        sandbox = make_sandbox(
+            {
+                "api/deepseek": f"{CANARY}\n",  # one's own key: no demo account has it
+                "api/kimi": "sk-my-own-kimi-key-000000000000\nregion: cn\n",
+                "plan/glm": "my-own-glm-key.0000000000\n",
+            }
+        )
+        sandbox.env.update(exports)
+        assert sandbox.keyz("init").returncode == 0
+        for entry, provider in (
+            ("api/deepseek", "deepseek"),
+            ("api/kimi", "moonshot"),
+            ("plan/glm", "zai"),
+        ):
+            assert sandbox.keyz("track", entry, "-p", provider).returncode == 0
+        synced = sandbox.keyz("sync")
+        assert synced.returncode == 0, synced.stderr
+        assert "api/deepseek  deepseek  CNY 41.20" in synced.stdout  # the demo's figures
+        assert "api/kimi      moonshot  CNY 49.58894" in synced.stdout  # region cn: CNY
+        assert "tokens (5h): 72%* left" in synced.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode in (0, 130), err
+    assert "Traceback" not in err and CANARY not in out + err
+    assert "# Stopped." in out
+    assert not Path(exports["SSL_CERT_FILE"]).exists()  # the throwaway CA went with it
+
+
+def test_demo_serve_and_keep_do_not_go_together() -> None:
+    done = subprocess.run(
+        [KEYZ, "demo", "--serve", "--keep"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2 and "choose one" in done.stderr

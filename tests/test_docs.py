@@ -84,3 +84,53 @@ def test_the_burn_rule_and_the_csv_columns_are_stated_as_keyz_applies_them() -> 
         assert rule in text, f"{where} does not state the burn/runway rule"
     assert NOT_ENOUGH in ledger
     assert ",".join(CSV_FIELDS) in ledger, "docs/git-ledger.md lists other CSV columns"
+
+
+def test_messages_never_send_users_to_a_docs_path() -> None:
+    """pipx and pip users have keyz, not its docs/ folder: a message must stand on its own."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "src" / "keyz").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and re.search(r"docs/[\w-]+\.md", node.value)
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert not found, f"messages naming a docs/ path: {found}"
+
+
+def test_docs_name_the_providers_that_take_a_region() -> None:
+    from keyz.providers import all_providers
+
+    regional = {p.id for p in all_providers() if p.regions}
+    assert regional == {"moonshot", "siliconflow", "minimax", "zai"}
+    lists = re.findall(r"`region` \(([a-z, ]+)\)", DOCS)
+    lists += re.findall(r"For providers with regions \(([a-z, ]+)\)", DOCS)
+    assert lists, "the docs no longer list which providers take region"
+    for listed in lists:
+        assert set(listed.split(", ")) == regional, listed
+
+
+def test_the_readme_names_each_providers_key_kind_as_keyz_providers_does() -> None:
+    from keyz.cli import _key_kinds
+    from keyz.providers import all_providers
+
+    readme = (ROOT / "README.md").read_text()
+    for provider in all_providers():
+        row = re.search(rf"^\| `{provider.id}` \|.*\| ([^|]+) \|$", readme, re.MULTILINE)
+        assert row is not None, f"README has no row for {provider.id}"
+        shown = _key_kinds(provider)  # the KEY column of keyz providers
+        assert row.group(1).split()[0].strip(",;:") == shown.split()[0], (provider.id, shown)

@@ -194,8 +194,9 @@ def test_locked_key_fails_fast_without_a_tty(
     monkeypatch.setenv("DISPLAY", ":99")  # a GUI pinentry must not be tried either
     started = time.monotonic()
     try:
-        with pytest.raises(DecryptError, match="gpg key is locked"):
+        with pytest.raises(DecryptError, match="gpg key is locked") as info:
             PassStore(store.resolve()).decrypt("k")
+        assert "(pass show k >/dev/null)" in str(info.value)  # the entry itself, not "ENTRY"
     finally:
         stop_agent(home)
     assert time.monotonic() - started < 10

@@ -2,14 +2,18 @@
 
 Reads sidecars and local state only (``--sync`` syncs first, in cli). Every
 problem is one line naming the entry, the figure and the threshold. An alert is
-said once; it is said again after the figure went up (a top-up) while still
-below, after it cleared and crossed again, or on every run with ``repeat``.
-What was said is kept in ``.keyz/state/alerts.json`` (local, never committed).
+said once per destination; it is said again after the figure went up (a top-up)
+while still below, after it cleared and crossed again, or on every run with ``repeat``.
+A destination is where the lines go: the terminal, or an unattended run (cron,
+systemd, a pipe), so a look by hand never uses up what cron would have mailed.
+A later notification channel is one more destination name. What was said is kept
+in ``.keyz/state/alerts.json`` (local, never committed).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,12 +28,17 @@ from keyz.errors import KeyzError, StoreError
 from keyz.fields import utc_now
 from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.money import display_amount, format_amount
-from keyz.render import age
+from keyz.render import DERIVED_MARK, age
 from keyz.state import MAX_STATE_BYTES, EntryState, load_state
 from keyz.status import STALE_AFTER, last_seen
 from keyz.store import PassStore
 
 DEFAULT_MAX_AGE: Final = STALE_AFTER  # what keyz status calls stale
+TERMINAL: Final = "terminal"
+UNATTENDED: Final = "unattended"
+SAID_VERSION: Final = 2  # 1 had one "alerts" map, for every destination at once
+
+Said = dict[str, dict[str, dict[str, Any]]]  # entry -> alert key -> {"value": ...}
 
 
 @dataclass
@@ -40,6 +49,7 @@ class Problem:
     message: str  # one line, names the entry, the figure and the threshold
     value: Decimal | None = None  # the figure, to notice a top-up
     new: bool = True  # not said before (or said again after a top-up)
+    derived: bool = False  # the figure is keyz's own sum (marked DERIVED_MARK in the message)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +58,7 @@ class Problem:
             "message": self.message,
             "value": None if self.value is None else format_amount(self.value),
             "new": self.new,
+            "derived": self.derived,
         }
 
 
@@ -59,8 +70,9 @@ def run_check(
     below_percent: Decimal | None = None,
     max_age: timedelta | None = None,
     now: datetime | None = None,
+    destination: str = UNATTENDED,
 ) -> list[Problem]:
-    """Every problem of every tracked entry, each marked new or already said."""
+    """Every problem of every tracked entry, each marked new or already said to ``destination``."""
     now = now or utc_now()
     limit = max_age or config.max_age or DEFAULT_MAX_AGE
     states = load_state(store.keyz_dir)
@@ -79,27 +91,31 @@ def run_check(
                 now,
             )
         )
-    said = _load_said(store.keyz_dir)
+    said = _load_said(store.keyz_dir).get(destination, {})
     for problem in problems:
         before = said.get(problem.entry, {}).get(problem.key)
         if before is not None:
-            previous = before.get("value")
-            went_up = (
+            previous = before.get("value") if isinstance(before, dict) else None
+            problem.new = (
                 problem.value is not None
-                and previous is not None
+                and isinstance(previous, str)
+                and _is_decimal(previous)
                 and problem.value > Decimal(previous)
             )
-            problem.new = went_up
     return problems
 
 
-def remember(store: PassStore, problems: Sequence[Problem]) -> None:
-    """Keep what is wrong now; alerts that cleared are forgotten, so they speak when they return."""
-    said: dict[str, dict[str, dict[str, str | None]]] = {}
+def remember(store: PassStore, problems: Sequence[Problem], destination: str = UNATTENDED) -> None:
+    """Keep what is wrong now, as said to ``destination`` (the others' records stay as they
+    were); alerts that cleared are forgotten, so they speak when they return."""
+    every = _load_said(store.keyz_dir)
+    said: Said = {}
     for problem in problems:
         value = None if problem.value is None else format_amount(problem.value)
         said.setdefault(problem.entry, {})[problem.key] = {"value": value}
-    text = json.dumps({"schema_version": 1, "alerts": said}, indent=2, sort_keys=True) + "\n"
+    every[destination] = said
+    document = {"schema_version": SAID_VERSION, "destinations": every}
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     atomic_write(_said_path(store.keyz_dir), text.encode())
 
 
@@ -159,14 +175,16 @@ def _below(
         if threshold is None or balance.remaining is None:
             continue
         if balance.remaining < threshold.amount:
+            derived = "remaining" in balance.derived
             found.append(
                 Problem(
                     name,
                     "below",
                     f"below:{balance.currency}",
-                    f"{name}: {balance.currency} {format_amount(balance.remaining)} left, "
-                    f"below {threshold}",
+                    f"{name}: {balance.currency} {format_amount(balance.remaining)}"
+                    f"{DERIVED_MARK * derived} left, below {threshold}",
                     balance.remaining,
+                    derived=derived,
                 )
             )
     cap = current.key_limit  # a capped key stops working at 0 whatever the account holds
@@ -196,17 +214,25 @@ def _quotas(name: str, current: sc.Sidecar, alerts: Alerts) -> list[Problem]:
             continue
         label = f"{quota.label} ({quota.window})" if quota.window else quota.label
         resets = f", resets {sc.format_time(quota.resets_at)}" if quota.resets_at else ""
+        derived = "remaining_percent" in quota.derived
         found.append(
             Problem(
                 name,
                 "below_percent",
                 f"quota:{label}",
-                f"{name}: {label} {format_amount(left.normalize())}% left, below "
-                f"{format_amount(alerts.below_percent.normalize())}%{resets}",
+                f"{name}: {label} {format_amount(left.normalize())}%{DERIVED_MARK * derived} "
+                f"left, below {format_amount(alerts.below_percent.normalize())}%{resets}",
                 left,
+                derived=derived,
             )
         )
     return found
+
+
+def is_low(config: Config, entry: EntryConfig, current: sc.Sidecar) -> bool:
+    """Whether a balance, key limit or quota window is below its configured threshold."""
+    alerts = config.alerts_for(entry)
+    return bool(_below(entry.name, current, alerts, ()) or _quotas(entry.name, current, alerts))
 
 
 def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
@@ -249,11 +275,16 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
     return found
 
 
+def _is_decimal(text: str) -> bool:
+    return re.fullmatch(r"-?[0-9]{1,30}(\.[0-9]{1,30})?", text) is not None
+
+
 def _said_path(keyz_dir: Path) -> Path:
     return safe_path(keyz_dir, keyz_dir / "state" / "alerts.json", StoreError)
 
 
-def _load_said(keyz_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
+def _load_said(keyz_dir: Path) -> dict[str, Said]:
+    """destination -> what was said there; a version 1 file was cron's, so it stays cron's."""
     path = _said_path(keyz_dir)
     try:
         raw = json.loads(read_capped(path, MAX_STATE_BYTES, StoreError).decode("utf-8"))
@@ -264,10 +295,26 @@ def _load_said(keyz_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
             f"{path} cannot be read ({exc}); delete it (it only remembers which alerts were "
             "already said)"
         ) from None
-    alerts = raw.get("alerts") if isinstance(raw, dict) else None
-    if not isinstance(alerts, dict):
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SAID_VERSION:
+        raise StoreError(f"{path} was written by a newer keyz; upgrade keyz, or delete the file")
+    if version == 1 and isinstance(raw.get("alerts"), dict):
+        return {UNATTENDED: raw["alerts"]}
+    every = raw.get("destinations") if version == SAID_VERSION else None
+    if not isinstance(every, dict) or not all(
+        isinstance(said, dict) and all(isinstance(keys, dict) for keys in said.values())
+        for said in every.values()
+    ):
         raise StoreError(f"{path} is not keyz's alert state; delete it")
-    return alerts
+    return every
 
 
-__all__ = ["DEFAULT_MAX_AGE", "Problem", "remember", "run_check"]
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "TERMINAL",
+    "UNATTENDED",
+    "Problem",
+    "is_low",
+    "remember",
+    "run_check",
+]

@@ -18,9 +18,9 @@ from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError, U
 from keyz.redact import quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
-    from keyz.config import Config
+    from keyz.config import Config, EntryConfig
     from keyz.store import PassStore
-    from keyz.sync import SyncResult
+    from keyz.sync import EntryResult, SyncResult
 
 
 def _err(message: str) -> None:
@@ -77,9 +77,14 @@ pass_env = click.make_pass_decorator(Env)
     show_envvar=True,
     help="The pass store (default: $PASSWORD_STORE_DIR, else ~/.password-store).",
 )
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces).",
+)
 @click.version_option(__version__, prog_name="keyz")
 @click.pass_context
-def cli(ctx: click.Context, store: str | None) -> None:
+def cli(ctx: click.Context, store: str | None, color: bool | None) -> None:
     """Balances, credits and limits of the AI API keys in your pass store.
 
     keyz decrypts the keys you track, asks each provider what is left, and
@@ -94,6 +99,43 @@ def cli(ctx: click.Context, store: str | None) -> None:
       keyz status
     """
     ctx.obj = Env(store)
+    ctx.color = _color_choice(color)
+
+
+def _color_choice(option: bool | None) -> bool | None:
+    """--color/--no-color, else NO_COLOR, else FORCE_COLOR; None: click colours a TTY only."""
+    import os
+
+    if option is not None:
+        return option
+    if os.environ.get("NO_COLOR"):  # no-color.org: any non-empty value
+        return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    return None
+
+
+def _paint(line: str, tone: str | None) -> str:
+    """A line that must stand out: 'bad' (failed, low) red, 'warn' (stale) yellow, 'head' bold.
+
+    click.echo drops the colour where it is not wanted (a pipe, NO_COLOR, --no-color)."""
+    if tone == "bad":
+        return click.style(line, fg="red", bold=True)
+    if tone == "warn":
+        return click.style(line, fg="yellow")
+    return click.style(line, bold=True) if tone == "head" else line
+
+
+def _fit() -> int | None:
+    """The terminal's width when stdout is one; None on a pipe, where nothing is ever cut."""
+    import shutil
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+NOTHING_TRACKED = (
+    "Nothing tracked yet: keyz discover finds provider keys; or keyz track ENTRY -p ID"
+)
 
 
 @cli.command()
@@ -253,27 +295,72 @@ def sync(
       keyz sync api/deepseek --json
       keyz sync --commit --quiet     # as cron runs it
     """
-    from keyz.sync import run_sync
+    from keyz.sync import run_sync, select_entries
 
     store = env.store()
     config = env.config(store)
-    progress = _progress_printer() if not (as_json or quiet) and sys.stderr.isatty() else None
-    result = run_sync(store, config, entries, git_mode=git_mode or config.git, progress=progress)
-    if progress:
-        click.echo("\r\033[K", nl=False, err=True)
+    live = _LiveSync(config, select_entries(config, entries))
+    if as_json or quiet or not live.names:
+        live.progress_on = live.rows_on = False
+    live.show(0, len(live.names), None)  # before the lock, gpg and the network
+    try:
+        result = run_sync(
+            store,
+            config,
+            entries,
+            git_mode=git_mode or config.git,
+            progress=live.show,
+            on_result=live.row,
+        )
+    finally:
+        live.clear()
     if as_json:
         _json(_sync_json(result))
     else:
-        _render_sync(result, quiet=quiet)
+        _render_sync(result, config, quiet=quiet, rows_shown=live.rows_on)
+        if not live.names and not quiet:
+            _err(NOTHING_TRACKED)
     click.get_current_context().exit(_sync_exit_code(result))
 
 
-def _progress_printer() -> Any:
-    def show(done: int, total: int, waiting: str | None) -> None:
-        tail = f" · waiting for {waiting}" if waiting else ""
-        click.echo(f"\r\033[Ksyncing {done}/{total}{tail}", nl=False, err=True)
+class _LiveSync:
+    """On a terminal: progress on stderr from the first moment, and each entry's row on stdout
+    as soon as it is done. On a pipe: neither; the rows come at the end, in order."""
 
-    return show
+    def __init__(self, config: Config, entries: list[EntryConfig]) -> None:
+        from keyz.render import column_widths
+
+        self.config = config
+        self.names = [e.name for e in entries]
+        self.widths = column_widths([(e.name, e.provider, "") for e in entries])
+        self.progress_on = sys.stderr.isatty()
+        self.rows_on = sys.stdout.isatty()
+        self.fit = _fit()
+        self.line = ""
+
+    def show(self, done: int, total: int, waiting: str | None) -> None:
+        if not self.progress_on:
+            return
+        tail = f" · waiting for {waiting}" if waiting else " · decrypting…" if not done else ""
+        self.line = f"syncing {done}/{total}{tail}"
+        click.echo(f"\r\033[K{self.line}", nl=False, err=True)
+
+    def clear(self) -> None:
+        if self.progress_on and self.line:
+            click.echo("\r\033[K", nl=False, err=True)
+
+    def row(self, entry: EntryResult) -> None:
+        from keyz.render import table_line
+
+        if not self.rows_on:
+            return
+        self.clear()  # the same terminal, most likely: the row goes where the progress was
+        _out(
+            _paint(
+                table_line(_sync_row(entry), self.widths, self.fit), _sync_tone(entry, self.config)
+            )
+        )
+        self.line = ""  # the progress call that follows every result draws it again
 
 
 def _sync_exit_code(result: SyncResult) -> int:
@@ -282,8 +369,30 @@ def _sync_exit_code(result: SyncResult) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def _render_sync(result: SyncResult, *, quiet: bool = False) -> None:
-    from keyz.render import summarize, table
+def _sync_row(entry: EntryResult) -> tuple[str, str, str]:
+    from keyz.render import summarize
+
+    if entry.error is None and entry.sidecar is not None:
+        return (entry.entry, entry.provider, summarize(entry.sidecar))
+    last = f"last good: {summarize(entry.sidecar)}" if entry.sidecar else "no values yet"
+    return (entry.entry, entry.provider, f"FAILED ({last})")
+
+
+def _sync_tone(entry: EntryResult, config: Config) -> str | None:
+    from keyz.check import is_low
+
+    if entry.error is not None:
+        return "bad"
+    tracked = config.entries.get(entry.entry)
+    if tracked is None or entry.sidecar is None:
+        return None
+    return "bad" if is_low(config, tracked, entry.sidecar) else None
+
+
+def _render_sync(
+    result: SyncResult, config: Config, *, quiet: bool = False, rows_shown: bool = False
+) -> None:
+    from keyz.render import DERIVED_NOTE, column_widths, has_derived, table_line
 
     if quiet:  # problems only: one line each
         for entry in result.entries:
@@ -292,14 +401,16 @@ def _render_sync(result: SyncResult, *, quiet: bool = False) -> None:
         if result.git_error is not None:
             _err(f"keyz: {result.git_error}")
         return
-    rows = []
-    for entry in result.entries:
-        if entry.error is None and entry.sidecar is not None:
-            rows.append((entry.entry, entry.provider, summarize(entry.sidecar)))
-        else:
-            last = f"last good: {summarize(entry.sidecar)}" if entry.sidecar else "no values yet"
-            rows.append((entry.entry, entry.provider, f"FAILED ({last})"))
-    _out(table(rows))
+    if not rows_shown:  # else they were shown as they finished, on a terminal
+        rows = [_sync_row(entry) for entry in result.entries]
+        widths, fit = column_widths(rows), _fit()
+        lines = [
+            _paint(table_line(row, widths, fit), _sync_tone(entry, config))
+            for row, entry in zip(rows, result.entries, strict=True)
+        ]
+        _out("\n".join(lines))
+    if any(entry.sidecar is not None and has_derived(entry.sidecar) for entry in result.entries):
+        _err(DERIVED_NOTE)
     for entry in result.entries:
         if entry.error:
             _err(f"keyz: {entry.entry}: {entry.error}")
@@ -348,6 +459,7 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
 
 
 @cli.command()
+@click.argument("entry", required=False, shell_complete=_complete_entries)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
     "--format",
@@ -359,25 +471,44 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
     "left rounded down, spend rounded up.",
 )
 @pass_env
-def status(env: Env, as_json: bool, style: str) -> None:
-    """Show the last known figures of every tracked entry, from the sidecars.
+def status(env: Env, entry: str | None, as_json: bool, style: str) -> None:
+    """Show the last known figures of every tracked entry (or ENTRY's in full), from the sidecars.
 
     No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
     when it was last checked, figures. Entries whose last sync failed, or that
-    were not checked for over 2 days, are marked with "!".
+    were not checked for over 2 days, are marked with "!". On a terminal, each
+    line fits its width (cut with "…"; ENTRY or --json show everything), and
+    failed or low entries are red, stale ones yellow.
     Figures keyz computed rather than read (e.g. credits - usage) end in "*".
 
     \b
     Examples:
       keyz status
+      keyz status api/openrouter      # every figure of one entry, one per line
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
-    from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, short_line, summarize, table
+    from keyz.check import is_low
+    from keyz.fields import format_time
+    from keyz.render import (
+        DERIVED_NOTE,
+        age,
+        column_widths,
+        has_derived,
+        short_line,
+        summarize,
+        summary_parts,
+        table_line,
+    )
     from keyz.status import collect_status
 
     store = env.store()
-    rows = collect_status(store, env.config(store))
+    config = env.config(store)
+    rows = collect_status(store, config)
+    if entry is not None:
+        rows = [row for row in rows if row.entry == entry]
+        if not rows:
+            raise UsageError(f"{entry} is not tracked (keyz status lists what is)")
     if as_json:
         _json({"entries": [row.to_json() for row in rows]})
         return
@@ -385,16 +516,39 @@ def status(env: Env, as_json: bool, style: str) -> None:
         _out(short_line([(r.entry, r.provider, r.sidecar, r.problem is not None) for r in rows]))
         return
     if not rows:
-        _err("No entries tracked yet: keyz track ENTRY --provider ID")
+        _err(NOTHING_TRACKED)
         return
-    lines = []
+    tones = []
     for row in rows:
-        figures = summarize(row.sidecar) if row.sidecar else "no values yet"
+        low = row.sidecar is not None and is_low(config, config.entries[row.entry], row.sidecar)
+        tones.append("bad" if row.state.last_error or low else "warn" if row.problem else None)
+    derived = any(row.sidecar is not None and has_derived(row.sidecar) for row in rows)
+    if entry is not None:  # everything about one entry, never cut
+        (row,) = rows
         checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
-        problem = f"  ! {row.problem}" if row.problem else ""
-        lines.append((row.entry, row.provider, age(checked), figures + problem))
-    _out(table(lines))
-    if any(DERIVED_MARK in line[3] for line in lines):
+        seen = f", figures of {format_time(row.sidecar.observed_at)}" if row.sidecar else ""
+        lines = [f"{row.entry} ({row.provider}), checked {age(checked)}{seen}"]
+        lines += [f"  {part}" for part in (summary_parts(row.sidecar) if row.sidecar else [])]
+        lines += [f"  ! {row.problem}"] if row.problem else []
+        _out(
+            "\n".join(_paint(line, tones[0] if line.startswith("  !") else None) for line in lines)
+        )
+    else:
+        table = [("ENTRY", "PROVIDER", "CHECKED", "FIGURES")]
+        tails = [""]
+        for row in rows:
+            checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
+            figures = summarize(row.sidecar) if row.sidecar else "no values yet"
+            table.append((row.entry, row.provider, age(checked), figures))
+            tails.append(f"  ! {row.problem}" if row.problem else "")
+        widths, fit = column_widths(table), _fit()
+        lines = [table_line(r, widths, fit, tail) for r, tail in zip(table, tails, strict=True)]
+        _out(
+            "\n".join(
+                _paint(line, tone) for line, tone in zip(lines, ["head", *tones], strict=True)
+            )
+        )
+    if derived:
         _err(DERIVED_NOTE)
 
 
@@ -515,7 +669,7 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
     for c in candidates:
         track = "yes" if c.confident else "no"
         rows.append((printable(c.entry), c.provider, c.key_kind or "?", track, printable(c.why)))
-    _out(table(rows))
+    _out(table(rows, _fit()))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")
     elif any(c.confident for c in candidates):
@@ -616,7 +770,9 @@ def check(
     alert_runway_days in [defaults], [providers.ID] or [entries."NAME"]),
     --below and --below-percent. Without --sync nothing is decrypted or fetched. Each alert is
     said once, on stderr, one line each; it is said again after a top-up that
-    leaves it still low, or with --repeat. Silent when all is well.
+    leaves it still low, or with --repeat. Once is counted apart for the terminal
+    and for unattended runs (cron), so checking by hand never silences cron; at a
+    terminal, alerts already said are counted in one line. Silent when all is well.
 
     \b
     Exit codes: 0 all is well, 1 something needs attention, 2 usage error,
@@ -631,7 +787,8 @@ def check(
     from decimal import Decimal
 
     from keyz.alerts import parse_duration, parse_threshold
-    from keyz.check import remember, run_check
+    from keyz.check import TERMINAL, UNATTENDED, remember, run_check
+    from keyz.render import DERIVED_NOTE
 
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
@@ -647,14 +804,18 @@ def check(
         git_problem = result.git_error
         if isinstance(git_problem, BusyError):
             raise git_problem
+    # said once per destination: a look at the terminal never uses up what cron would mail
+    at_terminal = (sys.stdout if as_json else sys.stderr).isatty()
+    destination = TERMINAL if at_terminal else UNATTENDED
     problems = run_check(
         store,
         config,
         below=thresholds,
         below_percent=None if below_percent is None else Decimal(str(below_percent)),
         max_age=age,
+        destination=destination,
     )
-    remember(store, problems)
+    remember(store, problems, destination)
     if as_json:
         _json(
             {
@@ -664,13 +825,25 @@ def check(
             }
         )
     else:
-        for problem in problems:
-            if problem.new or repeat:
-                _err(f"keyz: {problem.message}")
+        shown = [p for p in problems if p.new or repeat]
+        for problem in shown:
+            tone = "warn" if problem.kind in ("stale", "never") else "bad"
+            _err(_paint(f"keyz: {problem.message}", tone))
+        if any(problem.derived for problem in shown):
+            _err(DERIVED_NOTE)
+        known = len(problems) - len(shown)
+        if known and at_terminal:  # unattended, this line would be mailed every run
+            more = "and " if shown else ""
+            _err(f"keyz: {more}{known} known problem{'s' * (known != 1)} (--repeat to show)")
         if git_problem is not None:
             _err(f"keyz: {git_problem}")
         if not problems and git_problem is None and sys.stderr.isatty():
-            _err(f"All {len(config.entries)} entries are fine")
+            count = len(config.entries)
+            _err(
+                f"All {count} entr{'ies are' if count != 1 else 'y is'} fine"
+                if count
+                else NOTHING_TRACKED
+            )
     if problems or git_problem is not None:
         raise SystemExit(EXIT_FAILED)
 
@@ -1018,6 +1191,8 @@ def history(
                 line = f"no {what}figures in {count} commit{'s' * (count != 1)}"
             rows.append((one.entry, provider, line))
         _out(table(rows))
+        if not rows:
+            _err(NOTHING_TRACKED)
         return
 
     (all_of,), (one,) = whole, histories
@@ -1128,26 +1303,42 @@ def providers(as_json: bool) -> None:
     for p in known:
         endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.path}" for e in p.endpoints)
         rows.append((p.id, ", ".join(p.capabilities.labels()), _key_kinds(p), endpoints))
-    _out(table(rows))
+    _out(table(rows, _fit()))
     _out("\nNot checkable with an API key:")
-    _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported]))
+    _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported], _fit()))
 
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the sandbox and print how to explore it.")
-def demo(keep: bool) -> None:
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Only run the provider simulator (every provider, demo accounts) until Ctrl-C.",
+)
+def demo(keep: bool, serve: bool) -> None:
     """Run the whole flow offline on a throwaway sandbox.
 
     A temporary gpg key, pass store and git repo, and a local provider
     simulator: your own store and gpg keys are never touched.
 
+    With --serve, only the https simulator runs, with a demo account for
+    every provider; it prints the 'export KEYZ_<ID>_BASE_URL=...' and
+    'export SSL_CERT_FILE=...' lines to paste into another shell, where keyz
+    then runs on a copy of your own store without a network or real
+    accounts. It serves until Ctrl-C.
+
     \b
-    Example:
+    Examples:
       keyz demo --keep
+      keyz demo --serve
     """
     from keyz.demo import run_demo
+    from keyz.demo import serve as serve_demo
 
-    click.get_current_context().exit(run_demo(keep=keep, say=click.echo))
+    if keep and serve:
+        raise UsageError("--keep keeps the demo's sandbox; --serve makes none (choose one)")
+    code = serve_demo(say=click.echo) if serve else run_demo(keep=keep, say=click.echo)
+    click.get_current_context().exit(code)
 
 
 def main() -> NoReturn:

@@ -1,5 +1,8 @@
 """``keyz demo``: the whole flow, offline, on a sandbox it creates and removes.
 
+``keyz demo --serve`` runs only the simulator, with a demo account for every provider,
+for trying keyz on one's own store (a copy of it) without a network or real accounts.
+
 A throwaway gpg key, a pass store in git, the loopback simulator, and a fake
 ``crontab`` that writes into the sandbox. Every keyz step runs as its own process
 with the sandbox's environment, exactly as a user would type it; the user's own
@@ -11,9 +14,11 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -29,12 +34,28 @@ from keyz.sandbox import (
 )
 from keyz.simulator import Simulator
 
-# Fake keys of the providers' shapes; they only ever reach the local simulator.
-KEYS = {
-    "api/deepseek": "sk-demo0000deepseek0000000000000000",
-    "api/openrouter": "sk-or-v1-" + "0123456789abcdef" * 4,
-    "work/anthropic-admin": "sk-ant-admin01-" + "demo" * 12,
-    "plan/minimax": "sk-cp-" + "demo" * 10,
+# Fake keys of the providers' shapes, one demo account each; they only ever reach the simulator.
+DEMO_KEYS = {
+    "anthropic": "sk-ant-admin01-" + "demo" * 12,
+    "deepseek": "sk-demo0000deepseek0000000000000000",
+    "elevenlabs": "sk_demo0000elevenlabs00000000000000000000",
+    "fal": "demo0000-fal0-0000-0000-000000000000:demo0000fal",
+    "minimax": "sk-cp-" + "demo" * 10,
+    "moonshot": "sk-demo0000moonshot000000000000000000000000",
+    "novita": "sk_demo0000novita0000000000000000000000",
+    "openai": "sk-admin-" + "demo" * 10,
+    "openrouter": "sk-or-v1-" + "0123456789abcdef" * 4,
+    "poe": "demo0000poe0000000000000000000000000000",
+    "siliconflow": "sk-demo0000siliconflow00000000000000000000",
+    "venice": "demo0000venice000000000000000000000000000",
+    "xai": "xai-token-demo0000" + "0" * 40,
+    "zai": "demo0000zai00000000000000000000.demo0000",
+}
+KEYS = {  # the demo's store
+    "api/deepseek": DEMO_KEYS["deepseek"],
+    "api/openrouter": DEMO_KEYS["openrouter"],
+    "work/anthropic-admin": DEMO_KEYS["anthropic"],
+    "plan/minimax": DEMO_KEYS["minimax"],
 }
 PROVIDERS = ("deepseek", "openrouter", "anthropic", "minimax")
 # (days ago, DeepSeek CNY, OpenRouter key limit left, MiniMax 5h window % left, story)
@@ -52,6 +73,33 @@ DAYS = (
 )
 
 Say = Callable[[str], None]
+
+
+def open_accounts(
+    simulator: Simulator, *, cny: str = "41.20", key_left: float = 9.8, minimax_left: str = "7"
+) -> None:
+    """Every provider's demo account, as on one day of the demo's story (default: its last)."""
+    keys = DEMO_KEYS
+    simulator.deepseek(keys["deepseek"], [("CNY", cny, "0.00", cny)])
+    simulator.openrouter(
+        keys["openrouter"],
+        management=False,
+        limit=20,
+        limit_remaining=key_left,
+        usage=round(20 - key_left, 2),
+    )
+    simulator.anthropic(keys["anthropic"], ["412.50", "1380", "977.25"])
+    simulator.minimax(keys["minimax"], interval_percent=minimax_left)
+    simulator.moonshot(keys["moonshot"])
+    simulator.novita(keys["novita"])
+    simulator.xai(keys["xai"])
+    simulator.siliconflow(keys["siliconflow"])
+    simulator.fal(keys["fal"])
+    simulator.venice(keys["venice"])
+    simulator.poe(keys["poe"])
+    simulator.openai(keys["openai"], ["12.40", "30.10", "8.75"])
+    simulator.zai(keys["zai"])
+    simulator.elevenlabs(keys["elevenlabs"])
 
 
 def run_demo(*, keep: bool = False, say: Say = print) -> int:
@@ -108,16 +156,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
         today = utc_now()
         for days_ago, cny, key_left, minimax_left, story in DAYS:
             simulator.now = today - timedelta(days=days_ago)  # the accounts live that day too
-            simulator.deepseek(KEYS["api/deepseek"], [("CNY", cny, "0.00", cny)])
-            simulator.openrouter(
-                KEYS["api/openrouter"],
-                management=False,
-                limit=20,
-                limit_remaining=key_left,
-                usage=round(20 - key_left, 2),
-            )
-            simulator.anthropic(KEYS["work/anthropic-admin"], ["412.50", "1380", "977.25"])
-            simulator.minimax(KEYS["plan/minimax"], interval_percent=minimax_left)
+            open_accounts(simulator, cny=cny, key_left=key_left, minimax_left=minimax_left)
             say(story)
             when = format_time(today - timedelta(days=days_ago)) if days_ago else None
             keyz("sync", "--commit", when=when)
@@ -176,4 +215,43 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             )
 
 
-__all__ = ["run_demo"]
+def serve(*, say: Say = print, refresh: float = 60.0) -> int:
+    """The https simulator with every provider's demo account, until Ctrl-C (or SIGTERM).
+
+    Prints the lines to paste into another shell. Any key gets its provider's demo account,
+    so a copy of one's own store syncs as it is. Reset times are kept current by opening the
+    accounts again every ``refresh`` seconds.
+    """
+    from keyz.providers import KNOWN
+
+    simulator = Simulator()
+    simulator.any_key, simulator.record = True, False
+    open_accounts(simulator)
+    simulator.start()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        say(f"# keyz demo server: every provider's API, offline, on {simulator.url}")
+        say("# In another shell, paste these lines (SSL_CERT_FILE replaces the system's trust in")
+        say("# that shell, so use it for keyz only):")
+        for name, value in sorted(simulator.env(*KNOWN).items()):
+            say(f"export {name}={shlex.quote(value)}")
+        say("# then try keyz on a copy of your store, so demo figures never reach your ledger:")
+        say('#   cp -a "${PASSWORD_STORE_DIR:-$HOME/.password-store}" /tmp/keyz-try')
+        say("#   export PASSWORD_STORE_DIR=/tmp/keyz-try")
+        say("#   keyz init; keyz discover --decrypt --apply; keyz sync; keyz status")
+        say("# Every key gets its provider's demo account; keys never leave this machine.")
+        say("# Serving until Ctrl-C.")
+        try:
+            while not stop.wait(refresh):
+                open_accounts(simulator)  # quota windows and reset times move with the clock
+        except KeyboardInterrupt:
+            pass
+        say("# Stopped.")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        simulator.stop()
+
+
+__all__ = ["DEMO_KEYS", "open_accounts", "run_demo", "serve"]

@@ -27,8 +27,22 @@ def balance_text(balance: Balance) -> str:
     return f"{balance.currency} {amount_text(balance.remaining, balance.unit_kind)}{mark}"
 
 
+def has_derived(sidecar: Sidecar) -> bool:
+    """Whether summarize() marks a figure with DERIVED_MARK (so the note must go with it)."""
+    return (
+        any("remaining" in b.derived for b in sidecar.balances)
+        or any(s.derived for s in sidecar.spend)
+        or any("remaining_percent" in q.derived for q in sidecar.quotas)
+    )
+
+
 def summarize(sidecar: Sidecar) -> str:
     """'CNY 110.00 · USD 5.25', or the key limit, plus what could not be known."""
+    return "; ".join(summary_parts(sidecar)) or "no figures reported"
+
+
+def summary_parts(sidecar: Sidecar) -> list[str]:
+    """What summarize() joins: balances, key limit, spend per currency, quotas, notes."""
     parts: list[str] = []
     if sidecar.balances:
         parts.append(" · ".join(balance_text(b) for b in sidecar.balances))
@@ -54,8 +68,7 @@ def summarize(sidecar: Sidecar) -> str:
         parts.append(quota_text(quota))
     if sidecar.available is False:
         parts.append("not available for API calls")
-    text = "; ".join(parts + list(sidecar.notes))
-    return text or "no figures reported"
+    return parts + list(sidecar.notes)
 
 
 PERIODS = {
@@ -178,16 +191,44 @@ def printable(text: str) -> str:
     return text if text.isprintable() else repr(text)
 
 
-def table(rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns separated by two spaces (pass-like, no box drawing)."""
+def elide(text: str, width: int | None, tail: str = "") -> str:
+    """``text + tail`` in ``width`` columns (None: any): ``text`` is cut first, ending in '…',
+    so that a marker in ``tail`` ('  ! stale') survives; then ``tail`` itself."""
+    if width is None or len(text) + len(tail) <= width:
+        return text + tail
+    room = width - len(tail)
+    if room >= 10 or (room >= 1 and not tail):
+        return text[: room - 1] + "…" + tail
+    tail = tail.lstrip()
+    return tail if len(tail) <= width else tail[: max(width - 1, 0)] + "…"
+
+
+def column_widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of every column but the last (which is never padded)."""
     if not rows:
-        return ""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines)
+        return []
+    return [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+
+
+def table_line(
+    row: Sequence[str], widths: Sequence[int], fit: int | None = None, tail: str = ""
+) -> str:
+    """One row; with ``fit``, the last cell (then ``tail`` after it) is cut to ``fit`` columns.
+
+    The other cells are never cut: an entry name must stay whole to be typed again. Should
+    they alone take the line, the last cell keeps 20 columns and the terminal wraps it.
+    """
+    cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+    head = "  ".join([*cells, ""]) if cells else ""
+    room = None if fit is None else max(fit - len(head), 20)
+    return (head + elide(row[-1], room, tail)).rstrip()
+
+
+def table(rows: Sequence[Sequence[str]], fit: int | None = None) -> str:
+    """Left-aligned columns separated by two spaces (pass-like, no box drawing), each line
+    cut to ``fit`` columns when given (a terminal), never when None (a pipe)."""
+    widths = column_widths(rows)
+    return "\n".join(table_line(row, widths, fit) for row in rows)
 
 
 def age(timestamp: datetime | str | None, now: datetime | None = None) -> str:
@@ -219,10 +260,15 @@ __all__ = [
     "age",
     "amount_text",
     "balance_text",
+    "column_widths",
+    "elide",
+    "has_derived",
     "quota_text",
     "short_line",
     "spend_texts",
     "summarize",
+    "summary_parts",
     "table",
+    "table_line",
     "until",
 ]

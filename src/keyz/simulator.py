@@ -81,6 +81,10 @@ class Simulator:
         self.latency = 0.0  # seconds added to every answer
         self.now: datetime | None = None  # the accounts' clock; None follows the real one
         self.requests: list[Recorded] = []
+        self.record = True  # keep every request in ``requests`` (off for a long-running server)
+        # answer a key no account has with the account that serves this path: `keyz demo
+        # --serve` answers the keys of the user's own store with the demo accounts
+        self.any_key = False
         self.tls = tls
         self.ca_file: Path | None = None  # the throwaway CA to trust (SSL_CERT_FILE)
         self._answered = 0
@@ -494,9 +498,12 @@ class Simulator:
         path = handler.path.split("?", 1)[0]
         recorded = Recorded(path, token, dict(handler.headers))
         with self._lock:
-            self.requests.append(recorded)
+            if self.record:
+                self.requests.append(recorded)
             queued = self._faults.get(token or "")
             answer = queued.pop(0) if queued else self._routes.get((token or "", path))
+            if answer is None and self.any_key:
+                answer = next((a for (_, p), a in self._routes.items() if p == path), None)
             self._answered += 1
             chunked = self._answered % 2 == 0  # every other answer, as real servers vary
         if answer is None:

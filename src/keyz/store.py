@@ -128,7 +128,7 @@ class PassStore:
         extra = [] if _interactive() else ["--pinentry-mode", "error"]
         result = gpg.decrypt_file(str(path), extra_args=extra)
         if not result.ok:
-            raise DecryptError(_explain_failure(result, gpg))
+            raise DecryptError(_explain_failure(result, gpg, name))
         try:
             text = result.data.decode("utf-8")  # str(result) would decode as latin-1
         except UnicodeDecodeError:
@@ -227,8 +227,8 @@ def _has_public_key(gpg: Any, keyid: str) -> bool:
         return False
 
 
-def _explain_failure(result: Any, gpg: Any) -> str:
-    """Tell a locked key from a missing key from a file that is not gpg at all."""
+def _explain_failure(result: Any, gpg: Any, name: str) -> str:
+    """Tell a locked key from a missing key from a file that is not gpg at all (entry ``name``)."""
     stderr: str = result.stderr or ""
     if getattr(gpg, "timed_out", None) and result.returncode in (-9, 137):
         return f"gpg did not finish within {GPG_TIMEOUT:.0f}s and was stopped"
@@ -237,9 +237,10 @@ def _explain_failure(result: Any, gpg: Any) -> str:
     if "No pinentry" in stderr or "Inappropriate ioctl" in stderr or "PINENTRY_LAUNCHED" in stderr:
         return (
             "gpg key is locked and gpg-agent has no cached passphrase, and keyz never waits "
-            "for a pinentry without a terminal; unlock it once (pass show ENTRY in a terminal), "
-            "keep it cached longer (default-cache-ttl / max-cache-ttl in gpg-agent.conf), or "
-            "use a passphrase-less subkey for automation (docs/scheduling.md weighs each)"
+            "for a pinentry without a terminal; unlock it once in a terminal "
+            f"(pass show {shlex.quote(name)} >/dev/null), keep it cached longer "
+            "(default-cache-ttl / max-cache-ttl in gpg-agent.conf), or use a passphrase-less "
+            "subkey for automation"
         )
     if "Bad passphrase" in stderr or "cancel" in stderr.lower():
         return "gpg could not unlock the key (bad passphrase or cancelled)"

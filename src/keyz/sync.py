@@ -88,20 +88,27 @@ def run_sync(
     *,
     git_mode: str = "off",
     progress: Progress | None = None,
+    on_result: Callable[[EntryResult], None] | None = None,
 ) -> SyncResult:
+    """Sync ``names`` (default: every tracked entry). ``progress`` is called at the start and
+    after each entry; ``on_result`` with each entry's result as soon as it is final."""
     entries = select_entries(config, names)
     flag = f"--{git_mode}"
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
         clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
-        result = SyncResult(_sync_entries(store, config, entries, progress), git_mode)
+        result = SyncResult(_sync_entries(store, config, entries, progress, on_result), git_mode)
         if git_mode != "off" and repo is not None:
             _git_step(store, repo, result)
     return result
 
 
 def _sync_entries(
-    store: PassStore, config: Config, entries: list[EntryConfig], progress: Progress | None
+    store: PassStore,
+    config: Config,
+    entries: list[EntryConfig],
+    progress: Progress | None,
+    on_result: Callable[[EntryResult], None] | None,
 ) -> list[EntryResult]:
     states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
     results: dict[str, EntryResult] = {}
@@ -116,15 +123,22 @@ def _sync_entries(
             get_provider(entry.provider)
         except UsageError as exc:  # a hand-edited config: this entry only, the others go on
             result.error = f"[entries.{entry.name!r}] in config.toml: {exc}"
-            continue
         except KeyzError as exc:  # corrupt or newer: report, never overwrite
             result.error = str(exc)
+        else:
+            to_fetch.append(entry)
             continue
-        to_fetch.append(entry)
+        if on_result is not None:
+            on_result(result)
 
     now = sc.utc_now()
 
     def record(entry: EntryConfig, outcome: Report | str) -> None:
+        write(entry, outcome)
+        if on_result is not None:
+            on_result(results[entry.name])
+
+    def write(entry: EntryConfig, outcome: Report | str) -> None:
         """Write one entry's sidecar as soon as its answer is in, while others are in flight."""
         result = results[entry.name]
         state = states.setdefault(entry.name, EntryState())
@@ -158,8 +172,14 @@ def _sync_entries(
         result.changed = result.sidecar is new
         state.last_success, state.last_error = state.last_checked, None
 
+    early = len(entries) - len(to_fetch)  # already done (failed): counted, so the total is all
+    counted: Progress | None = (
+        (lambda done, total, waiting: progress(done + early, total + early, waiting))
+        if progress
+        else None
+    )
     if to_fetch:
-        asyncio.run(_fetch_all(store, config, to_fetch, progress, now, record))
+        asyncio.run(_fetch_all(store, config, to_fetch, counted, now, record))
     for result in results.values():
         if result.error:
             result.error = redact(result.error)
@@ -183,6 +203,8 @@ async def _fetch_all(
     semaphores: dict[str, asyncio.Semaphore] = {}
     pending: dict[str, int] = {}
     done = 0
+    if progress:  # from the first moment: a hung gpg or provider must not look like nothing
+        progress(0, len(entries), None)
 
     async def one(entry: EntryConfig, http: HttpClient) -> Report | str:
         provider = get_provider(entry.provider)

@@ -232,8 +232,7 @@ class HttpClient:
                 raise ProviderError(
                     f"{what}: cannot verify the TLS certificate of {host} ({certificate}); "
                     "nothing was sent. If a proxy or company CA signs its traffic, point "
-                    "SSL_CERT_FILE at its CA bundle (see 'TLS and proxies' in "
-                    "docs/troubleshooting.md)"
+                    "SSL_CERT_FILE at a PEM file of the CA certificates to trust"
                 ) from None
             if handshake:
                 raise ProviderError(
