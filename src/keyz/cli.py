@@ -27,6 +27,13 @@ def _err(message: str) -> None:
     click.echo(redact(message), err=True)
 
 
+def _one_of(**flags: bool) -> None:
+    """Refuse two flags that contradict each other, naming both (exit 2)."""
+    given = [f"--{name.replace('_', '-')}" for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise UsageError(f"choose one of {given[0]} and {given[1]}")
+
+
 def _out(text: str) -> None:
     if text:
         click.echo(redact(text))
@@ -220,22 +227,22 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
 
 @cli.command()
 @click.argument("entries", nargs=-1, metavar="[ENTRY]...", shell_complete=_complete_entries)
-@click.option(
-    "--commit", "git_mode", flag_value="commit", help="Commit keyz's changed files (only those)."
-)
-@click.option(
-    "--stage", "git_mode", flag_value="stage", help="Stage keyz's changed files, do not commit."
-)
-@click.option(
-    "--no-git", "git_mode", flag_value="off", help="Only write files, whatever config.toml says."
-)
+@click.option("--commit", is_flag=True, help="Commit keyz's changed files (only those).")
+@click.option("--stage", is_flag=True, help="Stage keyz's changed files, do not commit.")
+@click.option("--no-git", is_flag=True, help="Only write files, whatever config.toml says.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print only problems (for cron: silent when all is well)."
 )
 @pass_env
 def sync(
-    env: Env, entries: tuple[str, ...], git_mode: str | None, as_json: bool, quiet: bool
+    env: Env,
+    entries: tuple[str, ...],
+    commit: bool,
+    stage: bool,
+    no_git: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Ask the providers of the tracked entries (or only ENTRY...) and write the sidecars.
 
@@ -255,6 +262,9 @@ def sync(
     """
     from keyz.sync import run_sync
 
+    _one_of(commit=commit, stage=stage, no_git=no_git)
+    _one_of(json=as_json, quiet=quiet)
+    git_mode = "commit" if commit else "stage" if stage else "off" if no_git else None
     store = env.store()
     config = env.config(store)
     progress = _progress_printer() if not (as_json or quiet) and sys.stderr.isatty() else None
@@ -372,9 +382,13 @@ def status(env: Env, as_json: bool, style: str) -> None:
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
+    from click.core import ParameterSource
+
     from keyz.render import DERIVED_MARK, DERIVED_NOTE, age, short_line, summarize, table
     from keyz.status import collect_status
 
+    source = click.get_current_context().get_parameter_source("style")
+    _one_of(json=as_json, format=source is ParameterSource.COMMANDLINE)
     store = env.store()
     rows = collect_status(store, env.config(store))
     if as_json:
@@ -537,12 +551,10 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
       keyz migrate --check     # exit 1 if anything needs migrating
       keyz migrate --commit    # rewrite, then one commit of .keyz/ paths
     """
-    from keyz.errors import UsageError
     from keyz.migrate import run_migrate
     from keyz.sidecar import SCHEMA_VERSION
 
-    if check and commit:
-        raise UsageError("--check changes nothing, so it cannot --commit; use one of them")
+    _one_of(check=check, commit=commit)  # --check changes nothing, so it cannot commit
     store = env.store()
     env.config(store)
     result = run_migrate(store, check=check, commit=commit)
@@ -572,12 +584,8 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
 
 @cli.command()
 @click.option("--sync", "do_sync", is_flag=True, help="Sync first (network, gpg), then check.")
-@click.option(
-    "--commit", "git_mode", flag_value="commit", help="With --sync: commit keyz's changed files."
-)
-@click.option(
-    "--stage", "git_mode", flag_value="stage", help="With --sync: stage keyz's changed files."
-)
+@click.option("--commit", is_flag=True, help="With --sync: commit keyz's changed files.")
+@click.option("--stage", is_flag=True, help="With --sync: stage keyz's changed files.")
 @click.option(
     "--below",
     "below",
@@ -602,7 +610,8 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
 def check(
     env: Env,
     do_sync: bool,
-    git_mode: str | None,
+    commit: bool,
+    stage: bool,
     below: tuple[str, ...],
     below_percent: float | None,
     max_age: str | None,
@@ -634,6 +643,8 @@ def check(
 
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
+    _one_of(commit=commit, stage=stage)
+    git_mode = "commit" if commit else "stage" if stage else None
     if git_mode and not do_sync:
         raise UsageError(f"--{git_mode} goes with --sync")
     store = env.store()
@@ -957,8 +968,7 @@ def history(
     from keyz.git_ops import GitRepo
     from keyz.render import table
 
-    if as_json and as_csv:
-        raise UsageError("choose one of --json and --csv")
+    _one_of(json=as_json, csv=as_csv)
     store = env.store()
     config = env.config(store)
     repo = GitRepo.require(store.root, "keyz history")
