@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from .conftest import Sandbox
+from .conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
 
 pytestmark = pytest.mark.cli
 
@@ -30,3 +34,104 @@ def test_contradictory_flags_exit_2_naming_both(two_keys: Sandbox, args: tuple[s
     assert "choose one of" in done.stderr and all(f" {flag}" in done.stderr for flag in flags)
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (two_keys.store / ".keyz" / "entries" / "api").exists(), "nothing was synced"
+
+
+GMAIL = "correct horse battery staple"
+TRACKABLE = {
+    "api/deepseek": f"{CANARY}\n",
+    "api/openrouter": f"{OPENROUTER_KEY}\n",
+    "api/bound": f"{CANARY}\nprovider: deepseek\n",
+    "email/gmail": f"{GMAIL}\nlogin: me@example.com\n",
+    "web/forum": "hunter2\n",
+    "web/bank": "Tr0ub4dor&3-Horse!Battery\n",
+    "deepseek/login": f"{GMAIL}\n",  # the path says deepseek; the first line is a passphrase
+    "work/claude": "sk-ant-api03-" + "ef" * 20 + "\n",
+}
+SECRETS = [GMAIL, CANARY, OPENROUTER_KEY, "hunter2", "Tr0ub4dor&3-Horse!Battery"]
+
+
+@pytest.fixture
+def trackable(make_sandbox: MakeStore) -> Sandbox:
+    sandbox = make_sandbox(TRACKABLE)
+    assert sandbox.keyz("init").returncode == 0
+    return sandbox
+
+
+def tracked(sandbox: Sandbox) -> dict[str, str]:
+    """What config.toml tracks: entry -> provider."""
+    from keyz.config import load_config
+
+    entries = load_config(sandbox.store / ".keyz").entries
+    return {name: entry.provider for name, entry in entries.items()}
+
+
+def told(done: subprocess.CompletedProcess[str]) -> str:
+    """stderr, once it is known to be one line, without a trace, without any secret."""
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for secret in SECRETS:
+        assert secret not in done.stdout + done.stderr
+    return done.stderr
+
+
+@pytest.mark.parametrize("entry", ["email/gmail", "web/forum", "web/bank"])
+def test_track_refuses_what_is_not_an_api_key_unless_forced(trackable: Sandbox, entry: str) -> None:
+    done = trackable.keyz("track", entry, "-p", "deepseek")
+    assert done.returncode == 2
+    assert f"{entry}: the first line does not look like an API key" in told(done)
+    assert "--force" in done.stderr and entry not in tracked(trackable)
+    forced = trackable.keyz("track", entry, "-p", "deepseek", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert tracked(trackable) == {entry: "deepseek"}
+    assert not any(secret in forced.stderr + forced.stdout for secret in SECRETS)
+
+
+def test_track_refuses_a_key_that_names_another_provider_even_forced(trackable: Sandbox) -> None:
+    for force in ((), ("--force",)):
+        done = trackable.keyz("track", "api/openrouter", "-p", "deepseek", *force)
+        assert done.returncode == 2
+        assert "the key looks like an OpenRouter key, not a key for deepseek" in told(done)
+        assert "keyz track api/openrouter -p openrouter" in done.stderr
+        bound = trackable.keyz("track", "api/bound", "-p", "openrouter", *force)
+        assert bound.returncode == 2
+        assert "the pass entry's provider: line names another provider" in told(bound)
+    assert tracked(trackable) == {}  # sync would refuse them too: nothing to force
+
+
+def test_track_refuses_to_move_a_tracked_key_to_another_provider(trackable: Sandbox) -> None:
+    assert trackable.keyz("track", "api/deepseek", "-p", "deepseek").returncode == 0
+    moved = trackable.keyz("track", "api/deepseek", "-p", "openrouter")
+    assert moved.returncode == 2
+    assert "api/deepseek is tracked with deepseek" in told(moved) and "--force" in moved.stderr
+    assert tracked(trackable) == {"api/deepseek": "deepseek"}
+    again = trackable.keyz("track", "api/deepseek", "-p", "deepseek")
+    assert again.returncode == 0 and "Already tracking" in again.stderr
+    forced = trackable.keyz("track", "api/deepseek", "-p", "openrouter", "--force")
+    assert forced.returncode == 0 and tracked(trackable) == {"api/deepseek": "openrouter"}
+
+
+def test_track_warns_about_a_kind_of_key_the_provider_cannot_use(trackable: Sandbox) -> None:
+    done = trackable.keyz("track", "work/claude", "-p", "anthropic")
+    assert done.returncode == 0 and tracked(trackable) == {"work/claude": "anthropic"}
+    assert "warning: the key looks like an Anthropic API key (not an admin key)" in done.stderr
+
+
+def test_track_says_in_one_line_why_it_cannot_decrypt(trackable: Sandbox, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-gnupg"
+    empty.mkdir(mode=0o700)
+    done = trackable.keyz("track", "api/deepseek", "-p", "deepseek", env={"GNUPGHOME": str(empty)})
+    assert done.returncode == 1
+    message = told(done)
+    assert message.startswith("keyz: cannot decrypt api/deepseek to check its key: ")
+    assert "not tracked" in message and "api/deepseek" not in tracked(trackable)
+
+
+def test_discover_apply_never_tracks_what_decrypt_found_is_not_a_key(trackable: Sandbox) -> None:
+    done = trackable.keyz("discover", "--decrypt", "--apply", "--json")
+    assert done.returncode == 0, done.stderr
+    found = {c["entry"]: c for c in json.loads(done.stdout)["candidates"]}
+    assert found["deepseek/login"]["confident"] is False
+    assert "does not look like an API key" in found["deepseek/login"]["why"]
+    assert "deepseek/login" not in tracked(trackable)
+    assert tracked(trackable)["api/deepseek"] == "deepseek"  # a real key is still tracked
+    assert not any(secret in done.stdout + done.stderr for secret in SECRETS)

@@ -165,11 +165,19 @@ def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: st
     metavar="KEY=VALUE",
     help="A provider option; repeatable.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Track it even if the first line does not look like an API key, or move it to ID.",
+)
 @pass_env
-def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> None:
+def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], force: bool) -> None:
     """Track pass entry ENTRY with provider ID.
 
-    The entry must exist in the store; its first line is the API key.
+    The entry must exist in the store; its first line is the API key. keyz
+    decrypts it to check (never showing it) that it looks like an API key, and
+    not like another provider's key. A tracked entry keeps its provider unless
+    --force is given.
 
     \b
     Examples:
@@ -177,18 +185,40 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> N
       keyz track api/openrouter -p openrouter
     """
     from keyz.config import EntryConfig, parse_option, set_entry
-    from keyz.errors import UsageError
+    from keyz.discover import NOT_A_KEY, looks_like_key, prefix_of
+    from keyz.errors import DecryptError, UsageError
     from keyz.providers import get_provider
     from keyz.store import validate_entry_name
+    from keyz.sync import check_key_belongs
 
     store = env.store()
-    env.config(store)  # set up and readable?
+    config = env.config(store)  # set up and readable?
     name = validate_entry_name(entry)
     if not store.has_entry(name):
         raise UsageError(f"no entry {name!r} in {store.root} (pass ls shows what there is)")
     provider = get_provider(provider_id)
     parsed = dict(parse_option(text) for text in options)
     provider.check_options(parsed)
+    before = config.entries.get(name)
+    if before is not None and before.provider != provider.id and not force:
+        raise UsageError(
+            f"{name} is tracked with {before.provider}; -p {provider.id} would send its key to "
+            f"{provider.id} instead. If that is right: keyz track {name} -p {provider.id} --force"
+        )
+    try:
+        secret = store.decrypt(name)
+    except DecryptError as exc:
+        raise DecryptError(f"cannot decrypt {name} to check its key: {exc}; not tracked") from None
+    finally:
+        store.close()
+    check_key_belongs(
+        EntryConfig(name, provider.id), secret.value, secret.hints.get("provider"), tracking=True
+    )  # sync refuses such a key too: --force cannot help it
+    if not force and not looks_like_key(secret.value):
+        raise UsageError(f"{name}: {NOT_A_KEY}; not tracked. If it is one: --force")
+    shape = prefix_of(secret.value)
+    if shape is not None and not shape.usable:
+        _err(f"keyz: warning: the key looks like {shape.label}; {provider.id} needs another kind")
     changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
     verb = "Tracking" if changed else "Already tracking"
     _err(f"{verb} {name} with {provider.id} (needs {provider.key_needed()})")

@@ -256,26 +256,38 @@ async def _fetch_all(
         store.close()  # a decryption past its deadline must not outlive the run
 
 
-def check_key_belongs(entry: EntryConfig, key: str, bound: str | None) -> None:
+def check_key_belongs(
+    entry: EntryConfig, key: str, bound: str | None, *, tracking: bool = False
+) -> None:
     """Refuse to send a key to a provider it visibly does not belong to.
 
     config.toml is committed: a pushed ``provider = ...`` must not move a key to
     another provider. A ``provider:`` line in the pass entry binds it; a key with a
     documented prefix (sk-or-v1-, sk-ant-, xai-, ...) binds it to that provider.
+    ``keyz track`` asks too (``tracking``), before config.toml names the entry.
     """
     from keyz.discover import prefix_of
 
     if bound is not None and bound.strip().lower() != entry.provider:
+        if tracking:
+            raise ConfigError(
+                f"{entry.name}: the pass entry's provider: line names another provider than "
+                f"{entry.provider}; not tracked (track it with that provider, or fix the line)"
+            )
         raise ConfigError(
             f"config.toml tracks it with {entry.provider}, but the pass entry's provider: line "
             "names another provider; nothing was sent (fix one of them)"
         )
     shape = prefix_of(key)
     if shape is not None and shape.provider != entry.provider:
+        looks = f"the key looks like {shape.label}, not a key for {entry.provider}"
+        if tracking:
+            raise ConfigError(
+                f"{entry.name}: {looks}; not tracked (keyz track {entry.name} -p {shape.provider})"
+            )
         raise ConfigError(
-            f"the key looks like {shape.label}, not a key for {entry.provider}; nothing was sent "
-            f"(fix [entries.{entry.name!r}] provider in config.toml, or keyz track "
-            f"{entry.name} -p {shape.provider})"
+            f"{looks}; nothing was sent (fix [entries.{entry.name!r}] provider in config.toml, "
+            f"or keyz track {entry.name} -p {shape.provider})"
         )
 
 
@@ -399,4 +411,11 @@ def commit_message(store: PassStore, paths: Sequence[str]) -> str:
     return "\n".join([subject, "", *lines]) + "\n"
 
 
-__all__ = ["EntryResult", "SyncResult", "commit_message", "run_sync", "select_entries"]
+__all__ = [
+    "EntryResult",
+    "SyncResult",
+    "check_key_belongs",
+    "commit_message",
+    "run_sync",
+    "select_entries",
+]
