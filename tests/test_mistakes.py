@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from keyz.simulator import Answer, Simulator
+
 from .conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
 
 pytestmark = pytest.mark.cli
@@ -135,3 +137,45 @@ def test_discover_apply_never_tracks_what_decrypt_found_is_not_a_key(trackable: 
     assert "deepseek/login" not in tracked(trackable)
     assert tracked(trackable)["api/deepseek"] == "deepseek"  # a real key is still tracked
     assert not any(secret in done.stdout + done.stderr for secret in SECRETS)
+
+
+def with_timeout(sandbox: Sandbox, seconds: int) -> None:
+    path = sandbox.store / ".keyz" / "config.toml"
+    path.write_text(path.read_text().replace("timeout = 30", f"timeout = {seconds}"))
+
+
+DEEPSEEK_ANSWER = {
+    "is_available": True,
+    "balance_infos": [
+        {
+            "currency": "CNY",
+            "total_balance": "7.00",
+            "granted_balance": "0.00",
+            "topped_up_balance": "7.00",
+        }
+    ],
+}
+
+
+def test_a_slow_provider_gets_the_whole_configured_timeout(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    # scaled down: a provider answering in 2 s with 3 s configured (the old fixed per-request
+    # limit was 15 s; with it set to 1 s, this answer never arrived)
+    with_timeout(two_keys, 3)
+    simulator.fail(CANARY, Answer(200, DEEPSEEK_ANSWER, delay=2))
+    done = two_keys.keyz("sync", "api/deepseek")
+    assert done.returncode == 0, done.stderr
+    assert "CNY 7.00" in done.stdout
+
+
+def test_a_timeout_says_the_limit_and_how_to_raise_it(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    with_timeout(two_keys, 1)
+    simulator.fail(CANARY, Answer(200, DEEPSEEK_ANSWER, delay=2))
+    done = two_keys.keyz("sync", "api/deepseek")
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("keyz: api/deepseek: no result within 1s")
+    assert "raise [defaults] timeout in config.toml" in line

@@ -177,7 +177,13 @@ async def _fetch_all(
 ) -> None:
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
-    from keyz.providers.http import HttpClient, check_configured_base_url, resolve_base_url
+    from keyz.providers.http import (
+        RAISE_TIMEOUT,
+        HttpClient,
+        budget,
+        check_configured_base_url,
+        resolve_base_url,
+    )
 
     decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
     semaphores: dict[str, asyncio.Semaphore] = {}
@@ -191,7 +197,7 @@ async def _fetch_all(
             provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
             configured = provider_config.base_url if provider_config else None
             check_configured_base_url(store.root, provider.id, configured)  # before decrypting
-            async with asyncio.timeout(config.timeout):
+            async with budget(config.timeout):  # each request may use what is left of it
                 async with decrypting:
                     secret = await in_daemon_thread(store.decrypt, entry.name)
                 check_key_belongs(entry, secret.value, secret.hints.get("provider"))
@@ -220,7 +226,7 @@ async def _fetch_all(
                     except Exception as exc:  # one answer fails its entry only
                         return _unusable(entry, exc)
         except TimeoutError:
-            return f"no result within {config.timeout:g}s ([defaults] timeout in config.toml)"
+            return f"no result within {config.timeout:g}s; {RAISE_TIMEOUT}"
         except KeyzError as exc:
             return str(exc)
 
