@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from keyz.simulator import Answer, Simulator
 
-from .conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
+from .conftest import CANARY, KEYZ, OPENROUTER_KEY, MakeStore, Sandbox
 
 pytestmark = pytest.mark.cli
 
@@ -179,3 +183,77 @@ def test_a_timeout_says_the_limit_and_how_to_raise_it(
     (line,) = done.stderr.splitlines()
     assert line.startswith("keyz: api/deepseek: no result within 1s")
     assert "raise [defaults] timeout in config.toml" in line
+
+
+def test_ctrl_c_during_sync_exits_130_and_says_what_was_written(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    simulator.fail(CANARY, Answer(200, DEEPSEEK_ANSWER, delay=30))  # deepseek hangs
+    written = two_keys.store / ".keyz" / "entries" / "api" / "openrouter.json"
+    sync = subprocess.Popen(
+        [KEYZ, "sync", "--commit"],
+        env=two_keys.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not written.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert written.exists(), "openrouter answered at once"
+        sync.send_signal(signal.SIGINT)
+        out, err = sync.communicate(timeout=10)
+    finally:
+        sync.kill()
+    assert sync.returncode == 130, err
+    assert "Aborted!" not in err and "Traceback" not in err and CANARY not in out + err
+    (line,) = err.splitlines()
+    assert line.startswith("keyz: interrupted; wrote .keyz/entries/api/openrouter.json")
+    assert "not committed" in line and "keyz sync --commit" in line
+    assert not (two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json").exists()
+    assert "keyz:" not in two_keys.git("log", "--format=%s")  # no commit of keyz's
+    again = two_keys.keyz("sync", "--commit")  # picks up what the interrupted run wrote
+    assert again.returncode == 0, again.stderr
+    committed = two_keys.git("ls-files", ".keyz/entries").split()
+    assert committed == [".keyz/entries/api/deepseek.json", ".keyz/entries/api/openrouter.json"]
+
+
+def test_ctrl_c_on_a_terminal_leaves_no_false_progress(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    simulator.fail(CANARY, Answer(200, DEEPSEEK_ANSWER, delay=30))
+    written = two_keys.store / ".keyz" / "entries" / "api" / "openrouter.json"
+    controller, terminal = pty.openpty()  # stderr on a terminal: progress is shown
+    sync = subprocess.Popen(
+        [KEYZ, "sync"],
+        env=two_keys.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 20
+        while not written.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sync.send_signal(signal.SIGINT)
+        sync.wait(timeout=10)
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        sync.kill()
+        os.close(controller)
+    assert sync.returncode == 130
+    text = shown.decode()
+    assert "syncing 1/2" in text and "syncing 2/2" not in text  # deepseek never finished
+    assert text.rstrip().endswith("keyz: interrupted; wrote .keyz/entries/api/openrouter.json")
+    assert "\r\x1b[Kkeyz: interrupted" in text  # on a line of its own, the progress cleared

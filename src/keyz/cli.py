@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from keyz import __version__
-from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError, UsageError
+from keyz.errors import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BusyError,
+    KeyzError,
+    UsageError,
+)
 from keyz.redact import quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
@@ -54,6 +62,9 @@ class KeyzGroup(click.Group):
         except KeyzError as exc:
             _err(f"keyz: {exc}")
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C outside a sync: not click's "Aborted!" and exit 1
+            _err("keyz: interrupted")
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 class Env:
@@ -281,7 +292,8 @@ def sync(
 
     \b
     Exit codes: 0 all good, 1 an entry failed or the commit was skipped,
-    2 usage or configuration error, 75 busy (another keyz or git): try later.
+    2 usage or configuration error, 75 busy (another keyz or git): try later,
+    130 interrupted (Ctrl-C; it says which sidecars were written, not committed).
 
     \b
     Examples:
@@ -298,9 +310,13 @@ def sync(
     store = env.store()
     config = env.config(store)
     progress = _progress_printer() if not (as_json or quiet) and sys.stderr.isatty() else None
-    result = run_sync(store, config, entries, git_mode=git_mode or config.git, progress=progress)
-    if progress:
-        click.echo("\r\033[K", nl=False, err=True)
+    try:
+        result = run_sync(
+            store, config, entries, git_mode=git_mode or config.git, progress=progress
+        )
+    finally:  # Ctrl-C too: the message goes on a clean line
+        if progress:
+            click.echo("\r\033[K", nl=False, err=True)
     if as_json:
         _json(_sync_json(result))
     else:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
-from keyz.errors import ConfigError, KeyzError, ProviderError, UsageError
+from keyz.errors import ConfigError, Interrupted, KeyzError, ProviderError, UsageError
 from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
 from keyz.git_ops import CommitOutcome, GitRepo
@@ -94,14 +94,18 @@ def run_sync(
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
         clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
-        result = SyncResult(_sync_entries(store, config, entries, progress), git_mode)
+        result = SyncResult(_sync_entries(store, config, entries, progress, git_mode), git_mode)
         if git_mode != "off" and repo is not None:
             _git_step(store, repo, result)
     return result
 
 
 def _sync_entries(
-    store: PassStore, config: Config, entries: list[EntryConfig], progress: Progress | None
+    store: PassStore,
+    config: Config,
+    entries: list[EntryConfig],
+    progress: Progress | None,
+    git_mode: str = "off",
 ) -> list[EntryResult]:
     states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
     results: dict[str, EntryResult] = {}
@@ -158,13 +162,35 @@ def _sync_entries(
         result.changed = result.sidecar is new
         state.last_success, state.last_error = state.last_checked, None
 
-    if to_fetch:
-        asyncio.run(_fetch_all(store, config, to_fetch, progress, now, record))
+    try:
+        if to_fetch:
+            asyncio.run(_fetch_all(store, config, to_fetch, progress, now, record))
+    except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
+        save_state(store.keyz_dir, states)
+        written = [
+            sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
+            for r in results.values()
+            if r.changed
+        ]
+        raise Interrupted(_interrupted(written, git_mode)) from None
     for result in results.values():
         if result.error:
             result.error = redact(result.error)
     save_state(store.keyz_dir, states)
     return [results[e.name] for e in entries]
+
+
+def _interrupted(written: Sequence[Path], git_mode: str) -> str:
+    """'interrupted; wrote A, not committed (the next ...)': what a Ctrl-C left behind."""
+    if not written:
+        return "interrupted; no sidecar was written"
+    said = f"interrupted; wrote {', '.join(map(str, written))}"
+    it = "it" if len(written) == 1 else "them"
+    if git_mode == "commit":
+        return f"{said}, not committed (the next 'keyz sync --commit' commits {it})"
+    if git_mode == "stage":
+        return f"{said}, not staged (the next 'keyz sync --stage' stages {it})"
+    return said
 
 
 async def _fetch_all(
@@ -233,10 +259,11 @@ async def _fetch_all(
     async def tracked(entry: EntryConfig, http: HttpClient) -> None:
         nonlocal done
         try:
-            try:
-                outcome = await one(entry, http)
-            except Exception as exc:  # a bug outside the parser: still this entry's
-                outcome = f"internal error: {type(exc).__name__}; this is a bug, please report it"
+            outcome = await one(entry, http)
+        except Exception as exc:  # a bug outside the parser: still this entry's
+            outcome = f"internal error: {type(exc).__name__}; this is a bug, please report it"
+        # (cancelled by Ctrl-C: neither recorded nor counted as done)
+        try:
             record(entry, outcome)
         finally:
             done += 1
