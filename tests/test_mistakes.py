@@ -257,3 +257,83 @@ def test_ctrl_c_on_a_terminal_leaves_no_false_progress(
     assert "syncing 1/2" in text and "syncing 2/2" not in text  # deepseek never finished
     assert text.rstrip().endswith("keyz: interrupted; wrote .keyz/entries/api/openrouter.json")
     assert "\r\x1b[Kkeyz: interrupted" in text  # on a line of its own, the progress cleared
+
+
+def as_a_user(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    """keyz without root's power to read any file (tests run as root): what a user meets."""
+    command = [KEYZ, *args]
+    if os.geteuid() == 0:
+        drop = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+        probe = subprocess.run([*drop, "true"], capture_output=True, check=False)
+        if probe.returncode != 0:
+            pytest.skip("cannot drop root's file access here (setpriv)")
+        command = [*drop, *command]
+    return subprocess.run(
+        command, env=sandbox.env, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+UNREADABLE_FIX = "check the owner and permissions of it and its folders (ls -ld)"
+
+
+@pytest.mark.parametrize("args", [("status",), ("sync",), ("untrack", "api/deepseek"), ("init",)])
+def test_an_unreadable_config_exits_2_with_the_path_and_the_fix(
+    two_keys: Sandbox, args: tuple[str, ...]
+) -> None:
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.chmod(0)
+    done = as_a_user(two_keys, *args)
+    assert done.returncode == 2, done.stderr
+    assert f"cannot read {config}: Permission denied; {UNREADABLE_FIX}" in told(done)
+
+
+@pytest.mark.parametrize("args", [("status",), ("init",)])
+def test_an_unreadable_keyz_folder_exits_2_with_the_path_and_the_fix(
+    two_keys: Sandbox, args: tuple[str, ...]
+) -> None:
+    keyz_dir = two_keys.store / ".keyz"
+    keyz_dir.chmod(0)
+    try:
+        done = as_a_user(two_keys, *args)
+    finally:
+        keyz_dir.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert "Permission denied" in told(done) and str(keyz_dir) in done.stderr
+    assert UNREADABLE_FIX in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("status",), ("track", "api/deepseek", "-p", "deepseek"), ("init",)]
+)
+def test_a_config_that_is_a_directory_exits_2_with_the_path_and_the_fix(
+    two_keys: Sandbox, args: tuple[str, ...]
+) -> None:
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.unlink()
+    config.mkdir()
+    done = two_keys.keyz(*args)
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"{config} is not a regular file" in told(done) and "put the real file there" in done.stderr
+    )
+
+
+@pytest.mark.parametrize("args", [("status",), ("init",)])
+def test_a_keyz_that_is_a_file_exits_2_with_the_path_and_the_fix(
+    make_sandbox: MakeStore, args: tuple[str, ...]
+) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n"})
+    (sandbox.store / ".keyz").write_text("")
+    done = sandbox.keyz(*args)
+    assert done.returncode == 2, done.stderr
+    assert f"{sandbox.store / '.keyz'} is not a directory" in told(done)
+    assert "move it away, then run 'keyz init'" in done.stderr
+
+
+def test_init_outside_a_pass_store_says_how_to_make_one(make_sandbox: MakeStore) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n"})
+    (sandbox.store / ".gpg-id").unlink()
+    done = sandbox.keyz("init")
+    assert done.returncode == 2
+    assert f"{sandbox.store} is not a pass store (it has no .gpg-id)" in told(done)
+    assert "pass init <gpg-id>" in done.stderr and not (sandbox.store / ".keyz").exists()

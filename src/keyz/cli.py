@@ -127,12 +127,18 @@ def init(env: Env) -> None:
     Example:
       keyz init
     """
-    from keyz.config import init_keyz_dir
+    from keyz.config import init_keyz_dir, load_config
     from keyz.git_ops import GitRepo
     from keyz.merge import driver_command
 
     store = env.store()
+    if not (store.root / ".gpg-id").is_file():
+        raise UsageError(
+            f"{store.root} is not a pass store (it has no .gpg-id); make it one with "
+            "'pass init <gpg-id>', or point keyz at yours with --store PATH or PASSWORD_STORE_DIR"
+        )
     created = init_keyz_dir(store.keyz_dir)
+    load_config(store.keyz_dir)  # one that was there already: readable, and keyz's to use?
     if created:
         names = ", ".join(path.name for path in created)
         _err(f"Created {store.keyz_dir}: {names}")
