@@ -337,3 +337,42 @@ def test_init_outside_a_pass_store_says_how_to_make_one(make_sandbox: MakeStore)
     assert done.returncode == 2
     assert f"{sandbox.store} is not a pass store (it has no .gpg-id)" in told(done)
     assert "pass init <gpg-id>" in done.stderr and not (sandbox.store / ".keyz").exists()
+
+
+def test_status_shows_only_the_entries_asked_for(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("sync").returncode == 0
+    done = two_keys.keyz("status", "api/openrouter")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("api/openrouter") and "api/deepseek" not in done.stdout
+    document = json.loads(two_keys.keyz("status", "api/deepseek", "--json").stdout)
+    assert [row["entry"] for row in document["entries"]] == ["api/deepseek"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("email/gmail", "email/gmail is not tracked; keyz track email/gmail -p ID tracks it"),
+        ("api/nothing", "api/nothing is neither tracked nor a pass entry"),
+    ],
+)
+def test_status_of_an_untracked_entry_says_so(
+    make_sandbox: MakeStore, entry: str, message: str
+) -> None:
+    sandbox = make_sandbox({"api/deepseek": f"{CANARY}\n", "email/gmail": f"{GMAIL}\n"})
+    assert sandbox.keyz("init").returncode == 0
+    assert sandbox.keyz("track", "api/deepseek", "-p", "deepseek").returncode == 0
+    done = sandbox.keyz("status", "api/deepseek", entry)
+    assert done.returncode == 2 and done.stdout == ""
+    assert message in told(done)
+
+
+def test_completion_offers_provider_ids(two_keys: Sandbox) -> None:
+    def complete(words: str) -> list[str]:
+        cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+        env = {"_KEYZ_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        return two_keys.keyz(env=env).stdout.split()
+
+    assert complete("keyz track api/deepseek -p de") == ["plain,deepseek"]
+    assert "plain,openrouter" in complete("keyz track api/openrouter --provider ")
+    assert "plain,mistral" not in complete("keyz track api/x -p ")  # keyz cannot track it
+    assert complete("keyz trust open") == ["plain,openai", "plain,openrouter"]

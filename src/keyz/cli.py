@@ -164,6 +164,13 @@ def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: st
         return []
 
 
+def _complete_providers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The ids of the providers keyz can check, for shell completion."""
+    from keyz.providers import KNOWN
+
+    return [pid for pid in KNOWN if pid.startswith(incomplete)]
+
+
 @cli.command()
 @click.argument("entry", shell_complete=_complete_entries)
 @click.option(
@@ -172,6 +179,7 @@ def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: st
     "provider_id",
     required=True,
     metavar="ID",
+    shell_complete=_complete_providers,
     help="Provider id (see keyz providers).",
 )
 @click.option(
@@ -410,6 +418,7 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
 
 
 @cli.command()
+@click.argument("entries", nargs=-1, metavar="[ENTRY]...", shell_complete=_complete_entries)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
     "--format",
@@ -420,8 +429,8 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
     help="short: one line for a status bar (i3blocks, waybar, tmux).",
 )
 @pass_env
-def status(env: Env, as_json: bool, style: str) -> None:
-    """Show the last known figures of every tracked entry, from the sidecars.
+def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> None:
+    """Show the last known figures of every tracked entry (or only ENTRY...), from the sidecars.
 
     No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
     when it was last checked, figures. Entries whose last sync failed, or that
@@ -431,6 +440,7 @@ def status(env: Env, as_json: bool, style: str) -> None:
     \b
     Examples:
       keyz status
+      keyz status api/deepseek
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
@@ -442,7 +452,15 @@ def status(env: Env, as_json: bool, style: str) -> None:
     source = click.get_current_context().get_parameter_source("style")
     _one_of(json=as_json, format=source is ParameterSource.COMMANDLINE)
     store = env.store()
-    rows = collect_status(store, env.config(store))
+    config = env.config(store)
+    for name in entries:
+        if name not in config.entries:
+            raise UsageError(
+                f"{name} is not tracked; keyz track {name} -p ID tracks it"
+                if store.has_entry(name)
+                else f"{name} is neither tracked nor a pass entry (pass ls, keyz status)"
+            )
+    rows = [row for row in collect_status(store, config) if not entries or row.entry in entries]
     if as_json:
         _json({"entries": [row.to_json() for row in rows]})
         return
@@ -464,7 +482,9 @@ def status(env: Env, as_json: bool, style: str) -> None:
 
 
 @cli.command()
-@click.argument("provider_id", metavar="[PROVIDER]", required=False)
+@click.argument(
+    "provider_id", metavar="[PROVIDER]", required=False, shell_complete=_complete_providers
+)
 @click.option("--remove", is_flag=True, help="Forget the base URL trusted for PROVIDER.")
 @click.option("--yes", "-y", is_flag=True, help="Approve without asking (the URL is still shown).")
 @pass_env
@@ -891,7 +911,7 @@ def cron_show(env: Env, every: str | None, at: str | None, commit: bool, check: 
 @cli.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL (commands, options, entry names).
+    """Print the shell completion script for SHELL (commands, options, entries, provider ids).
 
     \b
     Examples:
