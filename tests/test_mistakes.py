@@ -31,6 +31,7 @@ pytestmark = pytest.mark.cli
         ("history", "api/deepseek", "--json", "--csv"),
         ("migrate", "--check", "--commit"),
         ("cron", "show", "--every", "1h", "--at", "06:00"),
+        ("trust", "deepseek", "--remove", "--yes"),
     ],
 )
 def test_contradictory_flags_exit_2_naming_both(two_keys: Sandbox, args: tuple[str, ...]) -> None:

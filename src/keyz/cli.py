@@ -511,6 +511,7 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
     from keyz.providers.http import resolve_base_url, shown_url
     from keyz.redact import clean
 
+    _one_of(remove=remove, yes=yes)  # forget, or approve: not both
     store = env.store()
     config = env.config(store)
     if provider_id is None:
