@@ -91,3 +91,23 @@ def test_rules() -> None:
     assert prefix_of("sk-0123") is None
     disagree = judge("api/deepseek", prefix_of("sk-or-v1-aa"))
     assert disagree is not None and not disagree.confident and "disagree" in disagree.why
+
+
+def test_what_looks_like_an_api_key() -> None:
+    from keyz.discover import looks_like_key
+
+    for key in (
+        CANARY,
+        "sk-or-v1-" + "ab" * 32,
+        "sk-cp-" + "demo" * 10,
+        "f3a9c1e7b5d24680.Hq8Zt2Wx6R",
+    ):
+        assert looks_like_key(key), key
+    for text in (
+        "correct horse battery staple",  # a passphrase: spaces
+        "hunter2",  # a password: short
+        "Tr0ub4dor&3-Horse!Battery",  # punctuation keys do not use
+        "correct-horse-battery-staple",  # words, no digits, no prefix
+        "sk-0123456789",  # too short, even with a key's start
+    ):
+        assert not looks_like_key(text), text

@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from keyz.errors import AuthError, ConfigError, ProviderError
-from keyz.providers.http import MAX_BODY, HttpClient, resolve_base_url
+from keyz.providers.http import MAX_BODY, HttpClient, budget, resolve_base_url
 from keyz.redact import REDACTOR
 
 URL = "https://api.example.test/v1/balance"
@@ -128,6 +128,22 @@ def test_timeouts_are_reported() -> None:
     respx.get(URL).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(ProviderError, match="no answer"):
         run()
+
+
+@respx.mock
+def test_a_request_may_wait_for_all_that_is_left_of_the_entrys_budget() -> None:
+    route = respx.get(URL).respond(json={})
+
+    async def within(seconds: float) -> None:
+        async with budget(seconds):
+            await call()()
+
+    asyncio.run(within(120))
+    limits = route.calls.last.request.extensions["timeout"]
+    assert limits["read"] > 119 and limits["connect"] == 5  # not a fixed 15 s per request
+    respx.get(URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(ProviderError, match=r"within 120s; raise \[defaults\] timeout"):
+        asyncio.run(within(120))
 
 
 @respx.mock

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from keyz import __version__
-from keyz.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, BusyError, KeyzError, UsageError
+from keyz.errors import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BusyError,
+    KeyzError,
+    UsageError,
+)
 from keyz.redact import quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
@@ -25,6 +33,13 @@ if TYPE_CHECKING:
 
 def _err(message: str) -> None:
     click.echo(redact(message), err=True)
+
+
+def _one_of(**flags: bool) -> None:
+    """Refuse two flags that contradict each other, naming both (exit 2)."""
+    given = [f"--{name.replace('_', '-')}" for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise UsageError(f"choose one of {given[0]} and {given[1]}")
 
 
 def _out(text: str) -> None:
@@ -47,6 +62,9 @@ class KeyzGroup(click.Group):
         except KeyzError as exc:
             _err(f"keyz: {exc}")
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C outside a sync: not click's "Aborted!" and exit 1
+            _err("keyz: interrupted")
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 class Env:
@@ -151,12 +169,18 @@ def init(env: Env) -> None:
     Example:
       keyz init
     """
-    from keyz.config import init_keyz_dir
+    from keyz.config import init_keyz_dir, load_config
     from keyz.git_ops import GitRepo
     from keyz.merge import driver_command
 
     store = env.store()
+    if not (store.root / ".gpg-id").is_file():
+        raise UsageError(
+            f"{store.root} is not a pass store (it has no .gpg-id); make it one with "
+            "'pass init <gpg-id>', or point keyz at yours with --store PATH or PASSWORD_STORE_DIR"
+        )
     created = init_keyz_dir(store.keyz_dir)
+    load_config(store.keyz_dir)  # one that was there already: readable, and keyz's to use?
     if created:
         names = ", ".join(path.name for path in created)
         _err(f"Created {store.keyz_dir}: {names}")
@@ -182,6 +206,13 @@ def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: st
         return []
 
 
+def _complete_providers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The ids of the providers keyz can check, for shell completion."""
+    from keyz.providers import KNOWN
+
+    return [pid for pid in KNOWN if pid.startswith(incomplete)]
+
+
 @cli.command()
 @click.argument("entry", shell_complete=_complete_entries)
 @click.option(
@@ -190,6 +221,7 @@ def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: st
     "provider_id",
     required=True,
     metavar="ID",
+    shell_complete=_complete_providers,
     help="Provider id (see keyz providers).",
 )
 @click.option(
@@ -200,11 +232,19 @@ def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: st
     metavar="KEY=VALUE",
     help="A provider option; repeatable.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Track it even if the first line does not look like an API key, or move it to ID.",
+)
 @pass_env
-def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> None:
+def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], force: bool) -> None:
     """Track pass entry ENTRY with provider ID.
 
-    The entry must exist in the store; its first line is the API key.
+    The entry must exist in the store; its first line is the API key. keyz
+    decrypts it to check (never showing it) that it looks like an API key, and
+    not like another provider's key. A tracked entry keeps its provider unless
+    --force is given.
 
     \b
     Examples:
@@ -212,18 +252,40 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...]) -> N
       keyz track api/openrouter -p openrouter
     """
     from keyz.config import EntryConfig, parse_option, set_entry
-    from keyz.errors import UsageError
+    from keyz.discover import NOT_A_KEY, looks_like_key, prefix_of
+    from keyz.errors import DecryptError, UsageError
     from keyz.providers import get_provider
     from keyz.store import validate_entry_name
+    from keyz.sync import check_key_belongs
 
     store = env.store()
-    env.config(store)  # set up and readable?
+    config = env.config(store)  # set up and readable?
     name = validate_entry_name(entry)
     if not store.has_entry(name):
         raise UsageError(f"no entry {name!r} in {store.root} (pass ls shows what there is)")
     provider = get_provider(provider_id)
     parsed = dict(parse_option(text) for text in options)
     provider.check_options(parsed)
+    before = config.entries.get(name)
+    if before is not None and before.provider != provider.id and not force:
+        raise UsageError(
+            f"{name} is tracked with {before.provider}; -p {provider.id} would send its key to "
+            f"{provider.id} instead. If that is right: keyz track {name} -p {provider.id} --force"
+        )
+    try:
+        secret = store.decrypt(name)
+    except DecryptError as exc:
+        raise DecryptError(f"cannot decrypt {name} to check its key: {exc}; not tracked") from None
+    finally:
+        store.close()
+    check_key_belongs(
+        EntryConfig(name, provider.id), secret.value, secret.hints.get("provider"), tracking=True
+    )  # sync refuses such a key too: --force cannot help it
+    if not force and not looks_like_key(secret.value):
+        raise UsageError(f"{name}: {NOT_A_KEY}; not tracked. If it is one: --force")
+    shape = prefix_of(secret.value)
+    if shape is not None and not shape.usable:
+        _err(f"keyz: warning: the key looks like {shape.label}; {provider.id} needs another kind")
     changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
     verb = "Tracking" if changed else "Already tracking"
     _err(f"{verb} {name} with {provider.id} (needs {provider.key_needed()})")
@@ -262,22 +324,22 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
 
 @cli.command()
 @click.argument("entries", nargs=-1, metavar="[ENTRY]...", shell_complete=_complete_entries)
-@click.option(
-    "--commit", "git_mode", flag_value="commit", help="Commit keyz's changed files (only those)."
-)
-@click.option(
-    "--stage", "git_mode", flag_value="stage", help="Stage keyz's changed files, do not commit."
-)
-@click.option(
-    "--no-git", "git_mode", flag_value="off", help="Only write files, whatever config.toml says."
-)
+@click.option("--commit", is_flag=True, help="Commit keyz's changed files (only those).")
+@click.option("--stage", is_flag=True, help="Stage keyz's changed files, do not commit.")
+@click.option("--no-git", is_flag=True, help="Only write files, whatever config.toml says.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print only problems (for cron: silent when all is well)."
 )
 @pass_env
 def sync(
-    env: Env, entries: tuple[str, ...], git_mode: str | None, as_json: bool, quiet: bool
+    env: Env,
+    entries: tuple[str, ...],
+    commit: bool,
+    stage: bool,
+    no_git: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Ask the providers of the tracked entries (or only ENTRY...) and write the sidecars.
 
@@ -286,7 +348,8 @@ def sync(
 
     \b
     Exit codes: 0 all good, 1 an entry failed or the commit was skipped,
-    2 usage or configuration error, 75 busy (another keyz or git): try later.
+    2 usage or configuration error, 75 busy (another keyz or git): try later,
+    130 interrupted (Ctrl-C; it says which sidecars were written, not committed).
 
     \b
     Examples:
@@ -297,6 +360,9 @@ def sync(
     """
     from keyz.sync import run_sync, select_entries
 
+    _one_of(commit=commit, stage=stage, no_git=no_git)
+    _one_of(json=as_json, quiet=quiet)
+    git_mode = "commit" if commit else "stage" if stage else "off" if no_git else None
     store = env.store()
     config = env.config(store)
     live = _LiveSync(config, select_entries(config, entries))
@@ -459,7 +525,7 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
 
 
 @cli.command()
-@click.argument("entry", required=False, shell_complete=_complete_entries)
+@click.argument("entries", nargs=-1, metavar="[ENTRY]...", shell_complete=_complete_entries)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option(
     "--format",
@@ -471,8 +537,8 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
     "left rounded down, spend rounded up.",
 )
 @pass_env
-def status(env: Env, entry: str | None, as_json: bool, style: str) -> None:
-    """Show the last known figures of every tracked entry (or ENTRY's in full), from the sidecars.
+def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> None:
+    """Show the last known figures of every tracked entry (or only ENTRY..., one in full).
 
     No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
     when it was last checked, figures. Entries whose last sync failed, or that
@@ -488,6 +554,8 @@ def status(env: Env, entry: str | None, as_json: bool, style: str) -> None:
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
+    from click.core import ParameterSource
+
     from keyz.check import is_low
     from keyz.fields import format_time
     from keyz.render import (
@@ -502,13 +570,19 @@ def status(env: Env, entry: str | None, as_json: bool, style: str) -> None:
     )
     from keyz.status import collect_status
 
+    source = click.get_current_context().get_parameter_source("style")
+    _one_of(json=as_json, format=source is ParameterSource.COMMANDLINE)
     store = env.store()
     config = env.config(store)
-    rows = collect_status(store, config)
-    if entry is not None:
-        rows = [row for row in rows if row.entry == entry]
-        if not rows:
-            raise UsageError(f"{entry} is not tracked (keyz status lists what is)")
+    for name in entries:
+        if name not in config.entries:
+            raise UsageError(
+                f"{name} is not tracked; keyz track {name} -p ID tracks it"
+                if store.has_entry(name)
+                else f"{name} is neither tracked nor a pass entry (pass ls, keyz status)"
+            )
+    rows = [row for row in collect_status(store, config) if not entries or row.entry in entries]
+    entry = rows[0].entry if len(entries) == 1 and rows else None  # one entry: in full
     if as_json:
         _json({"entries": [row.to_json() for row in rows]})
         return
@@ -553,7 +627,9 @@ def status(env: Env, entry: str | None, as_json: bool, style: str) -> None:
 
 
 @cli.command()
-@click.argument("provider_id", metavar="[PROVIDER]", required=False)
+@click.argument(
+    "provider_id", metavar="[PROVIDER]", required=False, shell_complete=_complete_providers
+)
 @click.option("--remove", is_flag=True, help="Forget the base URL trusted for PROVIDER.")
 @click.option("--yes", "-y", is_flag=True, help="Approve without asking (the URL is still shown).")
 @pass_env
@@ -580,6 +656,7 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
     from keyz.providers.http import resolve_base_url, shown_url
     from keyz.redact import clean
 
+    _one_of(remove=remove, yes=yes)  # forget, or approve: not both
     store = env.store()
     config = env.config(store)
     if provider_id is None:
@@ -692,12 +769,10 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
       keyz migrate --check     # exit 1 if anything needs migrating
       keyz migrate --commit    # rewrite, then one commit of .keyz/ paths
     """
-    from keyz.errors import UsageError
     from keyz.migrate import run_migrate
     from keyz.sidecar import SCHEMA_VERSION
 
-    if check and commit:
-        raise UsageError("--check changes nothing, so it cannot --commit; use one of them")
+    _one_of(check=check, commit=commit)  # --check changes nothing, so it cannot commit
     store = env.store()
     env.config(store)
     result = run_migrate(store, check=check, commit=commit)
@@ -727,12 +802,8 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
 
 @cli.command()
 @click.option("--sync", "do_sync", is_flag=True, help="Sync first (network, gpg), then check.")
-@click.option(
-    "--commit", "git_mode", flag_value="commit", help="With --sync: commit keyz's changed files."
-)
-@click.option(
-    "--stage", "git_mode", flag_value="stage", help="With --sync: stage keyz's changed files."
-)
+@click.option("--commit", is_flag=True, help="With --sync: commit keyz's changed files.")
+@click.option("--stage", is_flag=True, help="With --sync: stage keyz's changed files.")
 @click.option(
     "--below",
     "below",
@@ -757,7 +828,8 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
 def check(
     env: Env,
     do_sync: bool,
-    git_mode: str | None,
+    commit: bool,
+    stage: bool,
     below: tuple[str, ...],
     below_percent: float | None,
     max_age: str | None,
@@ -792,6 +864,8 @@ def check(
 
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
+    _one_of(commit=commit, stage=stage)
+    git_mode = "commit" if commit else "stage" if stage else None
     if git_mode and not do_sync:
         raise UsageError(f"--{git_mode} goes with --sync")
     store = env.store()
@@ -1002,7 +1076,7 @@ def cron_show(env: Env, every: str | None, at: str | None, commit: bool, check: 
 @cli.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL (commands, options, entry names).
+    """Print the shell completion script for SHELL (commands, options, entries, provider ids).
 
     \b
     Examples:
@@ -1142,8 +1216,7 @@ def history(
     from keyz.git_ops import GitRepo
     from keyz.render import table
 
-    if as_json and as_csv:
-        raise UsageError("choose one of --json and --csv")
+    _one_of(json=as_json, csv=as_csv)
     store = env.store()
     config = env.config(store)
     repo = GitRepo.require(store.root, "keyz history")

@@ -6,7 +6,9 @@ the user's comments and layout survive ``keyz track`` and ``keyz untrack``.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +17,7 @@ from typing import Any, Final
 
 from keyz.alerts import ALERT_KEYS, Alerts, parse_alerts, parse_duration
 from keyz.errors import ConfigError, UsageError
-from keyz.fsutil import atomic_write, read_capped, safe_path
+from keyz.fsutil import atomic_write, cannot_read, read_capped, safe_path
 
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -108,8 +110,29 @@ def load_config(keyz_dir: Path) -> Config:
     return _parse(_toml(_read_text(keyz_dir, path), path), path)
 
 
+def _mode(path: Path) -> int | None:
+    """``path``'s lstat mode, None if it is not there; a folder keyz cannot search is a ConfigError."""
+    try:
+        return os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ConfigError(cannot_read(path, exc)) from None
+
+
+def _check_keyz_dir(keyz_dir: Path) -> None:
+    """A file named .keyz: say so, rather than 'Not a directory' about a path below it."""
+    mode = _mode(keyz_dir)
+    if mode is not None and not (stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):  # a link: safe_path
+        raise ConfigError(
+            f"{keyz_dir} is not a directory, but keyz keeps its files there; move it away, "
+            "then run 'keyz init'"
+        )
+
+
 def _read_text(keyz_dir: Path, path: Path) -> str:
     """config.toml's text: a regular file (never a symlink), at most MAX_CONFIG_BYTES."""
+    _check_keyz_dir(keyz_dir)
     try:
         data = read_capped(path, MAX_CONFIG_BYTES, ConfigError)
     except FileNotFoundError:
@@ -230,6 +253,7 @@ def init_keyz_dir(keyz_dir: Path) -> list[Path]:
     from keyz.merge import ATTRIBUTES
 
     created = []
+    _check_keyz_dir(safe_path(keyz_dir, keyz_dir, ConfigError))
     for name, text in (
         ("config.toml", DEFAULT_CONFIG),
         (".gitignore", GITIGNORE),
@@ -237,10 +261,12 @@ def init_keyz_dir(keyz_dir: Path) -> list[Path]:
         ("README.md", README),
     ):
         path = safe_path(keyz_dir, keyz_dir / name)
-        if not path.exists():
+        if _mode(path) is None:
             atomic_write(path, text.encode())
             created.append(path)
-    safe_path(keyz_dir, keyz_dir / "entries").mkdir(exist_ok=True)
+    entries = safe_path(keyz_dir, keyz_dir / "entries")
+    if _mode(entries) is None:
+        entries.mkdir()
     return created
 
 

@@ -124,16 +124,39 @@ def prefix_of(key: str) -> Prefix | None:
     return next((p for p in PREFIXES if key.startswith(p.text)), None)
 
 
+_KEY_CHARS: Final = re.compile(r"[A-Za-z0-9._:+/=-]{20,4096}")
+_MIXED: Final = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])")
+NOT_A_KEY: Final = (
+    "the first line does not look like an API key (one word of 20 or more letters and digits, "
+    "and - _ . : + / =)"
+)
+
+
+def looks_like_key(value: str) -> bool:
+    """One word of 20+ letters, digits and ``-_.:+/=``, mixing letters and digits or starting
+    with a documented prefix.
+
+    Every provider's keys are (hex, base64, JWTs, ``id:secret`` pairs); a passphrase has
+    spaces, a password is short or has other punctuation, a note is words without digits.
+    """
+    return _KEY_CHARS.fullmatch(value) is not None and (
+        _MIXED.match(value) is not None or prefix_of(value) is not None
+    )
+
+
 def judge(
     entry: str,
     prefix: Prefix | None,
     decrypt_error: str | None = None,
     refused: str | None = None,
+    *,
+    not_a_key: bool = False,
 ) -> Candidate | None:
     """Combine the path and (when decrypted) the key prefix into one candidate, or None.
 
-    ``refused`` says why ``keyz track`` would refuse the name: such a candidate is never
-    confident, so ``--apply`` never tracks what track and untrack refuse.
+    ``refused`` says why ``keyz track`` would refuse the name, ``not_a_key`` that the
+    decrypted first line has no key's shape: such a candidate is never confident, so
+    ``--apply`` never tracks what track refuses.
     """
     from keyz.providers import KNOWN
     from keyz.providers.unsupported import UNSUPPORTED
@@ -155,6 +178,9 @@ def judge(
         confident = False
     if refused:
         reasons.append(f"keyz cannot track it: {refused}")
+        confident = False
+    if not_a_key:
+        reasons.append(NOT_A_KEY)
         confident = False
     if path_provider and prefix and path_provider != prefix.provider:
         reasons.append(f"path and key disagree ({path_provider} vs {prefix.provider})")
@@ -193,11 +219,21 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
             if path_guess(name)[0] is None:
                 return None  # not a key by its path either: nothing to say about it
             return judge(name, None, decrypt_error=str(exc))
-        return judge(name, prefix_of(secret.value))
+        return judge(name, prefix_of(secret.value), not_a_key=not looks_like_key(secret.value))
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyz-gpg") as pool:
         found += pool.map(one, names)
     return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
 
-__all__ = ["PATH_WORDS", "PREFIXES", "Candidate", "discover", "judge", "path_guess", "prefix_of"]
+__all__ = [
+    "NOT_A_KEY",
+    "PATH_WORDS",
+    "PREFIXES",
+    "Candidate",
+    "discover",
+    "judge",
+    "looks_like_key",
+    "path_guess",
+    "prefix_of",
+]

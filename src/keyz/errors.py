@@ -4,6 +4,7 @@
     ├── UsageError                  exit 2: bad arguments, names or options
     │   └── ConfigError             exit 2: config.toml unreadable or invalid
     ├── BusyError                   exit 75: another keyz, or git's index.lock
+    ├── Interrupted                 exit 130: Ctrl-C (SIGINT), as a shell reports it
     ├── StoreError                  the pass store or gpg
     │   └── DecryptError            one entry could not be decrypted
     ├── ProviderError               a provider call failed or answered nonsense
@@ -23,6 +24,7 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_BUSY: Final = 75  # EX_TEMPFAIL from sysexits.h: try again later
+EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 
 class KeyzError(Exception):
@@ -45,6 +47,12 @@ class BusyError(KeyzError):
     """Something else holds a lock keyz needs; try again later."""
 
     exit_code = EXIT_BUSY
+
+
+class Interrupted(KeyzError):
+    """The user pressed Ctrl-C; the message says what was done before."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class StoreError(KeyzError):
@@ -82,6 +90,7 @@ class GitSkipped(GitError):
 __all__ = [
     "EXIT_BUSY",
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "AuthError",
@@ -90,6 +99,7 @@ __all__ = [
     "DecryptError",
     "GitError",
     "GitSkipped",
+    "Interrupted",
     "KeyzError",
     "ProviderError",
     "SidecarError",

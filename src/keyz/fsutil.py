@@ -68,7 +68,7 @@ def read_capped(path: Path, limit: int, error: type[KeyzError] = KeyzError) -> b
             raise
         if exc.errno == errno.ELOOP:
             raise error(not_followed(path)) from None
-        raise error(f"cannot read {path}: {exc.strerror}") from None
+        raise error(cannot_read(path, exc)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -86,9 +86,16 @@ def read_capped(path: Path, limit: int, error: type[KeyzError] = KeyzError) -> b
                 raise error(_too_large(path, limit))
         return b"".join(chunks)
     except OSError as exc:
-        raise error(f"cannot read {path}: {exc.strerror}") from None
+        raise error(cannot_read(path, exc)) from None
     finally:
         os.close(fd)
+
+
+def cannot_read(path: Path, exc: OSError) -> str:
+    """'cannot read PATH: Permission denied; check ...': what went wrong, and where to look."""
+    denied = exc.errno in (errno.EACCES, errno.EPERM)
+    fix = "; check the owner and permissions of it and its folders (ls -ld)" if denied else ""
+    return f"cannot read {path}: {exc.strerror}{fix}"
 
 
 def _too_large(path: Path, limit: int) -> str:

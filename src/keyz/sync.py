@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, ProviderConfig
-from keyz.errors import ConfigError, KeyzError, ProviderError, UsageError
+from keyz.errors import ConfigError, Interrupted, KeyzError, ProviderError, UsageError
 from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
 from keyz.git_ops import CommitOutcome, GitRepo
@@ -97,7 +97,9 @@ def run_sync(
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
     with store_lock(lock_path(store, repo)):
         clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
-        result = SyncResult(_sync_entries(store, config, entries, progress, on_result), git_mode)
+        result = SyncResult(
+            _sync_entries(store, config, entries, progress, on_result, git_mode), git_mode
+        )
         if git_mode != "off" and repo is not None:
             _git_step(store, repo, result)
     return result
@@ -109,6 +111,7 @@ def _sync_entries(
     entries: list[EntryConfig],
     progress: Progress | None,
     on_result: Callable[[EntryResult], None] | None,
+    git_mode: str = "off",
 ) -> list[EntryResult]:
     states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
     results: dict[str, EntryResult] = {}
@@ -178,13 +181,35 @@ def _sync_entries(
         if progress
         else None
     )
-    if to_fetch:
-        asyncio.run(_fetch_all(store, config, to_fetch, counted, now, record))
+    try:
+        if to_fetch:
+            asyncio.run(_fetch_all(store, config, to_fetch, counted, now, record))
+    except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
+        save_state(store.keyz_dir, states)
+        written = [
+            sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
+            for r in results.values()
+            if r.changed
+        ]
+        raise Interrupted(_interrupted(written, git_mode)) from None
     for result in results.values():
         if result.error:
             result.error = redact(result.error)
     save_state(store.keyz_dir, states)
     return [results[e.name] for e in entries]
+
+
+def _interrupted(written: Sequence[Path], git_mode: str) -> str:
+    """'interrupted; wrote A, not committed (the next ...)': what a Ctrl-C left behind."""
+    if not written:
+        return "interrupted; no sidecar was written"
+    said = f"interrupted; wrote {', '.join(map(str, written))}"
+    it = "it" if len(written) == 1 else "them"
+    if git_mode == "commit":
+        return f"{said}, not committed (the next 'keyz sync --commit' commits {it})"
+    if git_mode == "stage":
+        return f"{said}, not staged (the next 'keyz sync --stage' stages {it})"
+    return said
 
 
 async def _fetch_all(
@@ -197,7 +222,13 @@ async def _fetch_all(
 ) -> None:
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
-    from keyz.providers.http import HttpClient, check_configured_base_url, resolve_base_url
+    from keyz.providers.http import (
+        RAISE_TIMEOUT,
+        HttpClient,
+        budget,
+        check_configured_base_url,
+        resolve_base_url,
+    )
 
     decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
     semaphores: dict[str, asyncio.Semaphore] = {}
@@ -213,7 +244,7 @@ async def _fetch_all(
             provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
             configured = provider_config.base_url if provider_config else None
             check_configured_base_url(store.root, provider.id, configured)  # before decrypting
-            async with asyncio.timeout(config.timeout):
+            async with budget(config.timeout):  # each request may use what is left of it
                 async with decrypting:
                     secret = await in_daemon_thread(store.decrypt, entry.name)
                 check_key_belongs(entry, secret.value, secret.hints.get("provider"))
@@ -242,17 +273,18 @@ async def _fetch_all(
                     except Exception as exc:  # one answer fails its entry only
                         return _unusable(entry, exc)
         except TimeoutError:
-            return f"no result within {config.timeout:g}s ([defaults] timeout in config.toml)"
+            return f"no result within {config.timeout:g}s; {RAISE_TIMEOUT}"
         except KeyzError as exc:
             return str(exc)
 
     async def tracked(entry: EntryConfig, http: HttpClient) -> None:
         nonlocal done
         try:
-            try:
-                outcome = await one(entry, http)
-            except Exception as exc:  # a bug outside the parser: still this entry's
-                outcome = f"internal error: {type(exc).__name__}; this is a bug, please report it"
+            outcome = await one(entry, http)
+        except Exception as exc:  # a bug outside the parser: still this entry's
+            outcome = f"internal error: {type(exc).__name__}; this is a bug, please report it"
+        # (cancelled by Ctrl-C: neither recorded nor counted as done)
+        try:
             record(entry, outcome)
         finally:
             done += 1
@@ -278,26 +310,38 @@ async def _fetch_all(
         store.close()  # a decryption past its deadline must not outlive the run
 
 
-def check_key_belongs(entry: EntryConfig, key: str, bound: str | None) -> None:
+def check_key_belongs(
+    entry: EntryConfig, key: str, bound: str | None, *, tracking: bool = False
+) -> None:
     """Refuse to send a key to a provider it visibly does not belong to.
 
     config.toml is committed: a pushed ``provider = ...`` must not move a key to
     another provider. A ``provider:`` line in the pass entry binds it; a key with a
     documented prefix (sk-or-v1-, sk-ant-, xai-, ...) binds it to that provider.
+    ``keyz track`` asks too (``tracking``), before config.toml names the entry.
     """
     from keyz.discover import prefix_of
 
     if bound is not None and bound.strip().lower() != entry.provider:
+        if tracking:
+            raise ConfigError(
+                f"{entry.name}: the pass entry's provider: line names another provider than "
+                f"{entry.provider}; not tracked (track it with that provider, or fix the line)"
+            )
         raise ConfigError(
             f"config.toml tracks it with {entry.provider}, but the pass entry's provider: line "
             "names another provider; nothing was sent (fix one of them)"
         )
     shape = prefix_of(key)
     if shape is not None and shape.provider != entry.provider:
+        looks = f"the key looks like {shape.label}, not a key for {entry.provider}"
+        if tracking:
+            raise ConfigError(
+                f"{entry.name}: {looks}; not tracked (keyz track {entry.name} -p {shape.provider})"
+            )
         raise ConfigError(
-            f"the key looks like {shape.label}, not a key for {entry.provider}; nothing was sent "
-            f"(fix [entries.{entry.name!r}] provider in config.toml, or keyz track "
-            f"{entry.name} -p {shape.provider})"
+            f"{looks}; nothing was sent (fix [entries.{entry.name!r}] provider in config.toml, "
+            f"or keyz track {entry.name} -p {shape.provider})"
         )
 
 
@@ -421,4 +465,11 @@ def commit_message(store: PassStore, paths: Sequence[str]) -> str:
     return "\n".join([subject, "", *lines]) + "\n"
 
 
-__all__ = ["EntryResult", "SyncResult", "commit_message", "run_sync", "select_entries"]
+__all__ = [
+    "EntryResult",
+    "SyncResult",
+    "check_key_belongs",
+    "commit_message",
+    "run_sync",
+    "select_entries",
+]

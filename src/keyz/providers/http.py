@@ -19,7 +19,8 @@ import os
 import random
 import re
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -35,7 +36,36 @@ from keyz.redact import REDACTOR, clean
 MAX_BODY: Final = 1 << 20  # 1 MiB: a balance answer is a few hundred bytes
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_CAP: Final = 10.0  # seconds; the per-entry deadline bounds the total anyway
-REQUEST_TIMEOUT: Final = httpx.Timeout(15.0, connect=5.0)
+CONNECT_TIMEOUT: Final = 5.0  # seconds to open a connection, whatever the budget
+REQUEST_TIMEOUT: Final = httpx.Timeout(15.0, connect=CONNECT_TIMEOUT)  # outside any budget()
+RAISE_TIMEOUT: Final = "raise [defaults] timeout in config.toml (up to 600) for a slow provider"
+# (deadline on the event loop's clock, seconds given): set by budget() for one entry's task
+_BUDGET: ContextVar[tuple[float, float] | None] = ContextVar("keyz_budget", default=None)
+
+
+@contextlib.asynccontextmanager
+async def budget(seconds: float) -> AsyncIterator[None]:
+    """Everything inside gets ``seconds`` in all, and each request may wait for what is left.
+
+    A fixed per-request limit shorter than the budget would fail a provider that answers
+    in 20 s although [defaults] timeout allows 120 s.
+    """
+    token = _BUDGET.set((asyncio.get_running_loop().time() + seconds, seconds))
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def request_timeout() -> httpx.Timeout:
+    """The connect limit, and the rest of the budget (plus a margin, so that the budget's own
+    deadline is the one that says why) for waiting on the answer."""
+    given = _BUDGET.get()
+    if given is None:
+        return REQUEST_TIMEOUT
+    left = max(given[0] - asyncio.get_running_loop().time(), 0.0)
+    return httpx.Timeout(left + 1.0, connect=min(CONNECT_TIMEOUT, left + 0.1))
 
 
 def resolve_base_url(
@@ -209,12 +239,20 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(self, url: str, headers: Mapping[str, str], what: str) -> httpx.Response:
-        request = self.client.build_request("GET", url, headers=dict(headers))
+        limits = request_timeout()
+        request = self.client.build_request("GET", url, headers=dict(headers), timeout=limits)
         host = urlsplit(url).netloc
         try:
             return await self.client.send(request, stream=True)
+        except httpx.ConnectTimeout:
+            raise ProviderError(
+                f"{what}: no connection to {host} within {limits.connect:g}s; is the host up, "
+                "and the network (or HTTPS_PROXY) right?"
+            ) from None
         except httpx.TimeoutException:
-            raise ProviderError(f"{what}: no answer from {host} in time") from None
+            given = _BUDGET.get()
+            limit = f"{given[1]:g}s; {RAISE_TIMEOUT}" if given else f"{limits.read or 0:g}s"
+            raise ProviderError(f"{what}: no answer from {host} within {limit}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, OverflowError) as exc:
             raise ProviderError(
                 f"{what}: cannot send to {host} ({clean(str(exc), 120) or type(exc).__name__}); "
@@ -494,10 +532,13 @@ def _provider_error(what: str, status: int, text: str, detail: str) -> ProviderE
 
 __all__ = [
     "MAX_BODY",
+    "RAISE_TIMEOUT",
     "HttpClient",
+    "budget",
     "check_configured_base_url",
     "env_base_url_name",
     "error_detail",
+    "request_timeout",
     "resolve_base_url",
     "ssl_context",
 ]
