@@ -25,9 +25,7 @@ def call(
     async def go() -> Any:
         async with HttpClient.make_async_client() as client:
             http = HttpClient(client, retries=retries, sleep=record)
-            return await http.get_json(
-                URL, headers={"Authorization": f"Bearer {KEY}"}, what="example balance"
-            )
+            return await http.get_json(URL, headers={"Authorization": f"Bearer {KEY}"})
 
     return go
 
@@ -249,8 +247,8 @@ def test_a_cdn_block_page_is_named_not_dumped_and_is_no_auth_error() -> None:
     with pytest.raises(ProviderError) as info:
         run()
     assert not isinstance(info.value, AuthError)  # no "needs a management key" hint on a CDN page
-    assert str(info.value) == (
-        "example balance: HTML page from the CDN (cloudflare, cf-ray 8e1f-FRA): the request "
+    assert str(info.value) == (  # the provider call adds '<id> <endpoint>: ' in front
+        "HTML page from the CDN (cloudflare, cf-ray 8e1f-FRA): the request "
         "was blocked (bot protection or region); try again later (HTTP 403)"
     )
 

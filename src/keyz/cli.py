@@ -1352,7 +1352,7 @@ def providers(as_json: bool) -> None:
                         },
                         "endpoints": [
                             {
-                                "path": e.path,
+                                "path": e.target,
                                 "key_kind": e.key_kind.value,
                                 "reports": e.reports.labels(),
                             }
@@ -1374,7 +1374,7 @@ def providers(as_json: bool) -> None:
         return
     rows = [("ID", "REPORTS", "KEY", "ENDPOINTS")]
     for p in known:
-        endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.path}" for e in p.endpoints)
+        endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.target}" for e in p.endpoints)
         rows.append((p.id, ", ".join(p.capabilities.labels()), _key_kinds(p), endpoints))
     _out(table(rows, _fit()))
     _out("\nNot checkable with an API key:")

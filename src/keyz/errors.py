@@ -69,6 +69,13 @@ class ProviderError(KeyzError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status  # the HTTP status, when the provider answered one
+        # where it happened ('deepseek balance'): set once, where the provider is called
+        # (Provider.report), as httpx attaches the request to its errors
+        self.context: str | None = None
+
+    def __str__(self) -> str:
+        said = super().__str__()
+        return f"{self.context}: {said}" if self.context else said
 
 
 class AuthError(ProviderError):

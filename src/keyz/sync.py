@@ -264,7 +264,12 @@ async def _fetch_all(
                 provider.check_base_url(base_url, options)
                 async with semaphores[entry.provider]:
                     ctx = FetchContext(
-                        http=http, secret=secret, base_url=base_url, options=options, now=now
+                        http=http,
+                        secret=secret,
+                        base_url=base_url,
+                        options=options,
+                        now=now,
+                        region=provider.region(options),
                     )
                     try:
                         return await provider.report(ctx)

@@ -13,6 +13,7 @@ from keyz.providers.base import Capability, FetchContext, KeyKind
 from keyz.providers.deepseek import parse_balance
 from keyz.providers.http import HttpClient
 from keyz.store import Secret
+from tests.providers.helpers import fetch
 
 DOC_EXAMPLE = {
     "is_available": True,
@@ -110,3 +111,24 @@ def test_fetch_sends_the_key_as_bearer_to_the_documented_path() -> None:
     report = asyncio.run(go())
     assert report.balances[0].remaining == Decimal("110.00")
     assert route.calls.last.request.headers["authorization"] == "Bearer sk-deepseek-test-0000"
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (  # the parser's own words
+            {"balance_infos": []},
+            "deepseek balance: the answer lists no balance (balance_infos is empty)",
+        ),
+        (  # money.parse_amount's, which named neither the provider nor the call before
+            {"balance_infos": [{"currency": "CNY", "total_balance": None}]},
+            "deepseek balance: field 'total_balance' is None, expected a number",
+        ),
+    ],
+)
+def test_every_error_names_the_provider_and_endpoint_once(answer: Any, message: str) -> None:
+    respx.get("https://api.deepseek.com/user/balance").respond(json=answer)
+    with pytest.raises(ProviderError) as caught:
+        fetch("deepseek", "sk-deepseek-test-0000")
+    assert str(caught.value) == message

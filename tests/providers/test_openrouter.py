@@ -129,9 +129,12 @@ def test_wrong_credit_shapes_are_errors(payload: Any) -> None:
         {"data": {"usage": 1}},
     ],
 )
+@respx.mock
 def test_a_key_answer_without_its_figures_is_an_error(payload: Any) -> None:
-    with pytest.raises(ProviderError, match="openrouter key"):
-        parse_key(payload, NOW)
+    respx.get(f"{BASE}/api/v1/credits").respond(403)
+    respx.get(f"{BASE}/api/v1/key").respond(json=payload)
+    with pytest.raises(ProviderError, match=r"^openrouter key: the answer has no"):
+        fetch()  # named by the endpoint asked last, not the one refused before it
 
 
 def fetch() -> Any:

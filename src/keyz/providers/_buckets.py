@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlencode
 
 from keyz.errors import ProviderError
 from keyz.periods import last_days_start, month_start
 from keyz.sidecar import Spend
 
 if TYPE_CHECKING:
-    from keyz.providers.base import FetchContext
+    from keyz.providers.base import Endpoint, FetchContext
 
 MAX_PAGES: Final = 20  # 31-day pages: far more than the 31 days keyz asks for
 
@@ -34,11 +33,10 @@ ParsePage = Callable[[Any], tuple[list["Cost"], str | None]]
 
 async def collect(
     ctx: FetchContext,
-    url: str,
+    endpoint: Endpoint,
     query: Mapping[str, str],
     *,
     headers: Mapping[str, str],
-    what: str,
     parse_page: ParsePage,
 ) -> list[Cost]:
     """Every page of a cost report, following ``next_page`` (as ``page``) until ``has_more`` ends."""
@@ -46,16 +44,16 @@ async def collect(
     costs: list[Cost] = []
     seen: set[str] = set()
     for _ in range(MAX_PAGES):
-        payload = await ctx.http.get_json(f"{url}?{urlencode(params)}", headers=headers, what=what)
+        payload = await ctx.get_json(endpoint, headers=headers, query=params)
         page, cursor = parse_page(payload)
         costs.extend(page)
         if cursor is None:
             return costs
         if cursor in seen:
-            raise ProviderError(f"{what}: the same next_page came back twice")
+            raise ProviderError("the same next_page came back twice")
         seen.add(cursor)
         params["page"] = cursor
-    raise ProviderError(f"{what}: more than {MAX_PAGES} pages")
+    raise ProviderError(f"more than {MAX_PAGES} pages")
 
 
 def query_start(now: datetime) -> datetime:

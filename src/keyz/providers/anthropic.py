@@ -22,10 +22,20 @@ from keyz.errors import ProviderError
 from keyz.fields import format_time
 from keyz.money import parse_amount
 from keyz.providers._buckets import Cost, collect, query_start, windows
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    FetchContext,
+    KeyKind,
+    KeyPrefix,
+    Provider,
+    Report,
+)
 from keyz.sidecar import parse_time
 
-COST_REPORT = Endpoint("/v1/organizations/cost_report", KeyKind.ADMIN, Capability.SPEND)
+COST_REPORT = Endpoint(
+    "cost report", "/v1/organizations/cost_report", KeyKind.ADMIN, Capability.SPEND
+)
 CENTS: Final = Decimal(100)
 VERSION: Final = "2023-06-01"
 
@@ -33,23 +43,23 @@ VERSION: Final = "2023-06-01"
 def parse_page(payload: Any) -> tuple[list[Cost], str | None]:
     """The costs of one page and the next page's cursor (None when there is none)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise ProviderError("anthropic cost report: the answer has no data list")
+        raise ProviderError("the answer has no data list")
     costs: list[Cost] = []
     for bucket in payload["data"]:
         if not isinstance(bucket, dict) or not isinstance(bucket.get("starting_at"), str):
-            raise ProviderError("anthropic cost report: a bucket has no starting_at")
+            raise ProviderError("a bucket has no starting_at")
         day = _day(bucket["starting_at"])
         for result in bucket.get("results") or []:
             if not isinstance(result, dict):
-                raise ProviderError("anthropic cost report: a result is not an object")
+                raise ProviderError("a result is not an object")
             currency = result.get("currency")
             if not isinstance(currency, str):
-                raise ProviderError("anthropic cost report: a result has no currency")
+                raise ProviderError("a result has no currency")
             amount = parse_amount(result.get("amount"), field="amount", scale=CENTS)
             costs.append(Cost(day, currency.strip().upper(), amount))
     cursor = payload.get("next_page") if payload.get("has_more") is True else None
     if cursor is not None and not isinstance(cursor, str):
-        raise ProviderError("anthropic cost report: next_page is not a string")
+        raise ProviderError("next_page is not a string")
     return costs, cursor
 
 
@@ -57,13 +67,13 @@ def _day(text: str) -> Any:
     try:
         return parse_time(text.replace(".000Z", "Z").replace("+00:00", "Z"))
     except ValueError:
-        raise ProviderError(f"anthropic cost report: {text[:40]!r} is not a UTC time") from None
+        raise ProviderError(f"{text[:40]!r} is not a UTC time") from None
 
 
 class Anthropic(Provider):
     id = "anthropic"
     title = "Anthropic"
-    capabilities = Capability.SPEND
+    short_name = "an"
     key_kind = KeyKind.ADMIN
     default_base_url = "https://api.anthropic.com"
     endpoints = (COST_REPORT,)
@@ -71,6 +81,12 @@ class Anthropic(Provider):
         "an Admin API key (sk-ant-admin…) from console.anthropic.com → Settings → Admin keys; "
         "organisation admins only"
     )
+    path_words = ("anthropic", "claude")
+    key_prefixes = (
+        KeyPrefix("sk-ant-admin", KeyKind.ADMIN, True, "an Anthropic Admin API key"),
+        KeyPrefix("sk-ant-", KeyKind.REGULAR, False, "an Anthropic API key (not an admin key)"),
+    )
+    key_shapes = (r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = {"x-api-key": ctx.secret.value, "anthropic-version": VERSION}
@@ -79,14 +95,7 @@ class Anthropic(Provider):
             "bucket_width": "1d",
             "limit": "31",
         }
-        costs = await collect(
-            ctx,
-            ctx.url(COST_REPORT),
-            query,
-            headers=headers,
-            what="anthropic cost report",
-            parse_page=parse_page,
-        )
+        costs = await collect(ctx, COST_REPORT, query, headers=headers, parse_page=parse_page)
         return Report(available=None, spend=windows(costs, ctx.now, COST_REPORT.path))
 
 

@@ -1,18 +1,22 @@
-"""What a provider is: an id, what it can report, the key it needs, and one ``fetch``."""
+"""What a provider is: one spec (an id, its endpoints, the key it needs and what its keys look
+like) and one ``fetch``."""
 
 from __future__ import annotations
 
 import abc
 import enum
+import functools
+import operator
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, urlencode, urlsplit
 
-from keyz.errors import AuthError, ConfigError, UsageError
+from keyz.errors import AuthError, ConfigError, ProviderError, UsageError
 from keyz.fields import utc_now
+from keyz.providers.keys import KeyKind, KeyPrefix
 
 if TYPE_CHECKING:
     from keyz.providers.http import HttpClient
@@ -32,21 +36,21 @@ class Capability(enum.Flag):
         return [c.name.lower().replace("_", " ") for c in Capability if c in self and c.name]
 
 
-class KeyKind(enum.Enum):
-    """The kind of key an endpoint needs."""
-
-    REGULAR = "regular"  # the ordinary inference key
-    MANAGEMENT = "management"  # an account/management key that cannot run inference
-    ADMIN = "admin"  # an organisation admin key
-
-
 @dataclass(frozen=True)
 class Endpoint:
-    """A documented endpoint: its path (appended to the base URL) and the key it needs."""
+    """A documented endpoint: its name in messages, its path (appended to the base URL), the
+    query it always sends, the key it needs and what it reports."""
 
-    path: str
+    name: str  # errors read '<provider id> <name>: ...', e.g. 'deepseek balance: ...'
+    path: str  # '{field}' parts are filled per call (FetchContext.get_json's ``path``)
     key_kind: KeyKind
     reports: Capability
+    query: tuple[tuple[str, str], ...] = ()  # e.g. (("expand", "credits"),)
+
+    @property
+    def target(self) -> str:
+        """The path and its fixed query, as documented: '/v1/account/billing?expand=credits'."""
+        return self.path + (f"?{urlencode(self.query)}" if self.query else "")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Option:
 class Region:
     """A region-bound host. Keys never travel to another region's host."""
 
+    name: str  # the ``region`` option's value
     base_url: str
     currency: str  # what the region bills in
 
@@ -75,9 +80,27 @@ class FetchContext:
     base_url: str
     options: Mapping[str, str] = field(default_factory=dict)
     now: datetime = field(default_factory=utc_now)  # the sync's clock: spend periods end here
+    region: Region | None = None  # resolved by the caller (Provider.region) when it has regions
+    calls: list[Endpoint] = field(default_factory=list)  # asked so far: errors name the last
 
-    def url(self, endpoint: Endpoint) -> str:
-        return self.base_url + endpoint.path
+    async def get_json(
+        self,
+        endpoint: Endpoint,
+        *,
+        headers: Mapping[str, str],
+        query: Mapping[str, str] | None = None,
+        path: Mapping[str, str] | None = None,
+    ) -> Any:
+        """GET one of the provider's endpoints and return its JSON.
+
+        ``path`` fills the endpoint's ``{field}`` parts (each value quoted whole); ``query``
+        adds to the endpoint's own.
+        """
+        self.calls.append(endpoint)
+        filled = endpoint.path.format_map({k: quote(v, safe="") for k, v in (path or {}).items()})
+        params = {**dict(endpoint.query), **(query or {})}
+        url = self.base_url + filled + (f"?{urlencode(params)}" if params else "")
+        return await self.http.get_json(url, headers=headers)
 
     def bearer(self) -> dict[str, str]:
         """The usual auth header; providers with another scheme build their own."""
@@ -101,34 +124,63 @@ class KeyRejected(AuthError):
 
 
 class Provider(abc.ABC):
-    """One AI provider's account API. Subclasses are pure but for ``fetch``."""
+    """One AI provider's account API, declared in one place. Pure but for ``fetch``.
+
+    Everything keyz knows of a provider is read from its class: the registry
+    (``keyz.providers``), ``keyz providers``, discover's path words and key prefixes,
+    status's short name, the redactor's key shapes (through a checked copy, so that
+    masking output never imports a provider) and the contract tests.
+    """
 
     id: ClassVar[str]
     title: ClassVar[str]
-    capabilities: ClassVar[Capability]
+    short_name: ClassVar[str]  # 2-3 letters for 'keyz status --format short'
     key_kind: ClassVar[KeyKind]  # the kind of key to track for this provider
     default_base_url: ClassVar[str]
     endpoints: ClassVar[tuple[Endpoint, ...]]
     options: ClassVar[Mapping[str, Option]] = {}
     regions: ClassVar[Mapping[str, Region]] = {}  # the first one is the default
     key_help: ClassVar[str]  # where to create the right key
+    path_words: ClassVar[tuple[str, ...]]  # words of an entry's path that name it (discover);
+    # one holding a '.' ('x.ai') is looked for anywhere in the path
+    key_prefixes: ClassVar[tuple[KeyPrefix, ...]] = ()  # documented starts of its keys
+    key_shapes: ClassVar[tuple[str, ...]] = ()  # regexes of its keys, masked in any output
     concurrency: ClassVar[int] = 8  # requests in flight per provider; [providers.<id>] overrides
+
+    @property
+    def capabilities(self) -> Capability:
+        """What its endpoints report, together."""
+        return functools.reduce(operator.or_, (e.reports for e in self.endpoints), Capability(0))
 
     @abc.abstractmethod
     async def fetch(self, ctx: FetchContext) -> Report:
-        """Ask the provider and return a normalized report, or raise ProviderError."""
+        """Ask the provider (through ``ctx.get_json``) and return a normalized report, or raise
+        ProviderError. Messages need no prefix: :meth:`report` names the provider and endpoint."""
 
     async def report(self, ctx: FetchContext) -> Report:
-        """:meth:`fetch`, with a refused key explained: which kind of key is needed, and where."""
+        """:meth:`fetch`, each error naming once where it came from ('deepseek balance: ...', the
+        endpoint asked last), and a refused key explained: which kind of key is needed, and where.
+        """
+        if ctx.region is None and self.regions:
+            ctx = replace(ctx, region=self.region(ctx.options))
         try:
             return await self.fetch(ctx)
-        except AuthError as exc:
-            if self.key_kind is KeyKind.REGULAR or isinstance(exc, KeyRejected):
-                raise
-            raise AuthError(
-                f"{exc}; {self.title} needs {self.key_needed()}",
-                status=exc.status,
-            ) from None
+        except ProviderError as exc:
+            error = exc
+            if (
+                isinstance(exc, AuthError)
+                and self.key_kind is not KeyKind.REGULAR
+                and not isinstance(exc, KeyRejected)
+            ):
+                error = AuthError(
+                    f"{exc}; {self.title} needs {self.key_needed()}", status=exc.status
+                )
+            error.context = exc.context or self.where(ctx)
+            raise error from None
+
+    def where(self, ctx: FetchContext) -> str:
+        """'deepseek balance': the provider and the endpoint it asked last."""
+        return f"{self.id} {ctx.calls[-1].name}" if ctx.calls else self.id
 
     def key_needed(self) -> str:
         """'a management key: <where to create it>'."""
@@ -184,6 +236,8 @@ __all__ = [
     "Endpoint",
     "FetchContext",
     "KeyKind",
+    "KeyPrefix",
+    "KeyRejected",
     "Option",
     "Provider",
     "Region",

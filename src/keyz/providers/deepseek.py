@@ -18,18 +18,18 @@ from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
 
-BALANCE = Endpoint("/user/balance", KeyKind.REGULAR, Capability.BALANCE)
+BALANCE = Endpoint("balance", "/user/balance", KeyKind.REGULAR, Capability.BALANCE)
 
 
 def parse_balance(payload: Any) -> Report:
     """Normalize a /user/balance answer."""
     if not isinstance(payload, dict) or not isinstance(payload.get("balance_infos"), list):
-        raise ProviderError("deepseek balance: the answer has no balance_infos list")
+        raise ProviderError("the answer has no balance_infos list")
     available = payload.get("is_available")
     balances = []
     for info in payload["balance_infos"]:
         if not isinstance(info, dict) or not isinstance(info.get("currency"), str):
-            raise ProviderError("deepseek balance: a balance_infos item has no currency")
+            raise ProviderError("a balance_infos item has no currency")
         balances.append(
             Balance(
                 currency=info["currency"].strip().upper(),
@@ -40,27 +40,22 @@ def parse_balance(payload: Any) -> Report:
             )
         )
     if not balances:  # DeepSeek always lists its currencies: an empty list says nothing
-        raise ProviderError(
-            "deepseek balance: the answer lists no balance (balance_infos is empty)"
-        )
+        raise ProviderError("the answer lists no balance (balance_infos is empty)")
     return Report(available=available if isinstance(available, bool) else None, balances=balances)
 
 
 class DeepSeek(Provider):
     id = "deepseek"
     title = "DeepSeek"
-    capabilities = Capability.BALANCE
+    short_name = "ds"
     key_kind = KeyKind.REGULAR
     default_base_url = "https://api.deepseek.com"
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = "any API key from platform.deepseek.com/api_keys"
+    path_words = ("deepseek",)  # its keys are plain sk-<hex>: no prefix of their own
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(BALANCE),
-            headers=ctx.bearer(),
-            what="deepseek balance",
-        )
+        payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
 
 

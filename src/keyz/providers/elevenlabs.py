@@ -19,12 +19,12 @@ from keyz.periods import from_epoch
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Quota
 
-SUBSCRIPTION = Endpoint("/v1/user/subscription", KeyKind.REGULAR, Capability.QUOTA)
+SUBSCRIPTION = Endpoint("subscription", "/v1/user/subscription", KeyKind.REGULAR, Capability.QUOTA)
 
 
 def parse_subscription(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("elevenlabs subscription: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
     used = parse_amount(payload.get("character_count"), field="character_count")
     limit = parse_amount(payload.get("character_limit"), field="character_limit")
     remaining = max(limit - used, Decimal(0))
@@ -46,7 +46,7 @@ def parse_subscription(payload: Any) -> Report:
 class ElevenLabs(Provider):
     id = "elevenlabs"
     title = "ElevenLabs"
-    capabilities = Capability.QUOTA
+    short_name = "el"
     key_kind = KeyKind.REGULAR
     default_base_url = "https://api.elevenlabs.io"
     endpoints = (SUBSCRIPTION,)
@@ -54,13 +54,10 @@ class ElevenLabs(Provider):
         "an API key from elevenlabs.io/app/settings/api-keys with the User → Read permission "
         "(user_read)"
     )
+    path_words = ("elevenlabs", "eleven")
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(SUBSCRIPTION),
-            headers={"xi-api-key": ctx.secret.value},
-            what="elevenlabs subscription",
-        )
+        payload = await ctx.get_json(SUBSCRIPTION, headers={"xi-api-key": ctx.secret.value})
         return parse_subscription(payload)
 
 

@@ -18,20 +18,22 @@ from keyz.money import parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
 
-BILLING = Endpoint("/v1/account/billing?expand=credits", KeyKind.ADMIN, Capability.BALANCE)
+BILLING = Endpoint(
+    "billing", "/v1/account/billing", KeyKind.ADMIN, Capability.BALANCE, (("expand", "credits"),)
+)
 
 
 def parse_billing(payload: Any) -> Report:
     credits = payload.get("credits") if isinstance(payload, dict) else None
     if not isinstance(credits, dict):
-        raise ProviderError("fal billing: the answer has no credits object")
+        raise ProviderError("the answer has no credits object")
     currency = credits.get("currency")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
-        raise ProviderError("fal billing: credits.currency is not a currency code")
+        raise ProviderError("credits.currency is not a currency code")
     balance = Balance(
         currency=currency.strip().upper(),
         remaining=parse_amount(credits.get("current_balance"), field="current_balance"),
-        source=BILLING.path.split("?")[0],
+        source=BILLING.path,
     )
     return Report(available=None, balances=[balance])
 
@@ -39,18 +41,15 @@ def parse_billing(payload: Any) -> Report:
 class Fal(Provider):
     id = "fal"
     title = "fal"
-    capabilities = Capability.BALANCE
+    short_name = "fal"
     key_kind = KeyKind.ADMIN
     default_base_url = "https://api.fal.ai"
     endpoints = (BILLING,)
     key_help: ClassVar[str] = "an ADMIN API key from fal.ai/dashboard/keys (scope: ADMIN)"
+    path_words = ("fal",)  # its keys are '<uuid>:<secret>': no prefix
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(BILLING),
-            headers={"Authorization": f"Key {ctx.secret.value}"},
-            what="fal billing",
-        )
+        payload = await ctx.get_json(BILLING, headers={"Authorization": f"Key {ctx.secret.value}"})
         return parse_billing(payload)
 
 

@@ -224,21 +224,22 @@ class HttpClient:
                 "HTTP_PROXY and ALL_PROXY (http://, https:// or socks5:// with a valid port)"
             ) from None
 
-    async def get_json(self, url: str, *, headers: Mapping[str, str], what: str) -> Any:
-        """GET ``url`` and return its JSON; ``what`` names the call in errors (e.g. 'deepseek balance')."""
+    async def get_json(self, url: str, *, headers: Mapping[str, str]) -> Any:
+        """GET ``url`` and return its JSON. Errors say what went wrong, not where: the caller
+        (Provider.report) names the provider and endpoint once."""
         for attempt in range(self.retries + 1):
-            response = await self._send(url, headers, what)
+            response = await self._send(url, headers)
             try:
                 if response.status_code in RETRY_STATUSES and attempt < self.retries:
                     await self._sleep(_retry_delay(response, attempt))
                     continue
-                body = await _read_capped(response, what)
+                body = await _read_capped(response)
             finally:
                 await response.aclose()
-            return _decode(response, body, what)
+            return _decode(response, body)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send(self, url: str, headers: Mapping[str, str], what: str) -> httpx.Response:
+    async def _send(self, url: str, headers: Mapping[str, str]) -> httpx.Response:
         limits = request_timeout()
         request = self.client.build_request("GET", url, headers=dict(headers), timeout=limits)
         host = urlsplit(url).netloc
@@ -246,35 +247,34 @@ class HttpClient:
             return await self.client.send(request, stream=True)
         except httpx.ConnectTimeout:
             raise ProviderError(
-                f"{what}: no connection to {host} within {limits.connect:g}s; is the host up, "
+                f"no connection to {host} within {limits.connect:g}s; is the host up, "
                 "and the network (or HTTPS_PROXY) right?"
             ) from None
         except httpx.TimeoutException:
             given = _BUDGET.get()
             limit = f"{given[1]:g}s; {RAISE_TIMEOUT}" if given else f"{limits.read or 0:g}s"
-            raise ProviderError(f"{what}: no answer from {host} within {limit}") from None
+            raise ProviderError(f"no answer from {host} within {limit}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, OverflowError) as exc:
             raise ProviderError(
-                f"{what}: cannot send to {host} ({clean(str(exc), 120) or type(exc).__name__}); "
+                f"cannot send to {host} ({clean(str(exc), 120) or type(exc).__name__}); "
                 "check the base_url and HTTPS_PROXY / ALL_PROXY"
             ) from None
         except httpx.ProxyError as exc:
             reason = clean(str(exc)) or type(exc).__name__
             raise ProviderError(
-                f"{what}: the proxy refused the tunnel to {host} ({reason}); check HTTPS_PROXY "
-                "and NO_PROXY"
+                f"the proxy refused the tunnel to {host} ({reason}); check HTTPS_PROXY and NO_PROXY"
             ) from None
         except httpx.TransportError as exc:
             certificate, handshake = _tls_failure(exc)
             if certificate:
                 raise ProviderError(
-                    f"{what}: cannot verify the TLS certificate of {host} ({certificate}); "
+                    f"cannot verify the TLS certificate of {host} ({certificate}); "
                     "nothing was sent. If a proxy or company CA signs its traffic, point "
                     "SSL_CERT_FILE at a PEM file of the CA certificates to trust"
                 ) from None
             if handshake:
                 raise ProviderError(
-                    f"{what}: the TLS handshake with {host} failed ({handshake}); nothing was "
+                    f"the TLS handshake with {host} failed ({handshake}); nothing was "
                     "sent. Is it an https server? (a plain-http server, or a proxy that answers "
                     "CONNECT with a page of its own, fails this way)"
                 ) from None
@@ -283,13 +283,13 @@ class HttpClient:
             proxy = _proxy_for(url)
             if isinstance(exc, httpx.ConnectError) and proxy:
                 raise ProviderError(
-                    f"{what}: cannot reach {host} through the proxy {proxy} ({reason}); check "
+                    f"cannot reach {host} through the proxy {proxy} ({reason}); check "
                     "HTTPS_PROXY and NO_PROXY"
                 ) from None
             if isinstance(exc, httpx.ConnectError):
-                raise ProviderError(f"{what}: cannot reach {host} ({reason})") from None
+                raise ProviderError(f"cannot reach {host} ({reason})") from None
             raise ProviderError(
-                f"{what}: the connection to {host} broke before the answer came ({reason})"
+                f"the connection to {host} broke before the answer came ({reason})"
             ) from None
 
 
@@ -359,14 +359,14 @@ def _tls_failure(exc: BaseException) -> tuple[str | None, str | None]:
     return None, None
 
 
-async def _read_capped(response: httpx.Response, what: str) -> bytes:
+async def _read_capped(response: httpx.Response) -> bytes:
     """The decoded body, refused once it passes MAX_BODY (a gzip bomb stops there)."""
     chunks: list[bytes] = []
     size = 0
     unknown = _undecodable_encoding(response)
     if unknown:
         raise ProviderError(
-            f"{what}: the answer is compressed as {unknown!r}, which this install cannot decode"
+            f"the answer is compressed as {unknown!r}, which this install cannot decode"
         )
     layers = [
         e
@@ -375,26 +375,23 @@ async def _read_capped(response: httpx.Response, what: str) -> bytes:
     ]
     if len(layers) > 1:  # each layer multiplies what one read expands to: a bomb past the cap
         raise ProviderError(
-            f"{what}: the answer is compressed {len(layers)} times over; keyz decodes one layer"
+            f"the answer is compressed {len(layers)} times over; keyz decodes one layer"
         )
     try:
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > MAX_BODY:
                 raise ProviderError(
-                    f"{what}: answer larger than {MAX_BODY} bytes once decoded; not a balance "
-                    "answer"
+                    f"answer larger than {MAX_BODY} bytes once decoded; not a balance answer"
                 )
             chunks.append(chunk)
     except httpx.DecodingError:
         encoding = response.headers.get("content-encoding", "")
-        raise ProviderError(
-            f"{what}: the {encoding} answer is corrupt and cannot be decoded"
-        ) from None
+        raise ProviderError(f"the {encoding} answer is corrupt and cannot be decoded") from None
     except httpx.TimeoutException:
-        raise ProviderError(f"{what}: the answer stalled and timed out") from None
+        raise ProviderError("the answer stalled and timed out") from None
     except httpx.TransportError:
-        raise ProviderError(f"{what}: the connection broke while reading the answer") from None
+        raise ProviderError("the connection broke while reading the answer") from None
     return b"".join(chunks)
 
 
@@ -409,42 +406,41 @@ def _undecodable_encoding(response: httpx.Response) -> str | None:
     return None
 
 
-def _decode(response: httpx.Response, body: bytes, what: str) -> Any:
+def _decode(response: httpx.Response, body: bytes) -> Any:
     status = response.status_code
     if response.is_redirect or 300 <= status < 400:
         raise ProviderError(
-            f"{what}: answered with a redirect (HTTP {status}); keyz does not follow redirects, "
+            f"answered with a redirect (HTTP {status}); keyz does not follow redirects, "
             "check the provider's base_url"
         )
     page = _html_page(response, body)
     if page:  # a CDN or a proxy answered, not the API: never an auth problem, never dumped
         hint = " after retries" if status in RETRY_STATUSES else ""
-        raise ProviderError(f"{what}: {page} (HTTP {status}{hint})", status=status)
+        raise ProviderError(f"{page} (HTTP {status}{hint})", status=status)
     detail = error_detail(body)
     if status == 401:
         raise _auth_error(
-            what, status, "the key was rejected (HTTP 401); check the key in the pass entry", detail
+            status, "the key was rejected (HTTP 401); check the key in the pass entry", detail
         )
     if status == 403:
-        raise _auth_error(what, status, "the key is not allowed to read this (HTTP 403)", detail)
+        raise _auth_error(status, "the key is not allowed to read this (HTTP 403)", detail)
     if status >= 400:
         hint = " after retries" if status in RETRY_STATUSES else ""
-        raise _provider_error(what, status, f"the provider answered HTTP {status}{hint}", detail)
+        raise _provider_error(status, f"the provider answered HTTP {status}{hint}", detail)
     try:
         return _loads(body.decode("utf-8"))
     except _NonFinite as exc:
-        raise ProviderError(f"{what}: the answer has {exc}, which is not a number") from None
+        raise ProviderError(f"the answer has {exc}, which is not a number") from None
     except _TooLong:
         raise ProviderError(
-            f"{what}: the answer has a number too long to be a figure "
-            f"(over {MAX_NUMBER} characters)"
+            f"the answer has a number too long to be a figure (over {MAX_NUMBER} characters)"
         ) from None
     except RecursionError:
-        raise ProviderError(f"{what}: the answer is nested too deeply to be a balance") from None
+        raise ProviderError("the answer is nested too deeply to be a balance") from None
     except (UnicodeDecodeError, ValueError):
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
         raise ProviderError(
-            f"{what}: the answer is not JSON ({clean(kind, 60)}); is the base_url right?"
+            f"the answer is not JSON ({clean(kind, 60)}); is the base_url right?"
         ) from None
 
 
@@ -522,12 +518,12 @@ def _reasons(payload: Any) -> list[str]:
     return []
 
 
-def _auth_error(what: str, status: int, text: str, detail: str) -> AuthError:
-    return AuthError(f"{what}: {text}" + (f": {detail}" if detail else ""), status=status)
+def _auth_error(status: int, text: str, detail: str) -> AuthError:
+    return AuthError(text + (f": {detail}" if detail else ""), status=status)
 
 
-def _provider_error(what: str, status: int, text: str, detail: str) -> ProviderError:
-    return ProviderError(f"{what}: {text}" + (f": {detail}" if detail else ""), status=status)
+def _provider_error(status: int, text: str, detail: str) -> ProviderError:
+    return ProviderError(text + (f": {detail}" if detail else ""), status=status)
 
 
 __all__ = [

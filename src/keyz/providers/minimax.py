@@ -36,6 +36,7 @@ from keyz.providers.base import (
     Endpoint,
     FetchContext,
     KeyKind,
+    KeyPrefix,
     Option,
     Provider,
     Region,
@@ -44,10 +45,13 @@ from keyz.providers.base import (
 from keyz.redact import clean
 from keyz.sidecar import Quota
 
-REMAINS = Endpoint("/v1/token_plan/remains", KeyKind.REGULAR, Capability.QUOTA)
+REMAINS = Endpoint("remains", "/v1/token_plan/remains", KeyKind.REGULAR, Capability.QUOTA)
 REGIONS = {
-    "global": Region("https://api.minimax.io", "USD"),
-    "cn": Region("https://api.minimaxi.com", "CNY"),
+    r.name: r
+    for r in (
+        Region("global", "https://api.minimax.io", "USD"),
+        Region("cn", "https://api.minimaxi.com", "CNY"),
+    )
 }
 UNLIMITED: Final = 3
 _ERRORS: Final = {
@@ -66,7 +70,7 @@ _WINDOWS: Final = (
 
 def parse_remains(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("minimax remains: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
     base = payload.get("base_resp")
     code = base.get("status_code") if isinstance(base, dict) else None
     if code != 0:
@@ -74,14 +78,14 @@ def parse_remains(payload: Any) -> Report:
         message = base.get("status_msg") if isinstance(base, dict) else None
         said = f": {clean(message, 100)}" if isinstance(message, str) else ""
         text = known or f"the provider reported error {code!r}{said}"
-        raise (AuthError if code in (1004, 2049) else ProviderError)(f"minimax remains: {text}")
+        raise (AuthError if code in (1004, 2049) else ProviderError)(f"{text}")
     rows = payload.get("model_remains")
     if not isinstance(rows, list):
-        raise ProviderError("minimax remains: the answer has no model_remains list")
+        raise ProviderError("the answer has no model_remains list")
     row = _chat_row(rows)
     quotas = [q for q in (_window(row, *spec) for spec in _WINDOWS) if q is not None]
     if not quotas:
-        raise ProviderError("minimax remains: the plan row has no interval or weekly figures")
+        raise ProviderError("the plan row has no interval or weekly figures")
     # the model name is stored only when it is a model name (it is free text from outside)
     name = str(row.get("model_name"))
     shown = name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}", name) else "the chat models"
@@ -96,7 +100,7 @@ def _chat_row(rows: list[Any]) -> dict[str, Any]:
     for row in named:
         if row["model_name"].lower().startswith("minimax-m"):
             return row
-    raise ProviderError("minimax remains: no 'general' or 'MiniMax-M*' row in model_remains")
+    raise ProviderError("no 'general' or 'MiniMax-M*' row in model_remains")
 
 
 def _window(row: dict[str, Any], label: str, prefix: str, start: str, end: str) -> Quota | None:
@@ -142,7 +146,7 @@ def _length(start: Any, end: Any) -> str | None:
 class MiniMax(Provider):
     id = "minimax"
     title = "MiniMax"
-    capabilities = Capability.QUOTA
+    short_name = "mm"
     key_kind = KeyKind.REGULAR
     default_base_url = REGIONS["global"].base_url
     endpoints = (REMAINS,)
@@ -156,13 +160,15 @@ class MiniMax(Provider):
         "the Token Plan / Coding Plan key (sk-cp-…) from platform.minimax.io, or "
         "platform.minimaxi.com with region=cn"
     )
+    path_words = ("minimax",)
+    key_prefixes = (
+        KeyPrefix("sk-cp-", KeyKind.REGULAR, True, "a MiniMax Token Plan key"),
+        KeyPrefix("sk-api-", KeyKind.REGULAR, False, "a MiniMax pay-as-you-go key (no plan)"),
+    )
+    key_shapes = (r"sk-cp-[A-Za-z0-9_\-]{16,}",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(REMAINS),
-            headers=ctx.bearer(),
-            what="minimax remains",
-        )
+        payload = await ctx.get_json(REMAINS, headers=ctx.bearer())
         return parse_remains(payload)
 
 

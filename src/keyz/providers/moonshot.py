@@ -29,25 +29,28 @@ from keyz.providers.base import (
 )
 from keyz.sidecar import Balance
 
-BALANCE = Endpoint("/v1/users/me/balance", KeyKind.REGULAR, Capability.BALANCE)
+BALANCE = Endpoint("balance", "/v1/users/me/balance", KeyKind.REGULAR, Capability.BALANCE)
 REGIONS = {
-    "ai": Region("https://api.moonshot.ai", "USD"),
-    "cn": Region("https://api.moonshot.cn", "CNY"),
+    r.name: r
+    for r in (
+        Region("ai", "https://api.moonshot.ai", "USD"),
+        Region("cn", "https://api.moonshot.cn", "CNY"),
+    )
 }
 
 
 def parse_balance(payload: Any, currency: str) -> Report:
     """Normalize a balance answer; ``currency`` is the region's (the answer does not say)."""
     if not isinstance(payload, dict):
-        raise ProviderError("moonshot balance: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
     if payload.get("code") != 0 or payload.get("status") is not True:
         raise ProviderError(
-            f"moonshot balance: the provider reported an error "
+            f"the provider reported an error "
             f"(code {payload.get('code')!r}, scode {payload.get('scode')!r})"
         )
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise ProviderError("moonshot balance: the answer has no data object")
+        raise ProviderError("the answer has no data object")
     balance = Balance(
         currency=currency,
         remaining=parse_amount(data.get("available_balance"), field="available_balance"),
@@ -61,7 +64,7 @@ def parse_balance(payload: Any, currency: str) -> Report:
 class Moonshot(Provider):
     id = "moonshot"
     title = "Moonshot (Kimi)"
-    capabilities = Capability.BALANCE
+    short_name = "ms"
     key_kind = KeyKind.REGULAR
     default_base_url = REGIONS["ai"].base_url
     endpoints = (BALANCE,)
@@ -73,25 +76,23 @@ class Moonshot(Provider):
         "an API key from platform.moonshot.ai/console/api-keys, or platform.moonshot.cn with "
         "region=cn"
     )
+    path_words = ("moonshot", "kimi")  # its keys are plain sk-…: no prefix of their own
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        region = ctx.options.get("region", "ai")
+        region = ctx.region
+        assert region is not None  # Provider.report resolves it
         try:
-            payload = await ctx.http.get_json(
-                ctx.url(BALANCE),
-                headers=ctx.bearer(),
-                what="moonshot balance",
-            )
+            payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         except AuthError as exc:
-            other = "cn" if region == "ai" else "ai"
+            other = "cn" if region.name == "ai" else "ai"
             raise AuthError(
-                f"{exc}; Moonshot keys are region-bound: this entry uses region={region}; a key "
+                f"{exc}; Moonshot keys are region-bound: this entry uses region={region.name}; a key "
                 f"issued on platform.moonshot.{other} needs region={other} "
                 f"(keyz track ENTRY -p moonshot -o region={other}, or a 'region: {other}' line "
                 "in the pass entry)",
                 status=exc.status,
             ) from None
-        return parse_balance(payload, REGIONS[region].currency)
+        return parse_balance(payload, region.currency)
 
 
 PROVIDER = Moonshot()

@@ -18,14 +18,16 @@ from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
 
-BALANCE = Endpoint("/openapi/v1/billing/balance/detail", KeyKind.REGULAR, Capability.BALANCE)
+BALANCE = Endpoint(
+    "balance", "/openapi/v1/billing/balance/detail", KeyKind.REGULAR, Capability.BALANCE
+)
 SCALE: Final = Decimal(10000)  # the answer is in 1/10000 USD
 
 
 def parse_balance(payload: Any) -> Report:
     """Normalize a balance/detail answer into USD."""
     if not isinstance(payload, dict):
-        raise ProviderError("novita balance: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
 
     def figure(name: str) -> Decimal | None:
         return optional_amount(payload.get(name), field=name, scale=SCALE)
@@ -47,18 +49,15 @@ def parse_balance(payload: Any) -> Report:
 class Novita(Provider):
     id = "novita"
     title = "Novita AI"
-    capabilities = Capability.BALANCE
+    short_name = "nv"
     key_kind = KeyKind.REGULAR
     default_base_url = "https://api.novita.ai"
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = "an API key from novita.ai/settings/key-management"
+    path_words = ("novita",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(BALANCE),
-            headers=ctx.bearer(),
-            what="novita balance",
-        )
+        payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
 
 

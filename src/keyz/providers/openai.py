@@ -22,35 +22,43 @@ from keyz.errors import ProviderError
 from keyz.money import parse_amount
 from keyz.periods import from_epoch
 from keyz.providers._buckets import Cost, collect, query_start, windows
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    FetchContext,
+    KeyKind,
+    KeyPrefix,
+    Provider,
+    Report,
+)
 
-COSTS = Endpoint("/v1/organization/costs", KeyKind.ADMIN, Capability.SPEND)
+COSTS = Endpoint("costs", "/v1/organization/costs", KeyKind.ADMIN, Capability.SPEND)
 
 
 def parse_page(payload: Any) -> tuple[list[Cost], str | None]:
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise ProviderError("openai costs: the answer has no data list")
+        raise ProviderError("the answer has no data list")
     costs: list[Cost] = []
     for bucket in payload["data"]:
         day = from_epoch(bucket.get("start_time")) if isinstance(bucket, dict) else None
         if day is None:
-            raise ProviderError("openai costs: a bucket has no start_time")
+            raise ProviderError("a bucket has no start_time")
         for result in bucket.get("results") or []:
             amount = result.get("amount") if isinstance(result, dict) else None
             if not isinstance(amount, dict) or not isinstance(amount.get("currency"), str):
-                raise ProviderError("openai costs: a result has no amount with a currency")
+                raise ProviderError("a result has no amount with a currency")
             value = parse_amount(amount.get("value"), field="amount.value")
             costs.append(Cost(day, amount["currency"].strip().upper(), value))
     cursor = payload.get("next_page") if payload.get("has_more") is True else None
     if cursor is not None and not isinstance(cursor, str):
-        raise ProviderError("openai costs: next_page is not a string")
+        raise ProviderError("next_page is not a string")
     return costs, cursor
 
 
 class OpenAI(Provider):
     id = "openai"
     title = "OpenAI"
-    capabilities = Capability.SPEND
+    short_name = "oa"
     key_kind = KeyKind.ADMIN
     default_base_url = "https://api.openai.com"
     endpoints = (COSTS,)
@@ -58,6 +66,13 @@ class OpenAI(Provider):
         "an admin key (sk-admin-…) from platform.openai.com/settings/organization/admin-keys; "
         "project keys cannot read organisation costs"
     )
+    path_words = ("openai",)
+    key_prefixes = (
+        KeyPrefix("sk-admin-", KeyKind.ADMIN, True, "an OpenAI admin key"),
+        KeyPrefix("sk-proj-", KeyKind.REGULAR, False, "an OpenAI project key (not an admin key)"),
+        KeyPrefix("sk-svcacct-", KeyKind.REGULAR, False, "an OpenAI service-account key"),
+    )
+    key_shapes = (r"sk-(?:proj|svcacct|service|admin)-[A-Za-z0-9_\-]{16,}",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
@@ -66,14 +81,7 @@ class OpenAI(Provider):
             "bucket_width": "1d",
             "limit": "31",
         }
-        costs = await collect(
-            ctx,
-            ctx.url(COSTS),
-            query,
-            headers=headers,
-            what="openai costs",
-            parse_page=parse_page,
-        )
+        costs = await collect(ctx, COSTS, query, headers=headers, parse_page=parse_page)
         return Report(available=None, spend=windows(costs, ctx.now, COSTS.path))
 
 

@@ -29,28 +29,29 @@ from keyz.providers.base import (
     Endpoint,
     FetchContext,
     KeyKind,
+    KeyPrefix,
     KeyRejected,
     Provider,
     Report,
 )
 from keyz.sidecar import Balance, KeyLimit, Spend
 
-CREDITS = Endpoint("/api/v1/credits", KeyKind.MANAGEMENT, Capability.BALANCE)
-KEY = Endpoint("/api/v1/key", KeyKind.REGULAR, Capability.KEY_LIMIT | Capability.SPEND)
+CREDITS = Endpoint("credits", "/api/v1/credits", KeyKind.MANAGEMENT, Capability.BALANCE)
+KEY = Endpoint("key", "/api/v1/key", KeyKind.REGULAR, Capability.KEY_LIMIT | Capability.SPEND)
 NEEDS_MANAGEMENT_KEY = "account balance needs a management key"
 _RESETS = ("daily", "weekly", "monthly")
 
 
-def _data(payload: Any, what: str) -> dict[str, Any]:
+def _data(payload: Any) -> dict[str, Any]:
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
-        raise ProviderError(f"{what}: the answer has no data object")
+        raise ProviderError("the answer has no data object")
     return data
 
 
 def parse_credits(payload: Any) -> Report:
     """Normalize a /credits answer: the account's balance in USD."""
-    data = _data(payload, "openrouter credits")
+    data = _data(payload)
     purchased = parse_amount(data.get("total_credits"), field="total_credits")
     used = parse_amount(data.get("total_usage"), field="total_usage")
     balance = Balance(
@@ -73,9 +74,9 @@ _WINDOWS: Final = (
 
 def parse_key(payload: Any, now: datetime) -> Report:
     """Normalize a /key answer: the key's own cap and spend windows, no invented balance."""
-    data = _data(payload, "openrouter key")
+    data = _data(payload)
     if "limit" not in data or data.get("usage") is None:  # both always sent; limit null = no cap
-        raise ProviderError("openrouter key: the answer has no limit and usage figures")
+        raise ProviderError("the answer has no limit and usage figures")
     spend = [
         Spend(
             period=period,  # type: ignore[arg-type]  # the names above are valid periods
@@ -102,7 +103,7 @@ def parse_key(payload: Any, now: datetime) -> Report:
 class OpenRouter(Provider):
     id = "openrouter"
     title = "OpenRouter"
-    capabilities = Capability.BALANCE | Capability.KEY_LIMIT | Capability.SPEND
+    short_name = "or"
     key_kind = KeyKind.MANAGEMENT
     default_base_url = "https://openrouter.ai"
     endpoints = (CREDITS, KEY)
@@ -110,19 +111,18 @@ class OpenRouter(Provider):
         "a management key from openrouter.ai/settings/management-keys for the account balance; "
         "an ordinary key shows only its own limit"
     )
+    path_words = ("openrouter",)
+    key_prefixes = (KeyPrefix("sk-or-v1-", KeyKind.REGULAR, True, "an OpenRouter key"),)
+    key_shapes = (r"sk-or-v1-[0-9a-f]{32,}",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
         try:
-            payload = await ctx.http.get_json(
-                ctx.url(CREDITS), headers=headers, what="openrouter credits"
-            )
+            payload = await ctx.get_json(CREDITS, headers=headers)
         except AuthError:
             # Ordinary keys are refused by /credits; the key's own cap is still worth having.
             try:
-                payload = await ctx.http.get_json(
-                    ctx.url(KEY), headers=headers, what="openrouter key"
-                )
+                payload = await ctx.get_json(KEY, headers=headers)
             except AuthError as exc:
                 if exc.status != 401:
                     raise

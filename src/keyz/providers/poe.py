@@ -17,12 +17,12 @@ from keyz.money import parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
 
-BALANCE = Endpoint("/usage/current_balance", KeyKind.REGULAR, Capability.BALANCE)
+BALANCE = Endpoint("balance", "/usage/current_balance", KeyKind.REGULAR, Capability.BALANCE)
 
 
 def parse_balance(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("poe balance: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
     points = parse_amount(payload.get("current_point_balance"), field="current_point_balance")
     balance = Balance(
         currency="POINTS", unit_kind="provider", remaining=points, source=BALANCE.path
@@ -33,18 +33,15 @@ def parse_balance(payload: Any) -> Report:
 class Poe(Provider):
     id = "poe"
     title = "Poe"
-    capabilities = Capability.BALANCE
+    short_name = "poe"
     key_kind = KeyKind.REGULAR
     default_base_url = "https://api.poe.com"
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = "an API key from poe.com/api_key"
+    path_words = ("poe",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(BALANCE),
-            headers=ctx.bearer(),
-            what="poe balance",
-        )
+        payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
 
 

@@ -32,27 +32,27 @@ from keyz.providers.base import (
 from keyz.redact import clean
 from keyz.sidecar import Balance
 
-USER_INFO = Endpoint("/v1/user/info", KeyKind.REGULAR, Capability.BALANCE)
+USER_INFO = Endpoint("user info", "/v1/user/info", KeyKind.REGULAR, Capability.BALANCE)
 REGIONS = {
-    "cn": Region("https://api.siliconflow.cn", "CNY"),
-    "com": Region("https://api.siliconflow.com", "USD"),
+    r.name: r
+    for r in (
+        Region("cn", "https://api.siliconflow.cn", "CNY"),
+        Region("com", "https://api.siliconflow.com", "USD"),
+    )
 }
 CURRENCY_NOTE: Final = "currency follows the site (the answer does not name it)"
 
 
 def parse_user_info(payload: Any, currency: str) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("siliconflow user info: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
     if payload.get("status") is not True:
         message = payload.get("message")
         said = f": {clean(message, 100)}" if isinstance(message, str) else ""
-        raise ProviderError(
-            f"siliconflow user info: the provider reported an error "
-            f"(code {payload.get('code')!r}){said}"
-        )
+        raise ProviderError(f"the provider reported an error (code {payload.get('code')!r}){said}")
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise ProviderError("siliconflow user info: the answer has no data object")
+        raise ProviderError("the answer has no data object")
     balance = Balance(
         currency=currency,
         remaining=parse_amount(data.get("totalBalance"), field="totalBalance"),
@@ -66,7 +66,7 @@ def parse_user_info(payload: Any, currency: str) -> Report:
 class SiliconFlow(Provider):
     id = "siliconflow"
     title = "SiliconFlow"
-    capabilities = Capability.BALANCE
+    short_name = "sf"
     key_kind = KeyKind.REGULAR
     default_base_url = REGIONS["cn"].base_url
     endpoints = (USER_INFO,)
@@ -80,14 +80,12 @@ class SiliconFlow(Provider):
     key_help: ClassVar[str] = (
         "an API key from cloud.siliconflow.cn/account/ak, or cloud.siliconflow.com with region=com"
     )
+    path_words = ("siliconflow",)  # its keys are plain sk-…: no prefix of their own
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(USER_INFO),
-            headers=ctx.bearer(),
-            what="siliconflow user info",
-        )
-        return parse_user_info(payload, REGIONS[ctx.options.get("region", "cn")].currency)
+        payload = await ctx.get_json(USER_INFO, headers=ctx.bearer())
+        assert ctx.region is not None  # Provider.report resolves it
+        return parse_user_info(payload, ctx.region.currency)
 
 
 PROVIDER = SiliconFlow()

@@ -20,13 +20,13 @@ from keyz.money import parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
 
-BALANCE = Endpoint("/api/v1/billing/balance", KeyKind.ADMIN, Capability.BALANCE)
+BALANCE = Endpoint("balance", "/api/v1/billing/balance", KeyKind.ADMIN, Capability.BALANCE)
 
 
 def parse_balance(payload: Any) -> Report:
     balances = payload.get("balances") if isinstance(payload, dict) else None
     if not isinstance(balances, dict):
-        raise ProviderError("venice balance: the answer has no balances object")
+        raise ProviderError("the answer has no balances object")
     found: list[Balance] = []
     if balances.get("usd") is not None:
         usd = parse_amount(balances["usd"], field="balances.usd")
@@ -37,7 +37,7 @@ def parse_balance(payload: Any) -> Report:
             Balance(currency="DIEM", unit_kind="provider", remaining=diem, source=BALANCE.path)
         )
     if not found:
-        raise ProviderError("venice balance: the answer has neither a usd nor a diem balance")
+        raise ProviderError("the answer has neither a usd nor a diem balance")
     available = payload.get("canConsume")
     return Report(available=available if isinstance(available, bool) else None, balances=found)
 
@@ -45,20 +45,17 @@ def parse_balance(payload: Any) -> Report:
 class Venice(Provider):
     id = "venice"
     title = "Venice"
-    capabilities = Capability.BALANCE
+    short_name = "vn"
     key_kind = KeyKind.ADMIN
     default_base_url = "https://api.venice.ai"
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = (
         "an admin API key from venice.ai/settings/api (inference keys cannot read billing)"
     )
+    path_words = ("venice",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(BALANCE),
-            headers=ctx.bearer(),
-            what="venice balance",
-        )
+        payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
 
 

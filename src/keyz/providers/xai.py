@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, ClassVar, Final
-from urllib.parse import quote
 
 from keyz.errors import ProviderError
 from keyz.money import parse_amount
@@ -29,15 +28,18 @@ from keyz.providers.base import (
     Endpoint,
     FetchContext,
     KeyKind,
+    KeyPrefix,
     Option,
     Provider,
     Report,
 )
 from keyz.sidecar import Balance
 
-VALIDATION = Endpoint("/auth/management-keys/validation", KeyKind.MANAGEMENT, Capability(0))
+VALIDATION = Endpoint(
+    "key validation", "/auth/management-keys/validation", KeyKind.MANAGEMENT, Capability(0)
+)
 BALANCE = Endpoint(
-    "/v1/billing/teams/{team_id}/prepaid/balance", KeyKind.MANAGEMENT, Capability.BALANCE
+    "balance", "/v1/billing/teams/{team_id}/prepaid/balance", KeyKind.MANAGEMENT, Capability.BALANCE
 )
 CENTS: Final = Decimal(-100)  # inverted ledger in cents
 
@@ -51,9 +53,7 @@ def parse_team(payload: Any) -> str:
         # a team-scoped key names its team as the scope; any other scope is not a team
         team = payload.get("scopeId") if payload.get("scope") == "SCOPE_TEAM" else None
     if not isinstance(team, str) or not team.strip():
-        raise ProviderError(
-            "xai key validation: the answer names no teamId; set it with --option team_id=…"
-        )
+        raise ProviderError("the answer names no teamId; set it with --option team_id=…")
     return team.strip()
 
 
@@ -62,7 +62,7 @@ def parse_balance(payload: Any) -> Report:
     total = payload.get("total") if isinstance(payload, dict) else None
     value = total.get("val") if isinstance(total, dict) else None
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise ProviderError("xai balance: the answer has no readable total.val")
+        raise ProviderError("the answer has no readable total.val")
     balance = Balance(
         currency="USD",
         remaining=parse_amount(value, field="total.val", scale=CENTS),
@@ -74,7 +74,7 @@ def parse_balance(payload: Any) -> Report:
 class XAI(Provider):
     id = "xai"
     title = "xAI"
-    capabilities = Capability.BALANCE
+    short_name = "xai"
     key_kind = KeyKind.MANAGEMENT
     default_base_url = "https://management-api.x.ai"
     endpoints = (VALIDATION, BALANCE)
@@ -88,18 +88,19 @@ class XAI(Provider):
         "a management key from console.x.ai → Settings → Management Keys (an xai- inference "
         "key cannot read billing)"
     )
+    path_words = ("xai", "grok", "x.ai")
+    key_prefixes = (
+        KeyPrefix("xai-", KeyKind.REGULAR, False, "an xAI inference key (not a management key)"),
+    )
+    key_shapes = (r"xai-[0-9A-Za-z_]{40,}",)
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
         team = ctx.options.get("team_id")
         if team is None:
-            found = await ctx.http.get_json(
-                ctx.url(VALIDATION), headers=headers, what="xai key validation"
-            )
-            team = parse_team(found)
-        url = ctx.base_url + BALANCE.path.format(team_id=quote(team, safe=""))
+            team = parse_team(await ctx.get_json(VALIDATION, headers=headers))
         try:
-            payload = await ctx.http.get_json(url, headers=headers, what="xai balance")
+            payload = await ctx.get_json(BALANCE, headers=headers, path={"team_id": team})
         except ProviderError as exc:
             if exc.status == 404:
                 raise ProviderError(

@@ -39,10 +39,13 @@ from keyz.providers.base import (
 from keyz.redact import clean
 from keyz.sidecar import Quota
 
-QUOTA = Endpoint("/api/monitor/usage/quota/limit", KeyKind.REGULAR, Capability.QUOTA)
+QUOTA = Endpoint("quota", "/api/monitor/usage/quota/limit", KeyKind.REGULAR, Capability.QUOTA)
 REGIONS = {
-    "global": Region("https://api.z.ai", "USD"),
-    "cn": Region("https://open.bigmodel.cn", "CNY"),
+    r.name: r
+    for r in (
+        Region("global", "https://api.z.ai", "USD"),
+        Region("cn", "https://open.bigmodel.cn", "CNY"),
+    )
 }
 # unit code -> (days or hours per unit, window suffix, label prefix); a window of hours
 # keeps the bare label, longer ones are named so two rows of one type never share a label
@@ -57,20 +60,18 @@ LABELS: Final = {"TOKENS_LIMIT": "tokens", "CREDIT_LIMIT": "credits", "TIME_LIMI
 
 def parse_limits(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("zai quota: the answer is not a JSON object")
+        raise ProviderError("the answer is not a JSON object")
     if payload.get("success") is not True or payload.get("code", 200) != 200:
         message = payload.get("msg")
         said = f": {clean(message, 100)}" if isinstance(message, str) else ""
-        raise ProviderError(
-            f"zai quota: the provider reported an error (code {payload.get('code')!r}){said}"
-        )
+        raise ProviderError(f"the provider reported an error (code {payload.get('code')!r}){said}")
     data = payload.get("data")
     limits = data.get("limits") if isinstance(data, dict) else None
     if not isinstance(limits, list):
-        raise ProviderError("zai quota: the answer has no data.limits list")
+        raise ProviderError("the answer has no data.limits list")
     quotas = [_quota(item) for item in limits]
     if not quotas:
-        raise ProviderError("zai quota: the plan reports no limits")
+        raise ProviderError("the plan reports no limits")
     unknown = sorted({q.label for q in quotas if q.window is None})
     notes = [f"unknown window unit, length not shown: {label}" for label in unknown]
     return Report(available=None, quotas=quotas, notes=notes)
@@ -78,7 +79,7 @@ def parse_limits(payload: Any) -> Report:
 
 def _quota(item: Any) -> Quota:
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-        raise ProviderError("zai quota: a limit has no type")
+        raise ProviderError("a limit has no type")
     used_percent = parse_amount(item.get("percentage"), field="percentage")
     # a type keyz does not know keeps its name: masked before it is cut, never stored raw
     label = LABELS.get(item["type"]) or clean(item["type"].lower().replace("_", " "), 40)
@@ -107,7 +108,7 @@ def _quota(item: Any) -> Quota:
 class Zai(Provider):
     id = "zai"
     title = "z.ai (Zhipu GLM Coding Plan)"
-    capabilities = Capability.QUOTA
+    short_name = "zai"
     key_kind = KeyKind.REGULAR
     default_base_url = REGIONS["global"].base_url
     endpoints = (QUOTA,)
@@ -118,11 +119,10 @@ class Zai(Provider):
     key_help: ClassVar[str] = (
         "the GLM Coding Plan API key from z.ai/manage-apikey, or open.bigmodel.cn with region=cn"
     )
+    path_words = ("zai", "zhipu", "bigmodel", "glm", "z.ai")
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        payload = await ctx.http.get_json(
-            ctx.url(QUOTA), headers={"Authorization": ctx.secret.value}, what="zai quota"
-        )
+        payload = await ctx.get_json(QUOTA, headers={"Authorization": ctx.secret.value})
         return parse_limits(payload)
 
 
