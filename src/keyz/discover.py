@@ -1,9 +1,10 @@
 """``keyz discover``: find untracked entries that look like provider keys.
 
 By path first (``api/deepseek``, ``keys/anthropic-admin``), and with ``--decrypt``
-also by the key's documented prefix (``sk-or-v1-``, ``sk-ant-admin01-``, ...).
-Only the matched rule is ever shown, never the key: what a key starts with is
-one of the constants below, not text from the entry.
+also by the key's documented prefix (``sk-or-v1-``, ``sk-ant-admin01-``, ...): both
+as each provider declares them (``path_words``, ``key_prefixes``). Only the matched
+rule is ever shown, never the key: what a key starts with is a declared prefix,
+not text from the entry.
 """
 
 from __future__ import annotations
@@ -12,49 +13,14 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from keyz.errors import KeyzError, UsageError
 from keyz.store import PassStore
 
-# path word -> provider id (supported or not: unsupported ones are reported, never tracked)
-PATH_WORDS: Final = {
-    "anthropic": "anthropic",
-    "claude": "anthropic",
-    "deepseek": "deepseek",
-    "elevenlabs": "elevenlabs",
-    "eleven": "elevenlabs",
-    "fal": "fal",
-    "minimax": "minimax",
-    "moonshot": "moonshot",
-    "kimi": "moonshot",
-    "novita": "novita",
-    "openai": "openai",
-    "openrouter": "openrouter",
-    "poe": "poe",
-    "siliconflow": "siliconflow",
-    "venice": "venice",
-    "xai": "xai",
-    "grok": "xai",
-    "zai": "zai",
-    "zhipu": "zai",
-    "bigmodel": "zai",
-    "glm": "zai",
-    "cerebras": "cerebras",
-    "cohere": "cohere",
-    "gemini": "gemini",
-    "groq": "groq",
-    "huggingface": "huggingface",
-    "hf": "huggingface",
-    "mistral": "mistral",
-    "perplexity": "perplexity",
-    "pplx": "perplexity",
-    "replicate": "replicate",
-    "together": "together",
-    "mimo": "xiaomi-mimo",
-    "xiaomi": "xiaomi-mimo",
-}
 KIND_WORDS: Final = {"admin": "admin", "management": "management", "mgmt": "management"}
+_SEPARATORS: Final = re.compile(r"[/\-_.\s]+")
 
 
 @dataclass(frozen=True)
@@ -66,24 +32,26 @@ class Prefix:
     label: str
 
 
-# longest first: the first match wins
-PREFIXES: Final = (
-    Prefix("sk-ant-admin", "anthropic", "admin", True, "an Anthropic Admin API key"),
-    Prefix("sk-ant-", "anthropic", "regular", False, "an Anthropic API key (not an admin key)"),
-    Prefix("sk-or-v1-", "openrouter", "regular", True, "an OpenRouter key"),
-    Prefix("sk-admin-", "openai", "admin", True, "an OpenAI admin key"),
-    Prefix("sk-proj-", "openai", "regular", False, "an OpenAI project key (not an admin key)"),
-    Prefix("sk-svcacct-", "openai", "regular", False, "an OpenAI service-account key"),
-    Prefix("sk-cp-", "minimax", "regular", True, "a MiniMax Token Plan key"),
-    Prefix("sk-api-", "minimax", "regular", False, "a MiniMax pay-as-you-go key (no plan)"),
-    Prefix("xai-", "xai", "regular", False, "an xAI inference key (not a management key)"),
-    Prefix("gsk_", "groq", "regular", False, "a Groq key"),
-    Prefix("pplx-", "perplexity", "regular", False, "a Perplexity key"),
-    Prefix("hf_", "huggingface", "regular", False, "a Hugging Face token"),
-    Prefix("r8_", "replicate", "regular", False, "a Replicate token"),
-    Prefix("csk-", "cerebras", "regular", False, "a Cerebras key"),
-    Prefix("AIza", "gemini", "regular", False, "a Google API key"),
-)
+@cache
+def path_words() -> dict[str, str]:
+    """Path word -> provider id, as every provider declares it (supported or not: unsupported
+    ones are reported, never tracked). A word the path splits ('x.ai') is matched anywhere."""
+    from keyz.providers import all_specs
+
+    return {word: spec.id for spec in all_specs() for word in spec.path_words}
+
+
+@cache
+def prefixes() -> tuple[Prefix, ...]:
+    """Every provider's documented key prefixes, longest first: the first match wins."""
+    from keyz.providers import all_specs
+
+    found = [
+        Prefix(p.text, spec.id, p.kind.value, p.usable, p.label)
+        for spec in all_specs()
+        for p in spec.key_prefixes
+    ]
+    return tuple(sorted(found, key=lambda p: len(p.text), reverse=True))
 
 
 @dataclass(frozen=True)
@@ -107,21 +75,22 @@ class Candidate:
 def path_guess(entry: str) -> tuple[str | None, str | None, str | None]:
     """(provider, key kind, the word that matched) from the entry's path alone."""
     lowered = entry.lower()
-    words = [w for w in re.split(r"[/\-_.\s]+", lowered) if w]
+    words = [w for w in _SEPARATORS.split(lowered) if w]
+    table = path_words()
     provider = word = None
     for candidate in words:
-        if candidate in PATH_WORDS:
-            provider, word = PATH_WORDS[candidate], candidate
+        if candidate in table:
+            provider, word = table[candidate], candidate
     if provider is None:
-        for special, pid in (("x.ai", "xai"), ("z.ai", "zai")):
-            if special in lowered:
+        for special, pid in table.items():
+            if _SEPARATORS.search(special) and special in lowered:
                 provider, word = pid, special
     kind = next((KIND_WORDS[w] for w in words if w in KIND_WORDS), None)
     return provider, kind, word
 
 
 def prefix_of(key: str) -> Prefix | None:
-    return next((p for p in PREFIXES if key.startswith(p.text)), None)
+    return next((p for p in prefixes() if key.startswith(p.text)), None)
 
 
 _KEY_CHARS: Final = re.compile(r"[A-Za-z0-9._:+/=-]{20,4096}")
@@ -228,12 +197,13 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
 
 __all__ = [
     "NOT_A_KEY",
-    "PATH_WORDS",
-    "PREFIXES",
     "Candidate",
+    "Prefix",
     "discover",
     "judge",
     "looks_like_key",
     "path_guess",
+    "path_words",
     "prefix_of",
+    "prefixes",
 ]

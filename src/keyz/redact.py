@@ -19,19 +19,26 @@ from typing import Final
 
 MASK: Final = "[REDACTED]"
 
-# Most specific first (reliability.md §7.2); the last line catches other sk- keys.
-_KEY_SHAPES: Final = re.compile(
-    r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}"
-    r"|sk-or-v1-[0-9a-f]{32,}"
-    r"|sk-(?:proj|svcacct|service|admin|cp)-[A-Za-z0-9_\-]{16,}"
-    r"|xai-[0-9A-Za-z_]{40,}"
-    r"|gsk_[A-Za-z0-9]{40,}"
-    r"|pplx-[A-Za-z0-9]{40,}"
-    r"|AIza[0-9A-Za-z_\-]{35}"
-    r"|(?:hf_|api_org_)[A-Za-z0-9]{30,}"
-    r"|r8_[0-9A-Za-z_\-]{30,}"
-    r"|sk-[A-Za-z0-9_\-]{20,}"
+# The key shapes every provider declares (Provider.key_shapes, Unsupported.key_shapes),
+# copied here because every output is masked and must not import the providers to do it;
+# tests/providers/test_contract.py proves the copy equal to the declarations.
+# Most specific first (reliability.md §7.2); ANY_SK, last, catches other sk- keys (deepseek,
+# moonshot, siliconflow, ... declare no shape of their own).
+ANY_SK: Final = r"sk-[A-Za-z0-9_\-]{20,}"
+KEY_SHAPES: Final = (
+    r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}",  # anthropic
+    r"sk-or-v1-[0-9a-f]{32,}",  # openrouter
+    r"sk-(?:proj|svcacct|service|admin)-[A-Za-z0-9_\-]{16,}",  # openai
+    r"sk-cp-[A-Za-z0-9_\-]{16,}",  # minimax
+    r"xai-[0-9A-Za-z_]{40,}",  # xai
+    r"gsk_[A-Za-z0-9]{40,}",  # groq
+    r"pplx-[A-Za-z0-9]{40,}",  # perplexity
+    r"AIza[0-9A-Za-z_\-]{35}",  # gemini
+    r"(?:hf_|api_org_)[A-Za-z0-9]{30,}",  # huggingface
+    r"r8_[0-9A-Za-z_\-]{30,}",  # replicate
+    ANY_SK,
 )
+_KEY_SHAPES: Final = re.compile("|".join(KEY_SHAPES))
 
 _ESCAPES: Final = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 
@@ -155,6 +162,8 @@ def quiet_third_party_loggers() -> None:
 
 
 __all__ = [
+    "ANY_SK",
+    "KEY_SHAPES",
     "MASK",
     "REDACTOR",
     "RedactingFilter",

@@ -113,22 +113,6 @@ def quota_text(quota: Quota) -> str:
     return text
 
 
-SHORT_NAMES = {
-    "anthropic": "an",
-    "deepseek": "ds",
-    "elevenlabs": "el",
-    "fal": "fal",
-    "minimax": "mm",
-    "moonshot": "ms",
-    "novita": "nv",
-    "openai": "oa",
-    "openrouter": "or",
-    "poe": "poe",
-    "siliconflow": "sf",
-    "venice": "vn",
-    "xai": "xai",
-    "zai": "zai",
-}
 SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
@@ -171,6 +155,20 @@ def short_figure(sidecar: Sidecar | None) -> str:
     return "?"
 
 
+def short_name(provider_id: str) -> str:
+    """The provider's own 2-3 letters ('ds'), or its id when keyz does not know it.
+
+    Imports only that provider's module: a status bar asks for a few, never for all.
+    """
+    from keyz.errors import KeyzError
+    from keyz.providers import get_provider
+
+    try:
+        return get_provider(provider_id).short_name
+    except KeyzError:  # a hand-edited config naming an unknown provider
+        return provider_id
+
+
 def short_line(rows: Sequence[tuple[str, str, Sidecar | None, bool]]) -> str:
     """'ds ¥98 · or $74 · mm 62%' for (entry, provider, sidecar, has_problem) rows; '!' marks
     a figure that is stale or whose last check failed."""
@@ -179,7 +177,7 @@ def short_line(rows: Sequence[tuple[str, str, Sidecar | None, bool]]) -> str:
         counts[provider] = counts.get(provider, 0) + 1
     parts = []
     for entry, provider, sidecar, problem in rows:
-        name = SHORT_NAMES.get(provider, provider)
+        name = short_name(provider)
         if counts[provider] > 1:
             name += ":" + entry.rsplit("/", 1)[-1]
         parts.append(f"{name} {short_figure(sidecar)}{'!' if problem else ''}")
@@ -265,6 +263,7 @@ __all__ = [
     "has_derived",
     "quota_text",
     "short_line",
+    "short_name",
     "spend_texts",
     "summarize",
     "summary_parts",

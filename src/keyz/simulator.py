@@ -60,6 +60,7 @@ class Recorded:
     headers: dict[str, str]
     encoding: str = "identity"  # how the answer was sent: gzip when the client accepted it
     chunked: bool = False
+    query: str = ""  # what followed the '?', as sent
 
 
 CDN_BLOCK_PAGE = """<!DOCTYPE html>
@@ -495,8 +496,8 @@ class Simulator:
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         token = _token(handler.headers)
-        path = handler.path.split("?", 1)[0]
-        recorded = Recorded(path, token, dict(handler.headers))
+        path, _, query = handler.path.partition("?")
+        recorded = Recorded(path, token, dict(handler.headers), query=query)
         with self._lock:
             if self.record:
                 self.requests.append(recorded)

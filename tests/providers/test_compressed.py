@@ -18,26 +18,10 @@ import respx
 
 from keyz.providers import KNOWN
 from keyz.simulator import Simulator
-from tests.providers.helpers import fetch
+from tests.providers.helpers import ACCOUNT_KEY, ACCOUNTS, fetch
 
-KEY = "sk-compressed-" + "ab12" * 8
+KEY = ACCOUNT_KEY
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-ACCOUNTS: dict[str, Callable[[Simulator], None]] = {
-    "anthropic": lambda s: s.anthropic(KEY, ["125", "250.5", "1000"]),
-    "deepseek": lambda s: s.deepseek(KEY, [("CNY", "110.00", "10.00", "100.00")]),
-    "elevenlabs": lambda s: s.elevenlabs(KEY),
-    "fal": lambda s: s.fal(KEY),
-    "minimax": lambda s: s.minimax(KEY),
-    "moonshot": lambda s: s.moonshot(KEY),
-    "novita": lambda s: s.novita(KEY),
-    "openai": lambda s: s.openai(KEY, ["0.06", "1.5"]),
-    "openrouter": lambda s: s.openrouter(KEY, management=True),
-    "poe": lambda s: s.poe(KEY),
-    "siliconflow": lambda s: s.siliconflow(KEY),
-    "venice": lambda s: s.venice(KEY),
-    "xai": lambda s: s.xai(KEY),
-    "zai": lambda s: s.zai(KEY),
-}
 
 
 def chunks(data: bytes) -> Iterator[bytes]:

@@ -1,7 +1,10 @@
 """The provider registry: explicit, one line per provider (like pipx's backends).
 
-To add a provider: write ``keyz/providers/<id>.py`` with a Provider subclass,
-add its module to ``_MODULES``, and add ``tests/providers/test_<id>.py``.
+A provider is one spec, its class: everything else (discover's path words and key
+prefixes, status's short names, ``keyz providers``) is read from it through here.
+To add one: write ``keyz/providers/<id>.py`` with a Provider subclass, add its
+module to ``_MODULES``, and add its tests (tests/providers/test_contract.py says
+what else it needs).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from keyz.providers.unsupported import UNSUPPORTED
 
 if TYPE_CHECKING:
     from keyz.providers.base import Provider
+    from keyz.providers.unsupported import Unsupported
 
 # id -> module; modules are imported only when their provider is used
 _MODULES: Final = {
@@ -56,7 +60,13 @@ def get_provider(provider_id: str) -> Provider:
 
 
 def all_providers() -> list[Provider]:
+    """Every provider keyz can check (imports each module: not for a start-up path)."""
     return [get_provider(pid) for pid in KNOWN]
 
 
-__all__ = ["KNOWN", "all_providers", "get_provider"]
+def all_specs() -> list[Provider | Unsupported]:
+    """Every provider keyz knows of, checkable or not: their ids, path words and keys' looks."""
+    return [*all_providers(), *UNSUPPORTED.values()]
+
+
+__all__ = ["KNOWN", "all_providers", "all_specs", "get_provider"]

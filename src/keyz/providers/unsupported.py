@@ -10,13 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from keyz.providers.keys import KeyKind, KeyPrefix
+
 
 @dataclass(frozen=True)
 class Unsupported:
+    """A provider keyz cannot check, and what its keys look like (as on a Provider): discover
+    names it, never tracks it, and the redactor masks its keys."""
+
     id: str
     title: str
     reason: str  # why there is nothing to call with an API key
     instead: str  # where the user can see the figure
+    path_words: tuple[str, ...] = ()
+    key_prefixes: tuple[KeyPrefix, ...] = ()
+    key_shapes: tuple[str, ...] = ()
+
+
+def _prefix(text: str, label: str) -> tuple[KeyPrefix]:
+    return (KeyPrefix(text, KeyKind.REGULAR, False, label),)
 
 
 # Their billing APIs exist (QueryAccountBalance, QueryBalanceAcct, cash/balance,
@@ -42,28 +54,46 @@ UNSUPPORTED: Final = {
             "console.bce.baidu.com → Finance Center",
         ),
         Unsupported(
-            "cerebras", "Cerebras", "no balance or usage endpoint for API keys", "cloud.cerebras.ai"
+            "cerebras",
+            "Cerebras",
+            "no balance or usage endpoint for API keys",
+            "cloud.cerebras.ai",
+            path_words=("cerebras",),
+            key_prefixes=_prefix("csk-", "a Cerebras key"),
         ),
         Unsupported(
-            "cohere", "Cohere", "no balance or usage endpoint for API keys", "dashboard.cohere.com"
+            "cohere",
+            "Cohere",
+            "no balance or usage endpoint for API keys",
+            "dashboard.cohere.com",
+            path_words=("cohere",),
         ),
         Unsupported(
             "gemini",
             "Google Gemini",
             "billing lives in Google Cloud Billing, which needs OAuth, not an API key",
             "console.cloud.google.com/billing",
+            path_words=("gemini",),
+            key_prefixes=_prefix("AIza", "a Google API key"),
+            key_shapes=(r"AIza[0-9A-Za-z_\-]{35}",),
         ),
         Unsupported(
             "groq",
             "Groq",
             "postpaid billing with spend limits; usage only in the console",
             "console.groq.com/settings/billing",
+            path_words=("groq",),
+            key_prefixes=_prefix("gsk_", "a Groq key"),
+            key_shapes=(r"gsk_[A-Za-z0-9]{40,}",),
         ),
         Unsupported(
             "huggingface",
             "Hugging Face",
             "whoami-v2 reports the billing mode but no credit balance",
             "huggingface.co/settings/billing",
+            path_words=("huggingface", "hf"),
+            key_prefixes=_prefix("hf_", "a Hugging Face token"),
+            key_shapes=(r"(?:hf_|api_org_)[A-Za-z0-9]{30,}",),
         ),
         Unsupported(
             "mistral",
@@ -71,18 +101,25 @@ UNSUPPORTED: Final = {
             "billing is in the web console, and its Enterprise-only Admin API needs an admin "
             "key from the Backoffice, not an API key",
             "admin.mistral.ai/organization/billing",
+            path_words=("mistral",),
         ),
         Unsupported(
             "perplexity",
             "Perplexity",
             "credits are only shown in the web console",
             "perplexity.ai/settings/api",
+            path_words=("perplexity", "pplx"),
+            key_prefixes=_prefix("pplx-", "a Perplexity key"),
+            key_shapes=(r"pplx-[A-Za-z0-9]{40,}",),
         ),
         Unsupported(
             "replicate",
             "Replicate",
             "no balance or usage endpoint for API tokens",
             "replicate.com/account/billing",
+            path_words=("replicate",),
+            key_prefixes=_prefix("r8_", "a Replicate token"),
+            key_shapes=(r"r8_[0-9A-Za-z_\-]{30,}",),
         ),
         Unsupported(
             "tencent",
@@ -96,6 +133,7 @@ UNSUPPORTED: Final = {
             "the account is fully prepaid, but its credit balance is only in the console "
             "(no balance API)",
             "api.together.ai/settings/billing",
+            path_words=("together",),
         ),
         Unsupported(
             "volcengine",
@@ -108,6 +146,7 @@ UNSUPPORTED: Final = {
             "Xiaomi MiMo",
             "balance and token-plan figures exist only in the console",
             "platform.xiaomimimo.com",
+            path_words=("mimo", "xiaomi"),
         ),
     )
 }
