@@ -78,7 +78,7 @@ def parse_remains(payload: Any) -> Report:
         message = base.get("status_msg") if isinstance(base, dict) else None
         said = f": {clean(message, 100)}" if isinstance(message, str) else ""
         text = known or f"the provider reported error {code!r}{said}"
-        raise (AuthError if code in (1004, 2049) else ProviderError)(f"{text}")
+        raise (AuthError if code in (1004, 2049) else ProviderError)(text)
     rows = payload.get("model_remains")
     if not isinstance(rows, list):
         raise ProviderError("the answer has no model_remains list")
