@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from keyz.providers.base import Capability, Provider
 from keyz.providers.unsupported import UNSUPPORTED
 from keyz.render import short_name
 from keyz.simulator import Simulator
+from tests.conftest import Sandbox
 from tests.providers.helpers import ACCOUNT_KEY, ACCOUNTS, fetch
 
 ROOT = Path(__file__).parent.parent.parent
@@ -169,3 +172,30 @@ def test_its_key_prefixes_are_recognised_by_discover(sid: str, text: str) -> Non
     assert found is not None and (found.provider, found.text) == (sid, text)
     kinds = {p.kind.value for p in SPECS[sid].key_prefixes if p.text == text}
     assert found.kind in kinds
+
+
+def imported_providers(sandbox: Sandbox, *args: str) -> set[str]:
+    """The provider modules ``keyz ARGS`` leaves imported (importlib's imports included)."""
+    code = (
+        "import sys\n"
+        "from keyz.cli import cli\n"
+        f"try:\n    cli.main({list(args)!r}, prog_name='keyz')\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(m for m in sys.modules if m.startswith('keyz.providers.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=sandbox.env, capture_output=True, text=True, check=True
+    )
+    return {m.removeprefix("keyz.providers.") for m in done.stdout.splitlines()[-1].split()}
+
+
+@pytest.mark.cli
+def test_help_and_status_import_no_provider_and_a_status_bar_only_those_shown(
+    two_keys: Sandbox,
+) -> None:
+    """The registry is lazy on purpose: start-up never pays for every provider module."""
+    assert two_keys.keyz("sync").returncode == 0
+    assert imported_providers(two_keys, "--help") == set()
+    assert imported_providers(two_keys, "status") == set()
+    shown = imported_providers(two_keys, "status", "--format", "short")
+    assert shown & set(KNOWN) == {"deepseek", "openrouter"}
+    assert imported_providers(two_keys, "providers") >= set(KNOWN)  # the check can fail
