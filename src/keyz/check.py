@@ -15,51 +15,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from keyz import sidecar as sc
-from keyz.alerts import Alerts, Threshold, format_duration
+from keyz.alerts import Alerts, Threshold
 from keyz.config import Config, EntryConfig
 from keyz.errors import KeyzError, StoreError
 from keyz.fields import utc_now
 from keyz.fsutil import atomic_write, read_capped, safe_path
+from keyz.health import Kind, Problem, health, max_age_of, read_sidecar
 from keyz.money import display_amount, format_amount
-from keyz.render import DERIVED_MARK, age
+from keyz.render import DERIVED_MARK
 from keyz.state import MAX_STATE_BYTES, EntryState, load_state
-from keyz.status import STALE_AFTER, last_seen
 from keyz.store import PassStore
 
-DEFAULT_MAX_AGE: Final = STALE_AFTER  # what keyz status calls stale
 TERMINAL: Final = "terminal"
 UNATTENDED: Final = "unattended"
 SAID_VERSION: Final = 2  # 1 had one "alerts" map, for every destination at once
 
 Said = dict[str, dict[str, dict[str, Any]]]  # entry -> alert key -> {"value": ...}
-
-
-@dataclass
-class Problem:
-    entry: str
-    kind: str  # below | below_percent | runway | failed | stale | never | unreadable
-    key: str  # what identifies this alert within the entry, e.g. "below:USD"
-    message: str  # one line, names the entry, the figure and the threshold
-    value: Decimal | None = None  # the figure, to notice a top-up
-    new: bool = True  # not said before (or said again after a top-up)
-    derived: bool = False  # the figure is keyz's own sum (marked DERIVED_MARK in the message)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entry": self.entry,
-            "kind": self.kind,
-            "message": self.message,
-            "value": None if self.value is None else format_amount(self.value),
-            "new": self.new,
-            "derived": self.derived,
-        }
 
 
 def run_check(
@@ -74,7 +51,7 @@ def run_check(
 ) -> list[Problem]:
     """Every problem of every tracked entry, each marked new or already said to ``destination``."""
     now = now or utc_now()
-    limit = max_age or config.max_age or DEFAULT_MAX_AGE
+    limit = max_age_of(config, max_age)
     states = load_state(store.keyz_dir)
     problems: list[Problem] = []
     for name in sorted(config.entries):
@@ -130,30 +107,10 @@ def _entry_problems(
     now: datetime,
 ) -> list[Problem]:
     name = entry.name
-    try:
-        current = sc.read_entry(store.keyz_dir, name)
-    except KeyzError as exc:
-        return [Problem(name, "unreadable", "unreadable", f"{name}: {exc}")]
-    problems: list[Problem] = []
-    if state.last_error:
-        problems.append(
-            Problem(name, "failed", "failed", f"{name}: last sync failed: {state.last_error}")
-        )
-    if current is None:
-        if not state.last_error:
-            problems.append(Problem(name, "never", "never", f"{name}: never synced; run keyz sync"))
+    current = read_sidecar(store.keyz_dir, name)
+    problems = health(name, current, state, now, max_age)  # what keyz status marks with "!"
+    if not isinstance(current, sc.Sidecar):
         return problems
-    seen = last_seen(current, state)
-    if now - seen > max_age:
-        problems.append(
-            Problem(
-                name,
-                "stale",
-                "stale",
-                f"{name}: figures are from {age(seen, now)}, older than max_age "
-                f"{format_duration(max_age)}",
-            )
-        )
     alerts = config.alerts_for(entry)
     if below_percent is not None:  # ad hoc --below-percent wins
         alerts = Alerts(below_percent=below_percent).over(alerts)
@@ -179,10 +136,10 @@ def _below(
             found.append(
                 Problem(
                     name,
-                    "below",
-                    f"below:{balance.currency}",
+                    Kind.BELOW,
                     f"{name}: {balance.currency} {format_amount(balance.remaining)}"
                     f"{DERIVED_MARK * derived} left, below {threshold}",
+                    f"below:{balance.currency}",
                     balance.remaining,
                     derived=derived,
                 )
@@ -194,10 +151,10 @@ def _below(
             found.append(
                 Problem(
                     name,
-                    "below",
-                    f"key_limit:{cap.currency}",
+                    Kind.BELOW,
                     f"{name}: key limit {cap.currency} {display_amount(cap.remaining)} left of "
                     f"{display_amount(cap.limit)}, below {threshold}",
+                    f"key_limit:{cap.currency}",
                     cap.remaining,
                 )
             )
@@ -218,10 +175,10 @@ def _quotas(name: str, current: sc.Sidecar, alerts: Alerts) -> list[Problem]:
         found.append(
             Problem(
                 name,
-                "below_percent",
-                f"quota:{label}",
+                Kind.BELOW_PERCENT,
                 f"{name}: {label} {format_amount(left.normalize())}%{DERIVED_MARK * derived} "
                 f"left, below {format_amount(alerts.below_percent.normalize())}%{resets}",
+                f"quota:{label}",
                 left,
                 derived=derived,
             )
@@ -244,8 +201,7 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
         return [
             Problem(
                 name,
-                "runway",
-                "runway",
+                Kind.RUNWAY,
                 f"{name}: alert_runway_days needs the git "
                 "ledger (pass git init, then keyz sync --commit)",
             )
@@ -254,7 +210,7 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
     try:
         one = history.read_history(repo, name)
     except KeyzError as exc:
-        return [Problem(name, "runway", "runway", f"{name}: cannot read the history: {exc}")]
+        return [Problem(name, Kind.RUNWAY, f"{name}: cannot read the history: {exc}")]
     for summary in history.summaries(one, []):
         runway = summary.runway_days  # None without enough history: no alert from a guess
         if not summary.figure.money or runway is None or runway >= days:
@@ -264,11 +220,11 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
         found.append(
             Problem(
                 name,
-                "runway",
-                f"{key}:{summary.currency}",
+                Kind.RUNWAY,
                 f"{name}: {summary.figure.name} runs out in "
                 f"{history.rounded(runway, history.TENTH)} days{around} at the recent burn "
                 f"rate, below alert_runway_days {days}",
+                f"{key}:{summary.currency}",
                 summary.latest,
             )
         )
@@ -310,7 +266,6 @@ def _load_said(keyz_dir: Path) -> dict[str, Said]:
 
 
 __all__ = [
-    "DEFAULT_MAX_AGE",
     "TERMINAL",
     "UNATTENDED",
     "Problem",

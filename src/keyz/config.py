@@ -35,7 +35,7 @@ schema_version = {CONFIG_SCHEMA_VERSION}
 [defaults]
 git = "off"        # off | stage | commit: what `keyz sync` does with git when no flag is given
 timeout = 30       # seconds one entry may take, retries included
-# max_age = "12h"            # keyz check: figures older than this are stale (default 2d)
+# max_age = "12h"            # status and check: figures older than this are stale (default 2d)
 # alert_below = "5 USD"      # keyz check: alert when a balance is below (also a list)
 # alert_below_percent = 10   # keyz check: alert when a quota window has less left
 # alert_runway_days = 7      # keyz check: alert when the history says money runs out sooner
@@ -92,7 +92,7 @@ class Config:
     entries: dict[str, EntryConfig] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     alerts: Alerts = field(default_factory=Alerts)
-    max_age: timedelta | None = None  # figures older than this are stale (keyz check)
+    max_age: timedelta | None = None  # figures older than this are stale (status, check)
 
     def alerts_for(self, entry: EntryConfig) -> Alerts:
         """Entry settings over provider settings over [defaults], key by key."""
