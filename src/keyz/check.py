@@ -7,36 +7,28 @@ while still below, after it cleared and crossed again, or on every run with ``re
 A destination is where the lines go: the terminal, or an unattended run (cron,
 systemd, a pipe), so a look by hand never uses up what cron would have mailed.
 A later notification channel is one more destination name. What was said is kept
-in ``.keyz/state/alerts.json`` (local, never committed).
+in ``.keyz/state/alerts.json`` (local, never committed; see keyz.state).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from keyz import sidecar as sc
 from keyz.alerts import Alerts, Threshold
 from keyz.config import Config, EntryConfig
-from keyz.errors import KeyzError, StoreError
+from keyz.errors import KeyzError
 from keyz.fields import utc_now
-from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.health import Kind, Problem, health, max_age_of, read_sidecar
 from keyz.money import display_amount, format_amount
 from keyz.render import DERIVED_MARK
-from keyz.state import MAX_STATE_BYTES, EntryState, load_state
+from keyz.state import UNATTENDED, EntryState, Said, SaidTo, load_said, load_state, save_said
 from keyz.store import PassStore
 
-TERMINAL: Final = "terminal"
-UNATTENDED: Final = "unattended"
-SAID_VERSION: Final = 2  # 1 had one "alerts" map, for every destination at once
-
-Said = dict[str, dict[str, dict[str, Any]]]  # entry -> alert key -> {"value": ...}
+TERMINAL: Final = "terminal"  # a look by hand; UNATTENDED is cron, systemd, a pipe
 
 
 def run_check(
@@ -68,16 +60,14 @@ def run_check(
                 now,
             )
         )
-    said = _load_said(store.keyz_dir).get(destination, {})
+    said = load_said(store.keyz_dir).get(destination, {})
     for problem in problems:
         before = said.get(problem.entry, {}).get(problem.key)
-        if before is not None:
-            previous = before.get("value") if isinstance(before, dict) else None
+        if before is not None:  # said already: again only after a top-up
             problem.new = (
                 problem.value is not None
-                and isinstance(previous, str)
-                and _is_decimal(previous)
-                and problem.value > Decimal(previous)
+                and before.value is not None
+                and problem.value > before.value
             )
     return problems
 
@@ -85,15 +75,12 @@ def run_check(
 def remember(store: PassStore, problems: Sequence[Problem], destination: str = UNATTENDED) -> None:
     """Keep what is wrong now, as said to ``destination`` (the others' records stay as they
     were); alerts that cleared are forgotten, so they speak when they return."""
-    every = _load_said(store.keyz_dir)
-    said: Said = {}
+    every = load_said(store.keyz_dir)
+    said: SaidTo = {}
     for problem in problems:
-        value = None if problem.value is None else format_amount(problem.value)
-        said.setdefault(problem.entry, {})[problem.key] = {"value": value}
+        said.setdefault(problem.entry, {})[problem.key] = Said(value=problem.value)
     every[destination] = said
-    document = {"schema_version": SAID_VERSION, "destinations": every}
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    atomic_write(_said_path(store.keyz_dir), text.encode())
+    save_said(store.keyz_dir, every)
 
 
 def _entry_problems(
@@ -229,40 +216,6 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
             )
         )
     return found
-
-
-def _is_decimal(text: str) -> bool:
-    return re.fullmatch(r"-?[0-9]{1,30}(\.[0-9]{1,30})?", text) is not None
-
-
-def _said_path(keyz_dir: Path) -> Path:
-    return safe_path(keyz_dir, keyz_dir / "state" / "alerts.json", StoreError)
-
-
-def _load_said(keyz_dir: Path) -> dict[str, Said]:
-    """destination -> what was said there; a version 1 file was cron's, so it stays cron's."""
-    path = _said_path(keyz_dir)
-    try:
-        raw = json.loads(read_capped(path, MAX_STATE_BYTES, StoreError).decode("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(
-            f"{path} cannot be read ({exc}); delete it (it only remembers which alerts were "
-            "already said)"
-        ) from None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if isinstance(version, int) and not isinstance(version, bool) and version > SAID_VERSION:
-        raise StoreError(f"{path} was written by a newer keyz; upgrade keyz, or delete the file")
-    if version == 1 and isinstance(raw.get("alerts"), dict):
-        return {UNATTENDED: raw["alerts"]}
-    every = raw.get("destinations") if version == SAID_VERSION else None
-    if not isinstance(every, dict) or not all(
-        isinstance(said, dict) and all(isinstance(keys, dict) for keys in said.values())
-        for said in every.values()
-    ):
-        raise StoreError(f"{path} is not keyz's alert state; delete it")
-    return every
 
 
 __all__ = [

@@ -130,9 +130,8 @@ def tone(problems: list[Problem]) -> Tone | None:
 
 def last_seen(current: sc.Sidecar, state: EntryState) -> datetime:
     """When these figures were last confirmed: the last successful check here, else the file's."""
-    if state.last_success:
-        return sc.parse_time(state.last_success)
-    return current.observed_at  # synced on another machine: the sidecar's own time is what we know
+    # synced on another machine only: the sidecar's own time is what we know
+    return state.last_success or current.observed_at
 
 
 _WORDS: Final = {"m": "minute", "h": "hour", "d": "day", "w": "week"}

@@ -52,6 +52,7 @@ class StatusRow:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        state = self.state.model_dump(mode="json")
         return {
             "entry": self.entry,
             "provider": self.provider,
@@ -59,9 +60,9 @@ class StatusRow:
             "observed_at": sc.format_time(self.sidecar.observed_at) if self.sidecar else None,
             "stale": self.stale,
             "problem": self.problem,
-            "last_checked": self.state.last_checked,
-            "last_success": self.state.last_success,
-            "last_error": self.state.last_error,
+            "last_checked": state["last_checked"],
+            "last_success": state["last_success"],
+            "last_error": state["last_error"],
             "sidecar": sc.json_ready(self.sidecar) if self.sidecar else None,
         }
 
