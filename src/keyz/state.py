@@ -26,14 +26,14 @@ from keyz.fields import Money, UtcTime
 from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.redact import redact
 
-STATE_VERSION: Final = 1
-ALERTS_VERSION: Final = 2
+STATE_VERSION: Final = 1  # entries.json
+ALERTS_VERSION: Final = 2  # alerts.json; 1 had one "alerts" map, for every destination at once
 MAX_STATE_BYTES: Final = 16 << 20  # files of this machine's own making: generous
 UNATTENDED: Final = "unattended"  # cron, systemd, a pipe: where a version 1 alerts.json was said
 
 
 class _File(BaseModel):
-    # Unknown keys are ignored, as before these were models: a later keyz may add one.
+    # Unknown keys are ignored (as the loader before these models did): a later keyz may add one.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -79,7 +79,7 @@ def alerts_file(keyz_dir: Path) -> Path:
 
 def load_state(keyz_dir: Path) -> dict[str, EntryState]:
     path = state_file(keyz_dir)
-    document = _load(path, {1: EntriesV1}, "it only holds last check times and errors")
+    document = _load(path, {STATE_VERSION: EntriesV1}, "it only holds last check times and errors")
     return document.entries if isinstance(document, EntriesV1) else {}
 
 
@@ -97,7 +97,7 @@ def save_state(keyz_dir: Path, states: dict[str, EntryState]) -> None:
 def load_said(keyz_dir: Path) -> dict[str, SaidTo]:
     """destination -> what was said there; a version 1 file was cron's, so it stays cron's."""
     path = alerts_file(keyz_dir)
-    models: dict[int, type[_File]] = {1: AlertsV1, 2: AlertsV2}
+    models: dict[int, type[_File]] = {1: AlertsV1, ALERTS_VERSION: AlertsV2}
     document = _load(path, models, "it only remembers which alerts were already said")
     if isinstance(document, AlertsV1):
         return {UNATTENDED: document.alerts}
