@@ -1,3 +1,5 @@
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,17 @@ def test_missing_config_says_run_init(tmp_path: Path) -> None:
         ),
         ('schema_version = 1\n[providers.deepseek]\ncolour = "red"\n', "base_url, concurrency"),
         ("schema_version = 1\n[providers.deepseek]\nconcurrency = 0\n", "concurrency"),
+        ("schema_version = 1\n[providers.deepseek]\nconcurrency = true\n", "1 to 64"),
+        ("schema_version = 0\n", "schema_version must be 1"),
+        ('schema_version = 1\n[defaults]\ntimeout = "30"\n', "seconds from 1 to 600"),
+        ("schema_version = 1\n[defaults]\nmax_age = 12\n", 'like "12h"'),
+        ("schema_version = 1\n[defaults]\ncolour = 1\n", r"unknown key\(s\) \['colour'\] in"),
+        ("schema_version = 1\nentries = 3\n", r"entries must be a table \(\[entries\]\)"),
+        ("schema_version = 1\n[entries]\na = 3\n", '"a"\\] must be a table'),
+        (
+            'schema_version = 1\n[entries."a"]\nprovider = "x"\nalert_below_percent = 101\n',
+            "alert_below_percent must be a number from 0 to 100",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_the_file_and_the_fix(
@@ -126,3 +139,22 @@ def test_an_entry_name_with_control_characters_in_a_pushed_config_is_refused(
     with pytest.raises(ConfigError) as info:
         load_config(keyz_dir)
     assert "\x1b" not in str(info.value) and "\\x1b[2Jx" in str(info.value)
+    (keyz_dir / "config.toml").write_text('schema_version = 1\n[providers."a\\u001b[2J"]\nx = 1\n')
+    with pytest.raises(ConfigError, match="may only set") as info:
+        load_config(keyz_dir)
+    assert "\x1b" not in str(info.value) and "\\x1b[2J" in str(info.value)
+
+
+def test_a_valid_config_is_read_into_typed_values(keyz_dir: Path) -> None:
+    (keyz_dir / "config.toml").write_text(
+        'schema_version = 1\n[defaults]\ngit = "commit"\ntimeout = 12\nmax_age = "1d"\n'
+        'alert_below = ["5 USD", "30 cny"]\n[entries."a"]\nprovider = "deepseek"\n'
+        'region = "cn"\nalert_runway_days = 7.5\n[providers.deepseek]\nconcurrency = 3\n'
+    )
+    config = load_config(keyz_dir)
+    assert (config.git, config.timeout, config.max_age) == ("commit", 12.0, timedelta(days=1))
+    assert [str(t) for t in config.alerts.below or ()] == ["5 USD", "30 CNY"]
+    entry = config.entries["a"]
+    assert (entry.provider, entry.options) == ("deepseek", {"region": "cn"})
+    assert config.alerts_for(entry).runway_days == Decimal("7.5")
+    assert config.providers["deepseek"].concurrency == 3

@@ -270,6 +270,46 @@ def test_an_unreadable_state_file_stops_before_any_request(
     assert state.read_text() == "{not json", "never silently replaced"
 
 
+@pytest.mark.cli
+def test_local_state_files_are_typed_and_versioned(two_keys: Sandbox) -> None:
+    assert two_keys.keyz("sync").returncode == 0
+    state = two_keys.store / ".keyz" / "state" / "entries.json"
+    written = state.read_text()
+    states = load_state(two_keys.store / ".keyz")
+    assert states["api/deepseek"].last_success == states["api/deepseek"].last_checked
+    assert states["api/deepseek"].last_success is not None
+    document = json.loads(written)
+    document["entries"]["api/deepseek"]["last_success"] = "yesterday"  # was a traceback
+    for bad, told in [
+        (document, "has an unknown format; delete it"),
+        (
+            {"schema_version": 2, "entries": {}},
+            "was written by a newer keyz; upgrade keyz, or delete it",
+        ),
+        ([], "has an unknown format; delete it"),
+    ]:
+        state.write_text(json.dumps(bad))
+        for command in ("status", "check", "sync"):
+            done = two_keys.keyz(command)
+            assert (
+                done.returncode == 1
+                and done.stderr
+                == f"keyz: {state} {told} (it only holds last check times and errors)\n"
+            ), command
+    alerts = two_keys.store / ".keyz" / "state" / "alerts.json"
+    state.write_text(written)
+    alerts.write_text(
+        json.dumps(
+            {
+                "schema_version": 2,
+                "destinations": {"unattended": {"api/deepseek": {"below:CNY": {"value": "lots"}}}},
+            }
+        )
+    )
+    done = two_keys.keyz("check")
+    assert done.returncode == 1 and f"{alerts} has an unknown format; delete it" in done.stderr
+
+
 def test_entries_are_scheduled_round_robin_over_providers() -> None:
     from keyz.config import EntryConfig
     from keyz.sync import interleave

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 from keyz.errors import UsageError
 
@@ -88,41 +88,12 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds // 60}m"
 
 
-def parse_alerts(table: dict[str, Any], where: str) -> Alerts:
-    """The alert_* keys of one config table; UsageError naming ``where`` when one is wrong."""
-    below = table.get("alert_below")
-    texts = [below] if isinstance(below, str) else below
-    if below is not None and (
-        not isinstance(texts, list) or not all(isinstance(t, str) for t in texts)
-    ):
-        raise UsageError(f'{where}: alert_below must be a string like "5 USD" or a list of them')
-    try:
-        thresholds = tuple(parse_threshold(t) for t in texts) if texts is not None else None
-    except UsageError as exc:
-        raise UsageError(f"{where}: alert_below {exc}") from None
-    return Alerts(
-        below=thresholds,
-        below_percent=_number(table, "alert_below_percent", where, 100),
-        runway_days=_number(table, "alert_runway_days", where, 3650),
-    )
-
-
-def _number(table: dict[str, Any], key: str, where: str, most: int) -> Decimal | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= most:
-        raise UsageError(f"{where}: {key} must be a number from 0 to {most}")
-    return Decimal(str(value))
-
-
 __all__ = [
     "ALERT_KEYS",
     "MAX_DURATION",
     "Alerts",
     "Threshold",
     "format_duration",
-    "parse_alerts",
     "parse_duration",
     "parse_threshold",
 ]

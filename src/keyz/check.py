@@ -7,59 +7,28 @@ while still below, after it cleared and crossed again, or on every run with ``re
 A destination is where the lines go: the terminal, or an unattended run (cron,
 systemd, a pipe), so a look by hand never uses up what cron would have mailed.
 A later notification channel is one more destination name. What was said is kept
-in ``.keyz/state/alerts.json`` (local, never committed).
+in ``.keyz/state/alerts.json`` (local, never committed; see keyz.state).
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from keyz import sidecar as sc
-from keyz.alerts import Alerts, Threshold, format_duration
+from keyz.alerts import Alerts, Threshold
 from keyz.config import Config, EntryConfig
-from keyz.errors import KeyzError, StoreError
+from keyz.errors import KeyzError
 from keyz.fields import utc_now
-from keyz.fsutil import atomic_write, read_capped, safe_path
+from keyz.health import Kind, Problem, health, max_age_of, read_sidecar
 from keyz.money import display_amount, format_amount
-from keyz.render import DERIVED_MARK, age
-from keyz.state import MAX_STATE_BYTES, EntryState, load_state
-from keyz.status import STALE_AFTER, last_seen
+from keyz.render import DERIVED_MARK
+from keyz.state import UNATTENDED, EntryState, Said, SaidTo, load_said, load_state, save_said
 from keyz.store import PassStore
 
-DEFAULT_MAX_AGE: Final = STALE_AFTER  # what keyz status calls stale
-TERMINAL: Final = "terminal"
-UNATTENDED: Final = "unattended"
-SAID_VERSION: Final = 2  # 1 had one "alerts" map, for every destination at once
-
-Said = dict[str, dict[str, dict[str, Any]]]  # entry -> alert key -> {"value": ...}
-
-
-@dataclass
-class Problem:
-    entry: str
-    kind: str  # below | below_percent | runway | failed | stale | never | unreadable
-    key: str  # what identifies this alert within the entry, e.g. "below:USD"
-    message: str  # one line, names the entry, the figure and the threshold
-    value: Decimal | None = None  # the figure, to notice a top-up
-    new: bool = True  # not said before (or said again after a top-up)
-    derived: bool = False  # the figure is keyz's own sum (marked DERIVED_MARK in the message)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entry": self.entry,
-            "kind": self.kind,
-            "message": self.message,
-            "value": None if self.value is None else format_amount(self.value),
-            "new": self.new,
-            "derived": self.derived,
-        }
+TERMINAL: Final = "terminal"  # a look by hand; UNATTENDED is cron, systemd, a pipe
 
 
 def run_check(
@@ -74,7 +43,7 @@ def run_check(
 ) -> list[Problem]:
     """Every problem of every tracked entry, each marked new or already said to ``destination``."""
     now = now or utc_now()
-    limit = max_age or config.max_age or DEFAULT_MAX_AGE
+    limit = max_age_of(config, max_age)
     states = load_state(store.keyz_dir)
     problems: list[Problem] = []
     for name in sorted(config.entries):
@@ -91,16 +60,14 @@ def run_check(
                 now,
             )
         )
-    said = _load_said(store.keyz_dir).get(destination, {})
+    said = load_said(store.keyz_dir).get(destination, {})
     for problem in problems:
         before = said.get(problem.entry, {}).get(problem.key)
-        if before is not None:
-            previous = before.get("value") if isinstance(before, dict) else None
+        if before is not None:  # said already: again only after a top-up
             problem.new = (
                 problem.value is not None
-                and isinstance(previous, str)
-                and _is_decimal(previous)
-                and problem.value > Decimal(previous)
+                and before.value is not None
+                and problem.value > before.value
             )
     return problems
 
@@ -108,15 +75,12 @@ def run_check(
 def remember(store: PassStore, problems: Sequence[Problem], destination: str = UNATTENDED) -> None:
     """Keep what is wrong now, as said to ``destination`` (the others' records stay as they
     were); alerts that cleared are forgotten, so they speak when they return."""
-    every = _load_said(store.keyz_dir)
-    said: Said = {}
+    every = load_said(store.keyz_dir)
+    said: SaidTo = {}
     for problem in problems:
-        value = None if problem.value is None else format_amount(problem.value)
-        said.setdefault(problem.entry, {})[problem.key] = {"value": value}
+        said.setdefault(problem.entry, {})[problem.key] = Said(value=problem.value)
     every[destination] = said
-    document = {"schema_version": SAID_VERSION, "destinations": every}
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    atomic_write(_said_path(store.keyz_dir), text.encode())
+    save_said(store.keyz_dir, every)
 
 
 def _entry_problems(
@@ -130,30 +94,10 @@ def _entry_problems(
     now: datetime,
 ) -> list[Problem]:
     name = entry.name
-    try:
-        current = sc.read_entry(store.keyz_dir, name)
-    except KeyzError as exc:
-        return [Problem(name, "unreadable", "unreadable", f"{name}: {exc}")]
-    problems: list[Problem] = []
-    if state.last_error:
-        problems.append(
-            Problem(name, "failed", "failed", f"{name}: last sync failed: {state.last_error}")
-        )
-    if current is None:
-        if not state.last_error:
-            problems.append(Problem(name, "never", "never", f"{name}: never synced; run keyz sync"))
+    current = read_sidecar(store.keyz_dir, name)
+    problems = health(name, current, state, now, max_age)  # what keyz status marks with "!"
+    if not isinstance(current, sc.Sidecar):
         return problems
-    seen = last_seen(current, state)
-    if now - seen > max_age:
-        problems.append(
-            Problem(
-                name,
-                "stale",
-                "stale",
-                f"{name}: figures are from {age(seen, now)}, older than max_age "
-                f"{format_duration(max_age)}",
-            )
-        )
     alerts = config.alerts_for(entry)
     if below_percent is not None:  # ad hoc --below-percent wins
         alerts = Alerts(below_percent=below_percent).over(alerts)
@@ -179,10 +123,10 @@ def _below(
             found.append(
                 Problem(
                     name,
-                    "below",
-                    f"below:{balance.currency}",
+                    Kind.BELOW,
                     f"{name}: {balance.currency} {format_amount(balance.remaining)}"
                     f"{DERIVED_MARK * derived} left, below {threshold}",
+                    f"below:{balance.currency}",
                     balance.remaining,
                     derived=derived,
                 )
@@ -194,10 +138,10 @@ def _below(
             found.append(
                 Problem(
                     name,
-                    "below",
-                    f"key_limit:{cap.currency}",
+                    Kind.BELOW,
                     f"{name}: key limit {cap.currency} {display_amount(cap.remaining)} left of "
                     f"{display_amount(cap.limit)}, below {threshold}",
+                    f"key_limit:{cap.currency}",
                     cap.remaining,
                 )
             )
@@ -218,10 +162,10 @@ def _quotas(name: str, current: sc.Sidecar, alerts: Alerts) -> list[Problem]:
         found.append(
             Problem(
                 name,
-                "below_percent",
-                f"quota:{label}",
+                Kind.BELOW_PERCENT,
                 f"{name}: {label} {format_amount(left.normalize())}%{DERIVED_MARK * derived} "
                 f"left, below {format_amount(alerts.below_percent.normalize())}%{resets}",
+                f"quota:{label}",
                 left,
                 derived=derived,
             )
@@ -244,8 +188,7 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
         return [
             Problem(
                 name,
-                "runway",
-                "runway",
+                Kind.RUNWAY,
                 f"{name}: alert_runway_days needs the git "
                 "ledger (pass git init, then keyz sync --commit)",
             )
@@ -254,7 +197,7 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
     try:
         one = history.read_history(repo, name)
     except KeyzError as exc:
-        return [Problem(name, "runway", "runway", f"{name}: cannot read the history: {exc}")]
+        return [Problem(name, Kind.RUNWAY, f"{name}: cannot read the history: {exc}")]
     for summary in history.summaries(one, []):
         runway = summary.runway_days  # None without enough history: no alert from a guess
         if not summary.figure.money or runway is None or runway >= days:
@@ -264,53 +207,18 @@ def _runway(store: PassStore, name: str, days: Decimal) -> list[Problem]:
         found.append(
             Problem(
                 name,
-                "runway",
-                f"{key}:{summary.currency}",
+                Kind.RUNWAY,
                 f"{name}: {summary.figure.name} runs out in "
                 f"{history.rounded(runway, history.TENTH)} days{around} at the recent burn "
                 f"rate, below alert_runway_days {days}",
+                f"{key}:{summary.currency}",
                 summary.latest,
             )
         )
     return found
 
 
-def _is_decimal(text: str) -> bool:
-    return re.fullmatch(r"-?[0-9]{1,30}(\.[0-9]{1,30})?", text) is not None
-
-
-def _said_path(keyz_dir: Path) -> Path:
-    return safe_path(keyz_dir, keyz_dir / "state" / "alerts.json", StoreError)
-
-
-def _load_said(keyz_dir: Path) -> dict[str, Said]:
-    """destination -> what was said there; a version 1 file was cron's, so it stays cron's."""
-    path = _said_path(keyz_dir)
-    try:
-        raw = json.loads(read_capped(path, MAX_STATE_BYTES, StoreError).decode("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StoreError(
-            f"{path} cannot be read ({exc}); delete it (it only remembers which alerts were "
-            "already said)"
-        ) from None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if isinstance(version, int) and not isinstance(version, bool) and version > SAID_VERSION:
-        raise StoreError(f"{path} was written by a newer keyz; upgrade keyz, or delete the file")
-    if version == 1 and isinstance(raw.get("alerts"), dict):
-        return {UNATTENDED: raw["alerts"]}
-    every = raw.get("destinations") if version == SAID_VERSION else None
-    if not isinstance(every, dict) or not all(
-        isinstance(said, dict) and all(isinstance(keys, dict) for keys in said.values())
-        for said in every.values()
-    ):
-        raise StoreError(f"{path} is not keyz's alert state; delete it")
-    return every
-
-
 __all__ = [
-    "DEFAULT_MAX_AGE",
     "TERMINAL",
     "UNATTENDED",
     "Problem",

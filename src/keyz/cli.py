@@ -542,9 +542,10 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
 
     No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
     when it was last checked, figures. Entries whose last sync failed, or that
-    were not checked for over 2 days, are marked with "!". On a terminal, each
-    line fits its width (cut with "…"; ENTRY or --json show everything), and
-    failed or low entries are red, stale ones yellow.
+    were not checked within [defaults] max_age (2d), are marked with "!", as
+    keyz check would say. On a terminal, each line fits its width (cut with
+    "…"; ENTRY or --json show everything), and failed or low entries are red,
+    stale ones yellow.
     Figures keyz computed rather than read (e.g. credits - usage) end in "*".
 
     \b
@@ -595,7 +596,7 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
     tones = []
     for row in rows:
         low = row.sidecar is not None and is_low(config, config.entries[row.entry], row.sidecar)
-        tones.append("bad" if row.state.last_error or low else "warn" if row.problem else None)
+        tones.append("bad" if low else row.tone)
     derived = any(row.sidecar is not None and has_derived(row.sidecar) for row in rows)
     if entry is not None:  # everything about one entry, never cut
         (row,) = rows
@@ -901,8 +902,7 @@ def check(
     else:
         shown = [p for p in problems if p.new or repeat]
         for problem in shown:
-            tone = "warn" if problem.kind in ("stale", "never") else "bad"
-            _err(_paint(f"keyz: {problem.message}", tone))
+            _err(_paint(f"keyz: {problem.message}", problem.kind.tone))
         if any(problem.derived for problem in shown):
             _err(DERIVED_NOTE)
         known = len(problems) - len(shown)

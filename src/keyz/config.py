@@ -12,10 +12,22 @@ import stat
 import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal, Self
 
-from keyz.alerts import ALERT_KEYS, Alerts, parse_alerts, parse_duration
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from keyz.alerts import ALERT_KEYS, Alerts, Threshold, parse_duration, parse_threshold
 from keyz.errors import ConfigError, UsageError
 from keyz.fsutil import atomic_write, cannot_read, read_capped, safe_path
 
@@ -35,7 +47,7 @@ schema_version = {CONFIG_SCHEMA_VERSION}
 [defaults]
 git = "off"        # off | stage | commit: what `keyz sync` does with git when no flag is given
 timeout = 30       # seconds one entry may take, retries included
-# max_age = "12h"            # keyz check: figures older than this are stale (default 2d)
+# max_age = "12h"            # status and check: figures older than this are stale (default 2d)
 # alert_below = "5 USD"      # keyz check: alert when a balance is below (also a list)
 # alert_below_percent = 10   # keyz check: alert when a quota window has less left
 # alert_runway_days = 7      # keyz check: alert when the history says money runs out sooner
@@ -92,7 +104,7 @@ class Config:
     entries: dict[str, EntryConfig] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     alerts: Alerts = field(default_factory=Alerts)
-    max_age: timedelta | None = None  # figures older than this are stale (keyz check)
+    max_age: timedelta | None = None  # figures older than this are stale (status, check)
 
     def alerts_for(self, entry: EntryConfig) -> Alerts:
         """Entry settings over provider settings over [defaults], key by key."""
@@ -150,102 +162,171 @@ def _toml(text: str, path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix it by hand") from None
 
 
+class _Table(BaseModel):
+    """A table of config.toml, in TOML's own types (strict: "30" is no number), unknown keys
+    refused. Only read: the Config dataclasses below are what the rest of keyz sees."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _below(value: Any) -> tuple[Threshold, ...]:
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        raise ValueError(_HINTS["alert_below"])
+    try:
+        return tuple(parse_threshold(text) for text in texts)
+    except UsageError as exc:
+        raise ValueError(f"alert_below {exc}") from None
+
+
+def _duration(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError(_HINTS["max_age"])
+    try:
+        return parse_duration(value, name="max_age")
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class _AlertKeys(_Table):
+    alert_below: Annotated[tuple[Threshold, ...] | None, PlainValidator(_below)] = None
+    alert_below_percent: int | float | None = Field(default=None, ge=0, le=100)
+    alert_runway_days: int | float | None = Field(default=None, ge=0, le=3650)
+
+    def alerts(self) -> Alerts:
+        percent, days = self.alert_below_percent, self.alert_runway_days
+        return Alerts(
+            self.alert_below,
+            None if percent is None else Decimal(str(percent)),  # 7 stays 7, not 7.0
+            None if days is None else Decimal(str(days)),
+        )
+
+
+class _Defaults(_AlertKeys):
+    git: Literal["off", "stage", "commit"] = "off"
+    timeout: float = Field(default=30, ge=1, le=600)
+    max_age: Annotated[timedelta | None, PlainValidator(_duration)] = None
+
+
+class _Entry(_AlertKeys):
+    model_config = ConfigDict(extra="allow")  # every other key is a provider option
+    __pydantic_extra__: dict[str, str]
+
+    provider: str = Field(pattern=_PROVIDER_ID.pattern)
+
+    @model_validator(mode="after")
+    def _option_names(self) -> Self:
+        for key in self.model_extra or {}:
+            if not _OPTION_KEY.match(key):
+                raise ValueError(f"option {key!r} must be a string value")
+        return self
+
+
+class _Provider(_AlertKeys):
+    base_url: str | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
+def _printable(name: str) -> str:
+    if _CONTROL.search(name):  # a pushed config must not write to the terminal through a name
+        raise ValueError(f"[entries.{name!r}] has control characters; no pass entry is named so")
+    return name
+
+
+class _ConfigV1(_Table):
+    schema_version: Literal[1]
+    defaults: _Defaults = _Defaults()
+    entries: dict[Annotated[str, AfterValidator(_printable)], _Entry] = Field(default_factory=dict)
+    providers: dict[str, _Provider] = Field(default_factory=dict)
+
+
+_ONLY: Final = "base_url, concurrency and " + ", ".join(ALERT_KEYS)
+_HINTS: Final = {  # what a key's value must be, where pydantic's own words would be vaguer
+    "schema_version": f"schema_version must be {CONFIG_SCHEMA_VERSION}",
+    "git": f"git must be one of {', '.join(GIT_MODES)}",
+    "timeout": "timeout must be a number of seconds from 1 to 600",
+    "max_age": 'max_age must be a duration like "12h" or "2d"',
+    "provider": 'needs provider = "<id>" (see keyz providers)',
+    "base_url": "base_url must be a string",
+    "concurrency": "concurrency must be a whole number from 1 to 64",
+    "alert_below": 'alert_below must be a string like "5 USD" or a list of them',
+    "alert_below_percent": "alert_below_percent must be a number from 0 to 100",
+    "alert_runway_days": "alert_runway_days must be a number from 0 to 3650",
+}
+
+
 def _parse(raw: dict[str, Any], path: Path) -> Config:
     version = raw.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if type(version) is not int:  # type(): True is no version
         raise ConfigError(f"{path}: schema_version must be a whole number (it is {version!r})")
     if version > CONFIG_SCHEMA_VERSION:
         raise ConfigError(
             f"{path} has schema_version {version}, written by a newer keyz; upgrade keyz "
             f"(this one knows version {CONFIG_SCHEMA_VERSION})"
         )
-    unknown = set(raw) - {"schema_version", "defaults", "entries", "providers"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}")
-    defaults = _table(raw, "defaults", path)
-    bad = set(defaults) - {"git", "timeout", "max_age", *ALERT_KEYS}
-    if bad:
-        raise ConfigError(f"{path}: unknown key(s) {sorted(bad)} in [defaults]")
-    git = defaults.get("git", "off")
-    if git not in GIT_MODES:
-        raise ConfigError(f"{path}: [defaults] git must be one of {', '.join(GIT_MODES)}")
-    timeout = defaults.get("timeout", 30)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 1 <= timeout <= 600:
-        raise ConfigError(f"{path}: [defaults] timeout must be a number of seconds from 1 to 600")
-    max_age = defaults.get("max_age")
-    if max_age is not None and not isinstance(max_age, str):
-        raise ConfigError(f'{path}: [defaults] max_age must be a duration like "12h" or "2d"')
     try:
-        where = f"{path}: [defaults] max_age"
-        age = parse_duration(max_age, name=where) if max_age is not None else None
-        default_alerts = parse_alerts(defaults, f"{path}: [defaults]")
-    except UsageError as exc:
-        raise ConfigError(str(exc)) from None
-
-    entries: dict[str, EntryConfig] = {}
-    for name, table in _table(raw, "entries", path).items():
-        if _CONTROL.search(name):  # a pushed config must not write to the terminal through a name
-            raise ConfigError(
-                f"{path}: [entries.{name!r}] has control characters; no pass entry is named so"
-            )
-        if not isinstance(table, dict):
-            raise ConfigError(f'{path}: [entries."{name}"] must be a table')
-        provider = table.get("provider")
-        if not isinstance(provider, str) or not _PROVIDER_ID.match(provider):
-            raise ConfigError(
-                f'{path}: [entries."{name}"] needs provider = "<id>" (see keyz providers)'
-            )
-        options = {k: v for k, v in table.items() if k != "provider" and k not in ALERT_KEYS}
-        for key, value in options.items():
-            if not _OPTION_KEY.match(key) or not isinstance(value, str):
-                raise ConfigError(
-                    f'{path}: [entries."{name}"] option {key!r} must be a string value'
-                )
-        entries[name] = EntryConfig(
-            name, provider, options, _alerts(table, f'{path}: [entries."{name}"]')
-        )
-
-    providers: dict[str, ProviderConfig] = {}
-    for pid, table in _table(raw, "providers", path).items():
-        if not isinstance(table, dict) or set(table) - {"base_url", "concurrency", *ALERT_KEYS}:
-            raise ConfigError(
-                f"{path}: [providers.{pid}] may only set base_url, concurrency and "
-                + ", ".join(ALERT_KEYS)
-            )
-        base_url, concurrency = table.get("base_url"), table.get("concurrency")
-        if base_url is not None and not isinstance(base_url, str):
-            raise ConfigError(f"{path}: [providers.{pid}] base_url must be a string")
-        if concurrency is not None and (
-            not isinstance(concurrency, int) or not 1 <= concurrency <= 64
-        ):
-            raise ConfigError(
-                f"{path}: [providers.{pid}] concurrency must be a whole number from 1 to 64"
-            )
-        providers[pid] = ProviderConfig(
-            base_url, concurrency, _alerts(table, f"{path}: [providers.{pid}]")
-        )
+        document = _ConfigV1.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_explain(exc.errors())}") from None
+    defaults = document.defaults
     return Config(
-        git=git,
-        timeout=float(timeout),
-        entries=entries,
-        providers=providers,
-        alerts=default_alerts,
-        max_age=age,
+        git=defaults.git,
+        timeout=float(defaults.timeout),
+        entries={
+            name: EntryConfig(name, table.provider, dict(table.model_extra or {}), table.alerts())
+            for name, table in document.entries.items()
+        },
+        providers={
+            pid: ProviderConfig(table.base_url, table.concurrency, table.alerts())
+            for pid, table in document.providers.items()
+        },
+        alerts=defaults.alerts(),
+        max_age=defaults.max_age,
     )
 
 
-def _alerts(table: dict[str, Any], where: str) -> Alerts:
-    try:
-        return parse_alerts(table, where)
-    except UsageError as exc:
-        raise ConfigError(str(exc)) from None
+def _explain(errors: list[ErrorDetails]) -> str:
+    """The first problem pydantic found, in this file's words: the table, the key, the fix."""
+    top = sorted(str(e["loc"][0]) for e in errors if len(e["loc"]) == 1 and _extra(e))
+    if top:
+        return f"unknown top-level key(s) {top}"
+    error = errors[0]
+    loc = [str(part) for part in error["loc"]]
+    said = str(error["ctx"]["error"]) if error["type"] == "value_error" and "ctx" in error else None
+    if loc == ["schema_version"]:
+        return _HINTS["schema_version"]
+    if len(loc) == 1:
+        return f"{loc[0]} must be a table ([{loc[0]}])"
+    if loc[0] == "defaults":
+        where, key = "[defaults]", loc[1]
+        if _extra(error):
+            keys = sorted(
+                str(e["loc"][1]) for e in errors if e["loc"][0] == "defaults" and _extra(e)
+            )
+            return f"unknown key(s) {keys} in [defaults]"
+    else:
+        section, name, key = loc[0], _shown(loc[1]), loc[2] if len(loc) > 2 else ""
+        if key == "[key]" and said is not None:  # the name itself: the message shows it safely
+            return said
+        where = f'[entries."{name}"]' if section == "entries" else f"[providers.{name}]"
+        if section == "providers" and (not key or _extra(error)):
+            return f"{where} may only set {_ONLY}"
+        if not key and said is None:
+            return f"{where} must be a table"
+        if section == "entries" and key and key not in _Entry.model_fields:
+            return f"{where} option {key!r} must be a string value"
+    if said is not None:
+        return f"{where} {said}"
+    return f"{where} {_HINTS.get(key) or key + ': ' + error['msg']}"
 
 
-def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: {key} must be a table ([{key}])")
-    return value
+def _shown(name: str) -> str:
+    """A table name as it can be printed: control characters escaped."""
+    return repr(name)[1:-1] if _CONTROL.search(name) else name
+
+
+def _extra(error: ErrorDetails) -> bool:
+    return error["type"] == "extra_forbidden"
 
 
 def init_keyz_dir(keyz_dir: Path) -> list[Path]:

@@ -1,68 +1,152 @@
-"""``.keyz/state/``: what this machine last did (never committed).
+"""``.keyz/state/``: what this machine last did and said (never committed).
 
-``entries.json`` holds, per entry, when it was last checked, when it last
-succeeded, and the last error. Messages pass through the redactor before they
-are written.
+Two versioned JSON files, read capped and never through a symlink; either may be
+deleted at any time, and keyz starts afresh:
+
+``entries.json``, per entry: when it was last checked, when it last succeeded, and
+the last error (messages pass through the redactor before they are written).
+    1  {"entries": {NAME: {"last_checked", "last_success", "last_error"}}}
+
+``alerts.json``, per destination (terminal, unattended): which alerts of ``keyz check``
+were already said there, and the figure when they were.
+    1  {"alerts": {ENTRY: {KEY: {"value"}}}}                    (an unattended run's)
+    2  {"destinations": {DESTINATION: {ENTRY: {KEY: {"value"}}}}}
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, Literal
 
-from keyz.errors import KeyzError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from keyz.errors import StoreError
+from keyz.fields import Money, UtcTime
 from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.redact import redact
 
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 1  # entries.json
+ALERTS_VERSION: Final = 2  # alerts.json; 1 had one "alerts" map, for every destination at once
 MAX_STATE_BYTES: Final = 16 << 20  # files of this machine's own making: generous
+UNATTENDED: Final = "unattended"  # cron, systemd, a pipe: where a version 1 alerts.json was said
 
 
-@dataclass
-class EntryState:
-    last_checked: str | None = None
-    last_success: str | None = None
-    last_error: str | None = None
+class _File(BaseModel):
+    # Unknown keys are ignored (as the loader before these models did): a later keyz may add one.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class EntryState(BaseModel):
+    """One entry's last sync on this machine. Not frozen: sync fills it in as answers arrive."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    last_checked: UtcTime | None = None
+    last_success: UtcTime | None = None
+    last_error: str | None = None  # redacted before it is written
+
+
+class EntriesV1(_File):
+    schema_version: Literal[1] = 1
+    entries: dict[str, EntryState] = Field(default_factory=dict)
+
+
+class Said(_File):
+    value: Money | None = None  # the figure when it was said: a higher one is a top-up
+
+
+SaidTo = dict[str, dict[str, Said]]  # entry -> alert key -> what was said
+
+
+class AlertsV1(_File):
+    schema_version: Literal[1]
+    alerts: SaidTo
+
+
+class AlertsV2(_File):
+    schema_version: Literal[2] = 2
+    destinations: dict[str, SaidTo] = Field(default_factory=dict)
 
 
 def state_file(keyz_dir: Path) -> Path:
-    return safe_path(keyz_dir, keyz_dir / "state" / "entries.json")
+    return safe_path(keyz_dir, keyz_dir / "state" / "entries.json", StoreError)
+
+
+def alerts_file(keyz_dir: Path) -> Path:
+    return safe_path(keyz_dir, keyz_dir / "state" / "alerts.json", StoreError)
 
 
 def load_state(keyz_dir: Path) -> dict[str, EntryState]:
     path = state_file(keyz_dir)
-    try:
-        raw = json.loads(read_capped(path, MAX_STATE_BYTES).decode("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (UnicodeDecodeError, ValueError):
-        raise KeyzError(
-            f"{path} is unreadable; delete it (it only holds last check times and errors)"
-        ) from None
-    if not isinstance(raw, dict) or raw.get("schema_version") != STATE_VERSION:
-        raise KeyzError(f"{path} has an unknown format; delete it (it only holds last check times)")
-    entries = raw.get("entries", {})
-    known = set(EntryState.__dataclass_fields__)
-    return {
-        name: EntryState(**{k: v for k, v in fields.items() if k in known})
-        for name, fields in entries.items()
-        if isinstance(fields, dict)
-    }
+    document = _load(path, {STATE_VERSION: EntriesV1}, "it only holds last check times and errors")
+    return document.entries if isinstance(document, EntriesV1) else {}
 
 
 def save_state(keyz_dir: Path, states: dict[str, EntryState]) -> None:
-    entries: dict[str, Any] = {}
-    for name, entry in sorted(states.items()):
-        fields = asdict(entry)
-        if fields["last_error"]:
-            fields["last_error"] = redact(fields["last_error"])
-        entries[name] = fields
-    text = json.dumps(
-        {"schema_version": STATE_VERSION, "entries": entries}, indent=2, sort_keys=True
-    )
+    entries = {
+        name: state.model_copy(update={"last_error": redact(state.last_error)})
+        if state.last_error
+        else state
+        for name, state in states.items()
+    }
+    text = _dumps(EntriesV1(entries=entries))
     atomic_write(state_file(keyz_dir), (redact(text) + "\n").encode())
 
 
-__all__ = ["MAX_STATE_BYTES", "EntryState", "load_state", "save_state", "state_file"]
+def load_said(keyz_dir: Path) -> dict[str, SaidTo]:
+    """destination -> what was said there; a version 1 file was cron's, so it stays cron's."""
+    path = alerts_file(keyz_dir)
+    models: dict[int, type[_File]] = {1: AlertsV1, ALERTS_VERSION: AlertsV2}
+    document = _load(path, models, "it only remembers which alerts were already said")
+    if isinstance(document, AlertsV1):
+        return {UNATTENDED: document.alerts}
+    return dict(document.destinations) if isinstance(document, AlertsV2) else {}
+
+
+def save_said(keyz_dir: Path, every: dict[str, SaidTo]) -> None:
+    atomic_write(alerts_file(keyz_dir), (_dumps(AlertsV2(destinations=every)) + "\n").encode())
+
+
+def _load(path: Path, models: dict[int, type[_File]], holds: str) -> _File | None:
+    """The document at ``path`` in its version's model; None when there is none yet."""
+    try:
+        data = read_capped(path, MAX_STATE_BYTES, StoreError)
+    except FileNotFoundError:
+        return None
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise StoreError(f"{path} is unreadable; delete it ({holds})") from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if type(version) is int and version > max(models):  # type(): True is no version
+        raise StoreError(
+            f"{path} was written by a newer keyz; upgrade keyz, or delete it ({holds})"
+        )
+    try:
+        if type(version) is int and version in models:
+            return models[version].model_validate(raw)
+    except ValidationError:
+        pass
+    raise StoreError(f"{path} has an unknown format; delete it ({holds})")
+
+
+def _dumps(document: _File) -> str:
+    return json.dumps(document.model_dump(mode="json"), indent=2, sort_keys=True)
+
+
+__all__ = [
+    "ALERTS_VERSION",
+    "MAX_STATE_BYTES",
+    "STATE_VERSION",
+    "UNATTENDED",
+    "EntryState",
+    "Said",
+    "SaidTo",
+    "alerts_file",
+    "load_said",
+    "load_state",
+    "save_said",
+    "save_state",
+    "state_file",
+]

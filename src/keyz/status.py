@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import datetime
+from typing import Any
 
 from keyz import sidecar as sc
 from keyz.config import Config
-from keyz.errors import KeyzError
 from keyz.fields import utc_now
+from keyz.health import Problem, Tone, health, is_stale, max_age_of, read_sidecar, tone
 from keyz.money import format_amount
 from keyz.state import EntryState, load_state
 from keyz.store import PassStore
-
-STALE_AFTER: Final = timedelta(days=2)  # a sidecar not refreshed for this long is marked stale
 
 
 @dataclass
@@ -23,8 +21,21 @@ class StatusRow:
     provider: str
     sidecar: sc.Sidecar | None
     state: EntryState
-    problem: str | None  # why the figures may not be current
-    stale: bool = False  # figures older than STALE_AFTER, or the last check failed
+    problems: list[Problem]  # keyz check's own verdict on these figures (keyz.health)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the figures may not be current: the most telling problem, as the "!" mark."""
+        return self.problems[0].mark if self.problems else None
+
+    @property
+    def stale(self) -> bool:
+        """There are figures, and they are too old or their last sync failed."""
+        return is_stale(self.sidecar, self.problems)
+
+    @property
+    def tone(self) -> Tone | None:
+        return tone(self.problems)
 
     def spendable(self) -> list[dict[str, Any]]:
         """What can be spent, per currency or unit, and whether keyz derived it."""
@@ -41,6 +52,7 @@ class StatusRow:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        state = self.state.model_dump(mode="json")
         return {
             "entry": self.entry,
             "provider": self.provider,
@@ -48,9 +60,9 @@ class StatusRow:
             "observed_at": sc.format_time(self.sidecar.observed_at) if self.sidecar else None,
             "stale": self.stale,
             "problem": self.problem,
-            "last_checked": self.state.last_checked,
-            "last_success": self.state.last_success,
-            "last_error": self.state.last_error,
+            "last_checked": state["last_checked"],
+            "last_success": state["last_success"],
+            "last_error": state["last_error"],
             "sidecar": sc.json_ready(self.sidecar) if self.sidecar else None,
         }
 
@@ -59,33 +71,16 @@ def collect_status(
     store: PassStore, config: Config, now: datetime | None = None
 ) -> list[StatusRow]:
     now = now or utc_now()
+    max_age = max_age_of(config)
     states = load_state(store.keyz_dir)
     rows = []
     for name in sorted(config.entries):
-        entry = config.entries[name]
         state = states.get(name, EntryState())
-        problem: str | None = None
-        stale = False
-        try:
-            current = sc.read_entry(store.keyz_dir, name)
-        except KeyzError as exc:
-            current, problem = None, str(exc)
-        if problem is None:
-            if state.last_error:
-                problem, stale = f"last sync failed: {state.last_error}", current is not None
-            elif current is None:
-                problem = "never synced; run keyz sync"
-            elif now - last_seen(current, state) > STALE_AFTER:
-                problem, stale = "stale: not checked for over 2 days", True
-        rows.append(StatusRow(name, entry.provider, current, state, problem, stale))
+        read = read_sidecar(store.keyz_dir, name)
+        problems = health(name, read, state, now, max_age)
+        current = read if isinstance(read, sc.Sidecar) else None
+        rows.append(StatusRow(name, config.entries[name].provider, current, state, problems))
     return rows
 
 
-def last_seen(current: sc.Sidecar, state: EntryState) -> datetime:
-    """When these figures were last confirmed: the last successful check here, else the file's."""
-    if state.last_success:
-        return sc.parse_time(state.last_success)
-    return current.observed_at  # synced on another machine: the sidecar's own time is what we know
-
-
-__all__ = ["STALE_AFTER", "StatusRow", "collect_status", "last_seen"]
+__all__ = ["StatusRow", "collect_status"]

@@ -145,7 +145,7 @@ def _sync_entries(
         """Write one entry's sidecar as soon as its answer is in, while others are in flight."""
         result = results[entry.name]
         state = states.setdefault(entry.name, EntryState())
-        state.last_checked = sc.format_time(now)
+        state.last_checked = now
         if isinstance(outcome, str):
             result.error = state.last_error = outcome
             return
