@@ -32,6 +32,25 @@ needs_pass = pytest.mark.skipif(
 )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test on a real store ``cli``; leave the benchmark smoke out off CI.
+
+    A test whose fixtures reach ``gpg_key`` (``make_sandbox``, ``two_keys``, ...) runs real
+    gpg, pass and git, and usually keyz as a subprocess: ``-m "not cli"`` is the fast subset.
+    ``bench`` tests run where ``CI`` or ``KEYZ_BENCH_SMOKE=1`` is set, or when ``-m`` names them.
+    """
+    for item in items:
+        if "gpg_key" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.cli)
+    ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
+    if ci or os.environ.get("KEYZ_BENCH_SMOKE") == "1" or "bench" in config.option.markexpr:
+        return
+    bench = [item for item in items if item.get_closest_marker("bench")]
+    if bench:
+        config.hook.pytest_deselected(items=bench)
+        items[:] = [item for item in items if not item.get_closest_marker("bench")]
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):

@@ -4,6 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = [pytest.mark.bench, pytest.mark.cli]  # off by default on a developer machine
+
 BENCH = Path(__file__).parent.parent / "benchmarks"
 
 

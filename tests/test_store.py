@@ -163,6 +163,7 @@ def test_entry_for_a_key_we_do_not_have(
         stop_agent(copy)
 
 
+@pytest.mark.cli  # makes its own gpg key: seconds, not the fast subset
 def test_locked_key_fails_fast_without_a_tty(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
