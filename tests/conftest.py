@@ -51,10 +51,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker("bench")]
 
 
+OUTSIDE = ("PASSWORD_STORE_", "GIT_", "GNUPG", "GPG_", "KEYZ_")  # never taken from the caller
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The process environment as :func:`clean_environment` leaves it, for module fixtures."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE)}
+    return {**env, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1"}
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
-        if name.startswith(("PASSWORD_STORE_", "GIT_", "GNUPG", "GPG_", "KEYZ_")):
+        if name.startswith(OUTSIDE):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()

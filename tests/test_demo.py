@@ -1,28 +1,62 @@
+"""`keyz demo`: the whole story once (a module fixture), its sandbox, and `--serve`."""
+
+import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import pytest
 
-from .conftest import CANARY, KEYZ, MakeStore
+from .conftest import CANARY, KEYZ, MakeStore, clean_env
 
 pytestmark = pytest.mark.cli
 
 
-def test_demo_runs_offline_and_cleans_up(tmp_path: Path) -> None:
-    real_store = Path(tmp_path / "home" / ".password-store")
+@dataclass(frozen=True)
+class DemoRun:
+    home: Path  # HOME of the run: its .password-store must never appear
+    root: Path  # the kept sandbox
+    done: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """One whole `keyz demo --keep` for the module (seconds of gpg and git): every assertion
+    about the story reads its output; --keep only adds the lines at the end, and cleaning up
+    without --keep is tested on an interrupted run."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    home.mkdir()
     done = subprocess.run(
-        [KEYZ, "demo"],
+        [KEYZ, "demo", "--keep"],
+        env=clean_env(home),
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
         check=False,
     )
+    sandbox = re.search(r"Sandbox in (\S+):", done.stdout)
+    assert sandbox is not None, done.stdout + done.stderr
+    root = Path(sandbox.group(1))
+    try:
+        yield DemoRun(home, root, done)
+    finally:
+        subprocess.run(
+            ["gpgconf", "--homedir", str(root / "gnupg"), "--kill", "gpg-agent"], check=False
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.xdist_group("demo")  # one worker, one run of the fixture
+def test_demo_runs_offline_and_tells_the_whole_story(demo: DemoRun) -> None:
+    done = demo.done
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "$ keyz discover --decrypt --apply" in out and "Tracked 4:" in out
@@ -54,35 +88,42 @@ def test_demo_runs_offline_and_cleans_up(tmp_path: Path) -> None:
     assert "# keyz: scheduled run for the store" in out  # what cron install writes
     assert '-      "remaining": "130.00",' in out and '+      "remaining": "41.20",' in out
     for key in ("sk-demo0000deepseek", "sk-ant-admin01-demo", "sk-cp-demo"):
-        assert key not in out
-    sandbox = re.search(r"Sandbox in (\S+):", out)
-    assert sandbox is not None and not Path(sandbox.group(1)).exists()
-    assert not real_store.exists(), "the user's store is never touched"
+        assert key not in out + done.stderr
+    assert not (demo.home / ".password-store").exists(), "the user's store is never touched"
 
 
-def test_demo_keep_leaves_the_sandbox_and_says_how_to_use_it() -> None:
-    done = subprocess.run(
-        [KEYZ, "demo", "--keep"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+@pytest.mark.xdist_group("demo")
+def test_demo_keep_leaves_the_sandbox_and_says_how_to_use_it(demo: DemoRun) -> None:
+    assert demo.done.returncode == 0
+    assert (demo.root / "store" / ".keyz" / "entries" / "api" / "deepseek.json").exists()
+    assert f"PASSWORD_STORE_DIR={demo.root / 'store'}" in demo.done.stdout
+    assert "Removed the sandbox" not in demo.done.stdout
+
+
+def test_demo_without_keep_removes_its_sandbox_even_when_interrupted(tmp_path: Path) -> None:
+    """The sandbox goes in a finally: a Ctrl-C in the middle of the story still removes it."""
+    demo = subprocess.Popen(
+        [KEYZ, "demo"],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line as it is said
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
-        check=False,
+        text=True,
     )
-    assert done.returncode == 0
-    sandbox = re.search(r"Sandbox in (\S+):", done.stdout)
+    assert demo.stdout is not None
+    lines: list[str] = []
+    while not lines or lines[-1] != "$ keyz init":  # the key and the store are made by now
+        line = first_line(demo.stdout, timeout=60)
+        assert line is not None, lines
+        lines.append(line)
+    demo.send_signal(signal.SIGINT)
+    out, err = demo.communicate(timeout=60)
+    sandbox = re.search(r"Sandbox in (\S+):", lines[0])
     assert sandbox is not None
-    root = Path(sandbox.group(1))
-    try:
-        assert (root / "store" / ".keyz" / "entries" / "api" / "deepseek.json").exists()
-        assert f"PASSWORD_STORE_DIR={root / 'store'}" in done.stdout
-    finally:
-        subprocess.run(
-            ["gpgconf", "--homedir", str(root / "gnupg"), "--kill", "gpg-agent"], check=False
-        )
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
+    assert demo.returncode == 130, err
+    assert "Removed the sandbox" in out and "Traceback" not in err
+    assert not Path(sandbox.group(1)).exists()
+    assert not (tmp_path / "home" / ".password-store").exists(), "the user's store is never touched"
 
 
 def first_line(stream: IO[str], timeout: float) -> str | None:
