@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,3 +201,27 @@ def files_text(root: Path, *, skip_gpg: bool = True) -> str:
         if path.is_file() and not (skip_gpg and path.suffix == ".gpg"):
             parts.append(path.read_bytes().decode("utf-8", "replace"))
     return "\n".join(parts)
+
+
+def git_everything(sandbox: Sandbox) -> str:
+    """Every commit (message, author, patch; no textconv, so no gpg runs) and every object's
+    raw content, for canary searches."""
+    log = sandbox.git("log", "-p", "--all", "--no-textconv")
+    objects = subprocess.run(
+        ["git", "-C", str(sandbox.store), "cat-file", "--batch-all-objects", "--batch"],
+        env=sandbox.env,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8", "replace")
+    return log + objects
+
+
+def leaked(text: str, keys: Iterable[str]) -> list[str]:
+    """Every 8-character piece of a key found in ``text``, in any letter case."""
+    folded = text.casefold()
+    return [
+        key[i : i + 8]
+        for key in keys
+        for i in range(len(key) - 7)
+        if key[i : i + 8].casefold() in folded
+    ]

@@ -1,5 +1,5 @@
-"""Hardening: the canary through every command, kill -9, concurrent runs, a full disk,
-clock skew, and property tests of names and money conversions."""
+"""Hardening: no key (in any form or piece) from any command, kill -9, concurrent runs, a
+full disk, clock skew, and property tests of names and money conversions."""
 
 from __future__ import annotations
 
@@ -27,40 +27,46 @@ from keyz.history import History, Version, summaries
 from keyz.money import parse_amount
 from keyz.render import age
 from keyz.sandbox import fake_crontab
-from keyz.simulator import Simulator
+from keyz.simulator import Answer, Simulator
 from keyz.store import validate_entry_name
-from tests.conftest import CANARY, KEYZ, MakeStore, Sandbox, files_text
-
-FORMS = (
+from tests.conftest import (
     CANARY,
-    urllib.parse.quote(CANARY),
-    base64.b64encode(CANARY.encode()).decode(),
-    json.dumps(CANARY)[1:-1],
+    KEYZ,
+    OPENROUTER_KEY,
+    MakeStore,
+    Sandbox,
+    files_text,
+    git_everything,
+    leaked,
 )
 
 
-def git_objects(sandbox: Sandbox) -> str:
-    """Every commit's patch and every object's content, read without textconv."""
-    log = sandbox.git("log", "-p", "--all", "--no-textconv")
-    objects = subprocess.run(
-        ["git", "-C", str(sandbox.store), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8", "replace")
-    return log + objects
+def forms(key: str) -> tuple[str, ...]:
+    """The key as it is, URL-quoted, in base64 and JSON-escaped: how a provider may echo it."""
+    return (
+        key,
+        urllib.parse.quote(key),
+        base64.b64encode(key.encode()).decode(),
+        json.dumps(key)[1:-1],
+    )
 
 
-def assert_no_canary(text: str, where: str) -> None:
-    for form in FORMS:
-        assert form not in text, f"a form of the key leaked into {where}"
+KEYS = (CANARY, OPENROUTER_KEY)
+
+
+def assert_no_key(text: str, where: str) -> None:
+    """No form of either key, nor any 8-character piece of one in any letter case."""
+    for key in KEYS:
+        for form in forms(key):
+            assert form not in text, f"a form of the key leaked into {where}"
+    assert leaked(text, KEYS) == [], f"a piece of a key leaked into {where}"
 
 
 @pytest.mark.cli
-def test_the_canary_never_leaks_from_any_command(
+def test_no_key_reaches_any_output_file_or_git_object_from_any_command(
     make_sandbox: MakeStore, simulator: Simulator, tmp_path: Path
 ) -> None:
-    from tests.conftest import OPENROUTER_KEY
-
+    """Every command, then providers that echo the keys back; every output, file and git object."""
     sandbox = make_sandbox(
         {
             "api/deepseek": f"{CANARY}\nregion: cn\n",
@@ -77,6 +83,7 @@ def test_the_canary_never_leaks_from_any_command(
         ("track", "api/deepseek", "-p", "deepseek"),
         ("track", "api/openrouter", "-p", "openrouter"),
         ("sync", "--commit"),
+        ("sync", "--commit", "--json"),
         ("sync", "--json"),
         ("status",),
         ("status", "--json"),
@@ -91,23 +98,34 @@ def test_the_canary_never_leaks_from_any_command(
         ("migrate", "--check"),
         ("cron", "install", "--commit", "--check"),
         ("cron", "show"),
-        ("untrack", "api/openrouter", "--keep-sidecar"),
     ]
-    simulator.fail(CANARY)  # nothing queued; the fault below answers with the key echoed
-    for args in commands:
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
         result = sandbox.keyz(*args, env=env)
         assert "Traceback" not in result.stderr, (args, result.stderr)
-        assert_no_canary(result.stdout + result.stderr, f"the output of keyz {' '.join(args)}")
-    # a provider that echoes the key back in every form
-    from keyz.simulator import Answer
+        assert_no_key(result.stdout + result.stderr, f"the output of keyz {' '.join(args)}")
+        return result
 
-    simulator.fail(CANARY, Answer(401, {"error": {"message": " ".join(FORMS)}}))
-    echoed = sandbox.keyz("sync", "--commit", env=env)
+    for args in commands:
+        run(*args)
+    # a provider that echoes the key back in every form: keyz says so, with the key masked
+    simulator.fail(CANARY, Answer(401, {"error": {"message": " ".join(forms(CANARY))}}))
+    echoed = run("sync", "--commit")
     assert echoed.returncode == 1
-    assert_no_canary(echoed.stdout + echoed.stderr, "an echoed error")
-    assert_no_canary(files_text(sandbox.store), "a file of the store (state included)")
-    assert_no_canary(git_objects(sandbox), "git objects")
-    assert_no_canary((tmp_path / "cron").read_text(), "the crontab")
+    assert "api/deepseek: deepseek balance: the key was rejected (HTTP 401)" in echoed.stderr
+    assert "[REDACTED]" in echoed.stderr
+    # the other key echoed in a retried 5xx (Retry-After: 0, no backoff): the words, masked
+    echo = {"error": {"message": f"internal error for {OPENROUTER_KEY}"}}
+    simulator.fail(OPENROUTER_KEY, *[Answer(500, echo, {"Retry-After": "0"})] * 3)
+    again = run("sync", "--json")
+    entries = {e["entry"]: e for e in json.loads(again.stdout)["entries"]}
+    assert entries["api/openrouter"]["error"].endswith("internal error for [REDACTED]")
+    run("untrack", "api/openrouter", "--keep-sidecar")
+    git = git_everything(sandbox)
+    assert ".keyz/entries/api/deepseek.json" in git, "the search covers what keyz committed"
+    assert_no_key(files_text(sandbox.store), "a file of the store (state included)")
+    assert_no_key(git, "git objects")
+    assert_no_key((tmp_path / "cron").read_text(), "the crontab")
     assert CANARY not in " ".join(sandbox.git("log", "--format=%B").split())
 
 

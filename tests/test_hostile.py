@@ -12,7 +12,7 @@ import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
 from keyz.simulator import Answer, Simulator
-from tests.conftest import MakeStore, Sandbox, files_text
+from tests.conftest import MakeStore, Sandbox, files_text, git_everything, leaked
 
 MINIMAX_KEY = "sk-cp-Q7vXw2LpR9tYh4KmN8bZc3Jd"
 ZAI_KEY = "f3a9c1e7b5d24680.Hq8Zt2Wx6Ry4Pv"
@@ -20,17 +20,6 @@ DEEPSEEK_KEY = "sk-hostile4f8a2c6e0b9d1357ab"
 XAI_KEY = "xai-mgmt-Kp3Vn7Lq1Zs5Xw9Rt2Yu"
 TEAM = "SECRETTEAM42"
 KEYS = (MINIMAX_KEY, ZAI_KEY, DEEPSEEK_KEY, XAI_KEY, TEAM)
-
-
-def leaked(text: str) -> list[str]:
-    """Every 8-character piece of a key (or the private team id) found in ``text``."""
-    folded = text.casefold()
-    return [
-        key[i : i + 8]
-        for key in KEYS
-        for i in range(len(key) - 7)
-        if key[i : i + 8].casefold() in folded
-    ]
 
 
 @pytest.fixture
@@ -53,15 +42,10 @@ def hostile(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
 def everything(
     sandbox: Sandbox, *outputs: subprocess.CompletedProcess[str], objects: bool = True
 ) -> str:
-    history = sandbox.git("log", "-p", "--all", "--no-textconv")
-    raw = subprocess.run(
-        ["git", "-C", str(sandbox.store), "cat-file", "--batch-all-objects", "--batch"],
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8", "replace")
     texts = [o.stdout + o.stderr for o in outputs]
     files = files_text(sandbox.store if objects else sandbox.store / ".keyz")  # .git is binary
-    return "\n".join([*texts, files, history, raw if objects else ""])
+    git = git_everything(sandbox) if objects else sandbox.git("log", "-p", "--all", "--no-textconv")
+    return "\n".join([*texts, files, git])
 
 
 @pytest.mark.cli
@@ -94,7 +78,7 @@ def test_a_key_echoed_in_stored_text_fields_is_never_written_committed_or_shown(
         hostile.keyz(*args)
         for args in (("status",), ("status", "--json"), ("check",), ("history",), ("sync",))
     ]
-    assert leaked(everything(hostile, *outputs)) == []
+    assert leaked(everything(hostile, *outputs), KEYS) == []
 
 
 @pytest.mark.cli
