@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
 from keyz.simulator import Answer, Simulator
 from tests.conftest import CANARY, MakeStore, Sandbox, files_text
 
@@ -14,8 +15,8 @@ KEYS = {p: f"sk-{p}-" + "5eed" * 8 for p in PROVIDERS}
 KEYS["xai"] = CANARY  # the canary rides on the provider with the most requests
 
 
-@pytest.fixture
-def every_provider(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+def accounts(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """A store with a key for every provider, each with its account in the simulator."""
     entries = {f"api/{p}": f"{KEYS[p]}\n" for p in PROVIDERS}
     entries["api/moonshot"] += "region: cn\n"  # a hint line in the entry picks the region
     sandbox = make_sandbox(entries)
@@ -27,10 +28,19 @@ def every_provider(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
     simulator.fal(KEYS["fal"])
     simulator.venice(KEYS["venice"])
     simulator.poe(KEYS["poe"])
-    assert sandbox.keyz("init").returncode == 0
-    for p in PROVIDERS:
-        result = sandbox.keyz("track", f"api/{p}", "--provider", p)
-        assert result.returncode == 0, result.stderr
+    return sandbox
+
+
+TRACKED = {f"api/{p}": EntryConfig(f"api/{p}", p) for p in PROVIDERS}  # what `keyz track` writes
+
+
+@pytest.fixture
+def every_provider(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """Every provider tracked in-process; the first test below tracks them through the CLI."""
+    sandbox = accounts(make_sandbox, simulator)
+    init_keyz_dir(sandbox.store / ".keyz")
+    for entry in TRACKED.values():
+        set_entry(sandbox.store / ".keyz", entry)
     return sandbox
 
 
@@ -48,9 +58,15 @@ def balances(sandbox: Sandbox, entry: str) -> list[tuple[str, str, str | None]]:
 
 
 @pytest.mark.cli
-def test_every_provider_syncs_to_exact_major_units(
-    every_provider: Sandbox, simulator: Simulator
+def test_every_provider_is_tracked_and_syncs_to_exact_major_units(
+    make_sandbox: MakeStore, simulator: Simulator
 ) -> None:
+    every_provider = accounts(make_sandbox, simulator)
+    assert every_provider.keyz("init").returncode == 0
+    for p in PROVIDERS:
+        result = every_provider.keyz("track", f"api/{p}", "--provider", p)
+        assert result.returncode == 0, result.stderr
+    assert load_config(every_provider.store / ".keyz").entries == TRACKED  # as the fixture has it
     result = every_provider.keyz("sync", "--commit")
     assert result.returncode == 0, result.stderr
     assert balances(every_provider, "api/moonshot") == [("CNY", "currency", "49.58894")]

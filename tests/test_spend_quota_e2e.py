@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
 from keyz.simulator import Simulator
 from tests.conftest import CANARY, MakeStore, Sandbox, files_text
 
@@ -20,8 +21,8 @@ KEYS = {
 }
 
 
-@pytest.fixture
-def plans(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+def accounts(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """A store with a key for every spend and quota provider, and their accounts."""
     sandbox = make_sandbox({f"api/{p}": f"{KEYS[p]}\n" for p in PROVIDERS})
     sandbox.env.update(simulator.env(*PROVIDERS))
     simulator.anthropic(KEYS["anthropic"], ["125", "250.5", "1000"])  # cents: today, -1d, -2d
@@ -29,9 +30,19 @@ def plans(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
     simulator.minimax(KEYS["minimax"], interval_percent="62")
     simulator.zai(KEYS["zai"], used_percent=28)
     simulator.elevenlabs(KEYS["elevenlabs"], used=6200, limit=10000)
-    assert sandbox.keyz("init").returncode == 0
-    for p in PROVIDERS:
-        assert sandbox.keyz("track", f"api/{p}", "-p", p).returncode == 0
+    return sandbox
+
+
+TRACKED = {f"api/{p}": EntryConfig(f"api/{p}", p) for p in PROVIDERS}  # what `keyz track` writes
+
+
+@pytest.fixture
+def plans(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
+    """Every provider tracked in-process; the first test below tracks them through the CLI."""
+    sandbox = accounts(make_sandbox, simulator)
+    init_keyz_dir(sandbox.store / ".keyz")
+    for entry in TRACKED.values():
+        set_entry(sandbox.store / ".keyz", entry)
     return sandbox
 
 
@@ -42,7 +53,14 @@ def sidecar(sandbox: Sandbox, entry: str) -> dict[str, object]:
 
 
 @pytest.mark.cli
-def test_spend_and_quota_windows_are_written_and_shown(plans: Sandbox) -> None:
+def test_spend_and_quota_windows_are_tracked_written_and_shown(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    plans = accounts(make_sandbox, simulator)
+    assert plans.keyz("init").returncode == 0
+    for p in PROVIDERS:
+        assert plans.keyz("track", f"api/{p}", "-p", p).returncode == 0
+    assert load_config(plans.store / ".keyz").entries == TRACKED  # as the fixture has it
     result = plans.keyz("sync", "--commit")
     assert result.returncode == 0, result.stderr
     spend = {s["period"]: s for s in sidecar(plans, "api/anthropic")["spend"]}  # type: ignore[attr-defined]
