@@ -86,8 +86,8 @@ def test_rules() -> None:
     assert path_guess("keys/Anthropic-Admin") == ("anthropic", "admin", "anthropic")
     assert path_guess("providers/x.ai")[0] == "xai"
     assert path_guess("mail/personal")[0] is None
-    assert prefix_of("sk-ant-admin01-x") is not None
-    assert prefix_of("sk-ant-admin01-x").provider == "anthropic"  # type: ignore[union-attr]
+    anthropic = prefix_of("sk-ant-admin01-x")
+    assert anthropic is not None and anthropic.provider == "anthropic"
     assert prefix_of("sk-0123") is None
     disagree = judge("api/deepseek", prefix_of("sk-or-v1-aa"))
     assert disagree is not None and not disagree.confident and "disagree" in disagree.why

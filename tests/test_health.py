@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from tests.conftest import CANARY, Sandbox
 from tests.test_check import configure
 
 
-def both(sandbox: Sandbox, hours_later: float) -> tuple[dict[str, dict[str, object]], set[str]]:
+def both(sandbox: Sandbox, hours_later: float) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """status --json rows by entry, and check's "entry:kind" problems, ``hours_later`` the sync."""
     state = json.loads((sandbox.store / ".keyz" / "state" / "entries.json").read_text())
     synced = max(parse_time(e["last_checked"]) for e in state["entries"].values())

@@ -165,6 +165,7 @@ def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[
     # the same figures as a key limit, as spend, next to a quota window
     def every_kind(version: Version) -> Version:
         value = version.sidecar.balances[0].remaining
+        assert value is not None
         update = {
             "key_limit": sc.KeyLimit(limit=value, remaining=value),
             "spend": [sc.Spend(period="today", currency="USD", amount=value)],

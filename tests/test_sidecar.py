@@ -30,7 +30,7 @@ def make(**changes: object) -> sc.Sidecar:
         ],
     }
     fields.update(changes)
-    return sc.Sidecar(**fields)  # type: ignore[arg-type]
+    return sc.Sidecar.model_validate(fields)
 
 
 def test_bytes_match_the_design_example() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -46,9 +47,9 @@ def plans(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
     return sandbox
 
 
-def sidecar(sandbox: Sandbox, entry: str) -> dict[str, object]:
+def sidecar(sandbox: Sandbox, entry: str) -> dict[str, Any]:
     path = sandbox.store / ".keyz" / "entries" / f"{entry}.json"
-    data: dict[str, object] = json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(path.read_text())
     return data
 
 
@@ -63,22 +64,22 @@ def test_spend_and_quota_windows_are_tracked_written_and_shown(
     assert load_config(plans.store / ".keyz").entries == TRACKED  # as the fixture has it
     result = plans.keyz("sync", "--commit")
     assert result.returncode == 0, result.stderr
-    spend = {s["period"]: s for s in sidecar(plans, "api/anthropic")["spend"]}  # type: ignore[attr-defined]
+    spend = {s["period"]: s for s in sidecar(plans, "api/anthropic")["spend"]}
     assert Decimal(spend["last_30_days"]["amount"]) == Decimal("13.755")
     assert spend["last_30_days"]["derived"] == ["amount"]
     assert sidecar(plans, "api/anthropic")["balances"] == []  # spend is not a balance
-    openai = {s["period"]: s for s in sidecar(plans, "api/openai")["spend"]}  # type: ignore[attr-defined]
+    openai = {s["period"]: s for s in sidecar(plans, "api/openai")["spend"]}
     assert Decimal(openai["last_30_days"]["amount"]) == Decimal("1.56")
-    quotas = {q["label"]: q for q in sidecar(plans, "api/minimax")["quotas"]}  # type: ignore[attr-defined]
+    quotas = {q["label"]: q for q in sidecar(plans, "api/minimax")["quotas"]}
     assert quotas["interval"]["remaining_percent"] == "62"
-    zai = {q["label"]: q for q in sidecar(plans, "api/zai")["quotas"]}  # type: ignore[attr-defined]
+    zai = {q["label"]: q for q in sidecar(plans, "api/zai")["quotas"]}
     assert zai["tokens"]["remaining_percent"] == "72"
     assert {(label, q["window"]) for label, q in zai.items()} == {
         ("tokens", "5h"),
         ("weekly tokens", "7d"),
         ("monthly mcp calls", "1mo"),
     }
-    (chars,) = sidecar(plans, "api/elevenlabs")["quotas"]  # type: ignore[misc]
+    (chars,) = sidecar(plans, "api/elevenlabs")["quotas"]
     assert chars["remaining"] == "3800" and chars["unit"] == "characters"
 
     status = plans.keyz("status")

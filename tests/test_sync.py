@@ -13,12 +13,12 @@ from keyz.lock import store_lock
 from keyz.simulator import Answer, Simulator
 from keyz.state import load_state
 from keyz.store import PassStore
-from keyz.sync import lock_path, run_sync
+from keyz.sync import SyncResult, lock_path, run_sync
 
 from .conftest import CANARY, KEYZ, MakeStore, Sandbox, needs_pass
 
 
-def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> "object":
+def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> SyncResult:
     store = PassStore(sandbox.store)
     return run_sync(store, load_config(store.keyz_dir), names, git_mode=git_mode)
 
@@ -29,7 +29,7 @@ def sidecar(sandbox: Sandbox, entry: str) -> Path:
 
 def test_writes_one_sidecar_per_entry(two_keys: Sandbox) -> None:
     result = sync(two_keys)
-    assert not result.failed  # type: ignore[attr-defined]
+    assert not result.failed
     deepseek = json.loads(sidecar(two_keys, "api/deepseek").read_text())
     assert deepseek["balances"][0] == {
         "currency": "CNY",
@@ -62,8 +62,8 @@ def test_one_failure_never_stops_the_others_and_keeps_the_last_good_sidecar(
         "sk-or-v1-" + "c0ffee00" * 8, management=False, limit=20, limit_remaining=11, usage=9
     )
     result = sync(two_keys)
-    by_entry = {e.entry: e for e in result.entries}  # type: ignore[attr-defined]
-    assert "HTTP 500" in by_entry["api/deepseek"].error
+    by_entry = {e.entry: e for e in result.entries}
+    assert "HTTP 500" in (by_entry["api/deepseek"].error or "")
     assert by_entry["api/openrouter"].error is None and by_entry["api/openrouter"].changed
     assert sidecar(two_keys, "api/deepseek").read_bytes() == good
     assert (
@@ -82,8 +82,8 @@ def test_an_answer_keyz_cannot_file_fails_that_entry_only(
     good = sidecar(two_keys, "api/deepseek").read_bytes()
     simulator.deepseek(CANARY, [("CNY", "1.00", "0", "1.00"), ("CNY", "2.00", "0", "2.00")])
     result = sync(two_keys)
-    by_entry = {e.entry: e for e in result.entries}  # type: ignore[attr-defined]
-    assert "one balance per currency" in by_entry["api/deepseek"].error
+    by_entry = {e.entry: e for e in result.entries}
+    assert "one balance per currency" in (by_entry["api/deepseek"].error or "")
     assert by_entry["api/openrouter"].error is None
     assert sidecar(two_keys, "api/deepseek").read_bytes() == good
     assert "one balance per currency" in (
@@ -96,7 +96,7 @@ def test_a_no_op_resync_writes_nothing(two_keys: Sandbox) -> None:
     path = sidecar(two_keys, "api/deepseek")
     before = (path.read_bytes(), path.stat().st_mtime_ns)
     result = sync(two_keys)
-    assert not any(e.changed for e in result.entries)  # type: ignore[attr-defined]
+    assert not any(e.changed for e in result.entries)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 
@@ -107,8 +107,8 @@ def test_a_corrupt_sidecar_is_reported_and_never_overwritten(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('{"schema_version": 1, "entry": ')
     result = sync(two_keys)
-    error = result.entries[0].error  # type: ignore[attr-defined]
-    assert "not valid JSON" in error and "deepseek.json" in error
+    error = result.entries[0].error
+    assert error is not None and "not valid JSON" in error and "deepseek.json" in error
     assert path.read_text() == '{"schema_version": 1, "entry": '
     assert not any(r.token == CANARY for r in simulator.requests), (
         "a corrupt entry is not even fetched"
@@ -120,23 +120,25 @@ def test_a_sidecar_from_a_newer_keyz_is_refused_and_untouched(two_keys: Sandbox)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('{"schema_version": 9}\n')
     result = sync(two_keys)
-    assert "upgrade keyz" in result.entries[0].error  # type: ignore[attr-defined]
+    assert "upgrade keyz" in (result.entries[0].error or "")
     assert path.read_text() == '{"schema_version": 9}\n'
 
 
 def test_a_tracked_entry_that_left_the_store(two_keys: Sandbox) -> None:
     (two_keys.store / "api" / "deepseek.gpg").unlink()
     result = sync(two_keys)
-    assert "no entry 'api/deepseek'" in result.entries[0].error  # type: ignore[attr-defined]
-    assert result.entries[1].error is None  # type: ignore[attr-defined]
+    assert "no entry 'api/deepseek'" in (result.entries[0].error or "")
+    assert result.entries[1].error is None
 
 
 def test_a_hand_written_entry_with_an_unknown_provider_fails_alone(two_keys: Sandbox) -> None:
     config = two_keys.store / ".keyz" / "config.toml"
     config.write_text(config.read_text() + '\n[entries."api/other"]\nprovider = "nope"\n')
     result = sync(two_keys)
-    errors = {e.entry: e.error for e in result.entries}  # type: ignore[attr-defined]
-    assert errors["api/other"].startswith("[entries.'api/other'] in config.toml: unknown provider")
+    errors = {e.entry: e.error for e in result.entries}
+    assert (errors["api/other"] or "").startswith(
+        "[entries.'api/other'] in config.toml: unknown provider"
+    )
     assert errors["api/deepseek"] is None and errors["api/openrouter"] is None
     assert sidecar(two_keys, "api/deepseek").is_file()
 
@@ -148,8 +150,8 @@ def test_the_per_entry_deadline_bounds_a_hanging_provider(
     config.write_text(config.read_text().replace("timeout = 30", "timeout = 1"))
     simulator.fail(CANARY, Answer(200, {}, delay=5))
     result = sync(two_keys)
-    assert "no result within 1s" in result.entries[0].error  # type: ignore[attr-defined]
-    assert result.entries[1].error is None  # type: ignore[attr-defined]
+    assert "no result within 1s" in (result.entries[0].error or "")
+    assert result.entries[1].error is None
 
 
 def test_wrong_shapes_and_odd_values_are_errors_not_zero(
@@ -162,7 +164,7 @@ def test_wrong_shapes_and_odd_values_are_errors_not_zero(
     ):
         simulator.fail(CANARY, Answer(200, body))
         result = sync(two_keys, "api/deepseek")
-        assert result.entries[0].error, body  # type: ignore[attr-defined]
+        assert result.entries[0].error, body
         assert not sidecar(two_keys, "api/deepseek").exists()
 
 
@@ -196,7 +198,7 @@ def test_a_second_sync_waits_then_reports_busy(
 
 def test_commit_mode_commits_the_sidecars_and_config(two_keys: Sandbox) -> None:
     result = sync(two_keys, git_mode="commit")
-    assert result.commit is not None and result.commit.commit  # type: ignore[attr-defined]
+    assert result.commit is not None and result.commit.commit
     files = two_keys.git("show", "--name-only", "--format=", "HEAD").split()
     assert files == [
         ".keyz/.gitattributes",
@@ -209,7 +211,8 @@ def test_commit_mode_commits_the_sidecars_and_config(two_keys: Sandbox) -> None:
     message = two_keys.git("log", "-1", "--format=%B")
     assert message.startswith("keyz: sync 2 entries (deepseek, openrouter)\n\n")
     assert "api/deepseek: CNY 110.00 · USD 5.25" in message
-    assert sync(two_keys, git_mode="commit").commit.commit is None  # type: ignore[attr-defined]
+    outcome = sync(two_keys, git_mode="commit").commit
+    assert outcome is not None and outcome.commit is None
 
 
 @needs_pass
@@ -463,10 +466,12 @@ def test_a_read_only_store_is_one_clear_line(two_keys: Sandbox) -> None:
     (line,) = done.stderr.splitlines()
     assert line.startswith("keyz: the store is not writable") and "keyz.lock" in line
     reading = read_only(two_keys, "status")
-    assert reading is not None and reading.returncode == 0, reading.stderr  # reading still works
+    assert reading is not None
+    assert reading.returncode == 0, reading.stderr  # reading still works
     for command in ("check", "history", "migrate"):
         other = read_only(two_keys, command)
-        assert other is not None and "Traceback" not in other.stderr, (command, other.stderr)
+        assert other is not None
+        assert "Traceback" not in other.stderr, (command, other.stderr)
 
 
 @pytest.mark.cli

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from keyz.fields import utc_now
 from keyz.providers import get_provider
 from keyz.providers.base import FetchContext, Report
 from keyz.simulator import Simulator
@@ -62,7 +63,7 @@ def fetch(
                 Secret(key, hints or {}),
                 url,
                 merged,
-                **({"now": now} if now else {}),
+                now=now or utc_now(),  # FetchContext's own default
             )
             return await provider.report(ctx)
 
