@@ -20,12 +20,16 @@ import pytest
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
 from keyz.redact import REDACTOR
 from keyz.sandbox import make_gnupghome, make_store, sandbox_env, stop_agent
-from keyz.simulator import Simulator
+from keyz.simulator import Answer, Simulator
 
 # A canary secret: searched for in every output a test can see. Shaped like a DeepSeek key.
 CANARY = "sk-canary7e3f9a1c5b2d4e6f80a1b2c3d4e5f6"
 OPENROUTER_KEY = "sk-or-v1-" + "c0ffee00" * 8
 KEYZ = str(Path(sys.executable).with_name("keyz"))
+# A provider failing for good: three 500s (the first try and both retries), each saying
+# Retry-After: 0, so keyz retries at once instead of backing off for ~1.5 s. test_http.py
+# checks the waits themselves; test_faults.py's "500" waits for the real backoff.
+SERVER_ERROR = (Answer(500, headers={"Retry-After": "0"}),) * 3
 
 needs_pass = pytest.mark.skipif(
     shutil.which("pass") is None, reason="pass is not installed (CI installs it)"

@@ -9,8 +9,8 @@ import pytest
 
 from keyz.alerts import parse_duration, parse_threshold
 from keyz.errors import UsageError
-from keyz.simulator import Answer, Simulator
-from tests.conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
+from keyz.simulator import Simulator
+from tests.conftest import CANARY, OPENROUTER_KEY, SERVER_ERROR, MakeStore, Sandbox
 from tests.tty import run_tty
 
 
@@ -88,7 +88,7 @@ def test_thresholds_per_entry_win_over_defaults_and_json(
 @pytest.mark.cli
 def test_failed_and_stale_syncs_are_problems(two_keys: Sandbox, simulator: Simulator) -> None:
     assert two_keys.keyz("sync").returncode == 0
-    simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
+    simulator.fail(CANARY, *SERVER_ERROR)
     result = two_keys.keyz("check", "--sync")
     assert result.returncode == 1
     assert "api/deepseek: last sync failed" in result.stderr and "HTTP 500" in result.stderr

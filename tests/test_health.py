@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from keyz.fields import format_time, parse_time
-from keyz.simulator import Answer, Simulator
-from tests.conftest import CANARY, Sandbox
+from keyz.simulator import Simulator
+from tests.conftest import CANARY, SERVER_ERROR, Sandbox
 from tests.test_check import configure
 
 
@@ -51,7 +51,7 @@ def test_status_and_check_agree_on_staleness_under_max_age(two_keys: Sandbox) ->
 def test_status_and_check_agree_on_a_failed_and_a_never_synced_entry(
     two_keys: Sandbox, simulator: Simulator
 ) -> None:
-    simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
+    simulator.fail(CANARY, *SERVER_ERROR)
     assert two_keys.keyz("sync").returncode == 1
     rows, problems = both(two_keys, 1)
     assert problems == {"api/deepseek:failed"}  # never synced, because it failed
@@ -59,7 +59,7 @@ def test_status_and_check_agree_on_a_failed_and_a_never_synced_entry(
     assert rows["api/deepseek"]["stale"] is False  # no figures to call stale
     assert rows["api/openrouter"]["problem"] is None
     assert two_keys.keyz("sync").returncode == 0
-    simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
+    simulator.fail(CANARY, *SERVER_ERROR)
     assert two_keys.keyz("sync").returncode == 1
     rows, problems = both(two_keys, 1)
     assert problems == {"api/deepseek:failed"}

@@ -13,7 +13,7 @@ import pytest
 
 from keyz.render import DERIVED_NOTE
 from keyz.simulator import Answer, Simulator
-from tests.conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
+from tests.conftest import CANARY, OPENROUTER_KEY, SERVER_ERROR, MakeStore, Sandbox
 from tests.tty import run_tty
 
 pytestmark = pytest.mark.cli
@@ -97,7 +97,7 @@ def test_colour_on_a_terminal_only_low_failed_and_stale_stand_out(
     age_state(two_keys, "api/openrouter", 3)
     stale = run_tty("status", env=two_keys.env, columns=200).text("tty")
     assert "\x1b[33m" in line_of(stale, "api/openrouter") and "! stale" in stale  # yellow
-    simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
+    simulator.fail(CANARY, *SERVER_ERROR)
     failed = run_tty("sync", env=two_keys.env, columns=200).text("tty")
     assert "\x1b[31m" in line_of(failed, "FAILED")
     for plain in (

@@ -15,7 +15,7 @@ from keyz.state import load_state
 from keyz.store import PassStore
 from keyz.sync import SyncResult, lock_path, run_sync
 
-from .conftest import CANARY, KEYZ, MakeStore, Sandbox, needs_pass
+from .conftest import CANARY, KEYZ, SERVER_ERROR, MakeStore, Sandbox, needs_pass
 
 
 def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> SyncResult:
@@ -57,7 +57,7 @@ def test_one_failure_never_stops_the_others_and_keeps_the_last_good_sidecar(
 ) -> None:
     sync(two_keys)
     good = sidecar(two_keys, "api/deepseek").read_bytes()
-    simulator.fail(CANARY, Answer(500), Answer(500), Answer(500))
+    simulator.fail(CANARY, *SERVER_ERROR)
     simulator.openrouter(
         "sk-or-v1-" + "c0ffee00" * 8, management=False, limit=20, limit_remaining=11, usage=9
     )
