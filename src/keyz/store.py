@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from keyz.errors import DecryptError, StoreError, UsageError
+from keyz.errors import DecryptError, UsageError
 from keyz.redact import REDACTOR
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
 
     binary = shutil.which("gpg2") or shutil.which("gpg")  # pass prefers gpg2 too
     if binary is None:
-        raise StoreError(
+        raise DecryptError(
             "gpg is not installed or not on PATH; install GnuPG (e.g. apt install gnupg)"
         )
     options = os.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()  # bash word splitting, as pass
@@ -215,7 +215,7 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
     try:
         gpg = TimedGPG(gpgbinary=binary, options=options or None, env=env)
     except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot run gpg ({binary}): {exc}") from None
+        raise DecryptError(f"cannot run gpg ({binary}): {exc}") from None
     gpg.encoding = "utf-8"
     return gpg
 
