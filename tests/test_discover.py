@@ -83,11 +83,14 @@ def test_apply_tracks_only_confident_matches(mixed: Sandbox) -> None:
 
 
 def test_rules() -> None:
-    assert path_guess("keys/Anthropic-Admin") == ("anthropic", "admin", "anthropic")
+    from keyz.providers.keys import KeyKind
+
+    assert path_guess("keys/Anthropic-Admin") == ("anthropic", KeyKind.ADMIN, "anthropic")
     assert path_guess("providers/x.ai")[0] == "xai"
     assert path_guess("mail/personal")[0] is None
     assert prefix_of("sk-ant-admin01-x") is not None
     assert prefix_of("sk-ant-admin01-x").provider == "anthropic"  # type: ignore[union-attr]
+    assert prefix_of("sk-ant-admin01-x").kind is KeyKind.ADMIN  # type: ignore[union-attr]
     assert prefix_of("sk-0123") is None
     disagree = judge("api/deepseek", prefix_of("sk-or-v1-aa"))
     assert disagree is not None and not disagree.confident and "disagree" in disagree.why

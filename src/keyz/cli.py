@@ -750,7 +750,8 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
     rows = [("ENTRY", "PROVIDER", "KEY", "TRACK?", "WHY")]
     for c in candidates:
         track = "yes" if c.confident else "no"
-        rows.append((printable(c.entry), c.provider, c.key_kind or "?", track, printable(c.why)))
+        kind = c.key_kind.value if c.key_kind else "?"
+        rows.append((printable(c.entry), c.provider, kind, track, printable(c.why)))
     _out(table(rows, _fit()))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")

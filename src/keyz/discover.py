@@ -17,9 +17,14 @@ from functools import cache
 from typing import Final
 
 from keyz.errors import KeyzError, UsageError
+from keyz.providers.keys import KeyKind
 from keyz.store import PassStore
 
-KIND_WORDS: Final = {"admin": "admin", "management": "management", "mgmt": "management"}
+KIND_WORDS: Final = {
+    "admin": KeyKind.ADMIN,
+    "management": KeyKind.MANAGEMENT,
+    "mgmt": KeyKind.MANAGEMENT,
+}
 _SEPARATORS: Final = re.compile(r"[/\-_.\s]+")
 
 
@@ -27,7 +32,7 @@ _SEPARATORS: Final = re.compile(r"[/\-_.\s]+")
 class Prefix:
     text: str
     provider: str
-    kind: str
+    kind: KeyKind
     usable: bool  # can keyz check the provider with this kind of key?
     label: str
 
@@ -47,7 +52,7 @@ def prefixes() -> tuple[Prefix, ...]:
     from keyz.providers import all_specs
 
     found = [
-        Prefix(p.text, spec.id, p.kind.value, p.usable, p.label)
+        Prefix(p.text, spec.id, p.kind, p.usable, p.label)
         for spec in all_specs()
         for p in spec.key_prefixes
     ]
@@ -58,7 +63,7 @@ def prefixes() -> tuple[Prefix, ...]:
 class Candidate:
     entry: str
     provider: str
-    key_kind: str | None  # what the evidence says the key is; None when unknown
+    key_kind: KeyKind | None  # what the evidence says the key is; None when unknown
     confident: bool  # --apply tracks it
     why: str
 
@@ -66,13 +71,13 @@ class Candidate:
         return {
             "entry": self.entry,
             "provider": self.provider,
-            "key_kind": self.key_kind,
+            "key_kind": self.key_kind.value if self.key_kind else None,
             "confident": self.confident,
             "why": self.why,
         }
 
 
-def path_guess(entry: str) -> tuple[str | None, str | None, str | None]:
+def path_guess(entry: str) -> tuple[str | None, KeyKind | None, str | None]:
     """(provider, key kind, the word that matched) from the entry's path alone."""
     lowered = entry.lower()
     words = [w for w in _SEPARATORS.split(lowered) if w]
