@@ -114,3 +114,15 @@ def test_what_looks_like_an_api_key() -> None:
         "sk-0123456789",  # too short, even with a key's start
     ):
         assert not looks_like_key(text), text
+
+
+def test_decrypting_many_gives_each_its_key_or_its_own_error(two_keys: Sandbox) -> None:
+    """What discover --decrypt and sync share: one entry's failure is that entry's only."""
+    from keyz.errors import DecryptError
+    from keyz.store import PassStore, Secret, decrypt_each
+
+    (two_keys.store / "api" / "broken.gpg").write_bytes(b"not an OpenPGP message")
+    found = decrypt_each(PassStore(two_keys.store), ["api/deepseek", "api/broken", "api/gone"])
+    assert isinstance(found[0], Secret) and found[0].value == CANARY
+    assert isinstance(found[1], DecryptError) and isinstance(found[2], DecryptError)
+    assert "no entry 'api/gone'" in str(found[2])

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
 from keyz.errors import KeyzError, UsageError
 from keyz.providers.keys import KeyKind
-from keyz.store import PassStore
+from keyz.store import PassStore, decrypt_each
 
 KIND_WORDS: Final = {
     "admin": KeyKind.ADMIN,
@@ -169,7 +168,7 @@ def judge(
 
 
 def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False) -> list[Candidate]:
-    """Candidates among the untracked entries; decrypts (4 at a time) only when asked."""
+    """Candidates among the untracked entries; decrypts (as sync does) only when asked."""
     skip = set(tracked)
     names: list[str] = []
     found: list[Candidate | None] = []
@@ -186,17 +185,14 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
         found += [judge(name, None) for name in names]
         return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
-    def one(name: str) -> Candidate | None:
-        try:
-            secret = store.decrypt(name)
-        except KeyzError as exc:
-            if path_guess(name)[0] is None:
-                return None  # not a key by its path either: nothing to say about it
-            return judge(name, None, decrypt_error=str(exc))
-        return judge(name, prefix_of(secret.value), not_a_key=not looks_like_key(secret.value))
-
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyz-gpg") as pool:
-        found += pool.map(one, names)
+    for name, secret in zip(names, decrypt_each(store, names), strict=True):
+        if isinstance(secret, KeyzError):
+            if path_guess(name)[0] is not None:  # else not a key by its path either: not said
+                found.append(judge(name, None, decrypt_error=str(secret)))
+            continue
+        found.append(
+            judge(name, prefix_of(secret.value), not_a_key=not looks_like_key(secret.value))
+        )
     return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
 

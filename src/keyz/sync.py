@@ -6,21 +6,19 @@ one entry's failure never stops the others. A failed entry's last good sidecar s
 exactly as it was.
 
 The steps run as a pipeline, not one phase after the other: at most four decryptions at a
-time (in daemon threads), each entry fetched as soon as its key is decrypted and written as
+time (in daemon threads, :func:`keyz.store.decrypt_in_thread`), each entry fetched as soon as its key is decrypted and written as
 soon as its answer is in, while the others are still in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import DecimalException
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING
 
 from keyz import sidecar as sc
 from keyz.config import Config, EntryConfig, GitMode, ProviderConfig
@@ -41,14 +39,12 @@ from keyz.ledger import commit_message
 from keyz.lock import store_lock
 from keyz.redact import REDACTOR, redact
 from keyz.state import EntryState, load_state, save_state
-from keyz.store import PassStore, Secret
+from keyz.store import DECRYPT_WORKERS, PassStore, Secret, decrypt_in_thread
 
 if TYPE_CHECKING:
     from keyz.providers.base import FetchContext, Report
     from keyz.providers.http import HttpClient
 
-DECRYPT_WORKERS: Final = 4
-T = TypeVar("T")
 Progress = Callable[[int, int, str | None], None]  # done, total, slowest provider still pending
 
 
@@ -351,8 +347,7 @@ class _Run:
         secret: Secret | None = None
         try:
             async with budget(self.config.timeout):  # each request may use what is left of it
-                async with self.decrypting:
-                    secret = await in_daemon_thread(self.store.decrypt, entry.name)
+                secret = await decrypt_in_thread(self.store, entry.name, self.decrypting)
                 ctx = resolve(
                     entry, secret, http=self.http, now=self.now, configured_base_url=configured
                 )
@@ -454,34 +449,6 @@ def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:
     return [
         lane[i] for i in range(max(map(len, lanes), default=0)) for lane in lanes if i < len(lane)
     ]
-
-
-def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T]:
-    """Run blocking ``function`` in a daemon thread.
-
-    Unlike an executor's threads, a daemon thread stuck in a hung gpg past the
-    deadline never keeps keyz from exiting.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def deliver(setter: Callable[[], None]) -> None:
-        if not future.done():
-            setter()
-
-    def run() -> None:
-        try:
-            result = function(argument)
-        except BaseException as exc:  # handed to the awaiting coroutine
-            error = exc
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-                loop.call_soon_threadsafe(deliver, lambda: future.set_exception(error))
-        else:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(deliver, lambda: future.set_result(result))
-
-    threading.Thread(target=run, name="keyz-gpg", daemon=True).start()
-    return future
 
 
 def unusable(entry: EntryConfig, exc: Exception) -> KeyzError:
