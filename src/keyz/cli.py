@@ -187,10 +187,16 @@ def init(env: Env) -> None:
     else:
         _err(f"{store.keyz_dir} is already set up")
     repo = GitRepo.find(store.root)
-    if repo is not None and repo.register_merge_driver(driver_command()):
-        _err(
-            "Registered the keyz merge driver in .git/config (sidecars merge by keeping the newer one)"
-        )
+    if repo is not None:
+        try:
+            changed = repo.register_merge_driver(driver_command())
+        finally:
+            repo.close()
+        if changed:
+            _err(
+                "Registered the keyz merge driver in .git/config "
+                "(sidecars merge by keeping the newer one)"
+            )
     _err("Next: keyz track ENTRY --provider ID   (keyz providers lists the IDs)")
 
 

@@ -70,6 +70,8 @@ def run_migrate(store: PassStore, *, check: bool = False, commit: bool = False) 
                 result.commit = repo.commit(migrate_message(result.outdated))
             except KeyzError as exc:
                 result.git_error = exc
+            finally:
+                repo.close()
     return result
 
 

@@ -13,6 +13,7 @@ soon as its answer is in, while the others are still in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,7 @@ from keyz.errors import (
 )
 from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
-from keyz.git_ops import CommitOutcome, GitRepo
+from keyz.git_ops import CommitOutcome, GitRepo, preload
 from keyz.ledger import commit_message
 from keyz.lock import store_lock
 from keyz.redact import REDACTOR, redact
@@ -105,7 +106,10 @@ def run_sync(
     entries = select_entries(config, names)
     flag = f"--{git_mode}"
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
-    with store_lock(lock_path(store, repo)):
+    with contextlib.ExitStack() as stack:
+        if repo is not None:
+            stack.callback(repo.close)
+        stack.enter_context(store_lock(lock_path(store, repo)))
         clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
         result = SyncResult(
             _sync_entries(store, config, entries, progress, on_result, git_mode), git_mode
@@ -229,7 +233,7 @@ def _sync_entries(
     git_mode: GitMode = "off",
 ) -> list[EntryResult]:
     states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
-    run = _Run(store, config, states, on_result)
+    run = _Run(store, config, states, on_result, git_mode)
     to_fetch: list[EntryConfig] = []
     from keyz.providers import get_provider
 
@@ -283,8 +287,10 @@ class _Run:
         config: Config,
         states: dict[str, EntryState],
         on_result: Callable[[EntryResult], None] | None,
+        git_mode: GitMode,
     ) -> None:
         self.store, self.config, self.states, self.on_result = store, config, states, on_result
+        self.git_mode = git_mode
         self.now = sc.utc_now()
         self.results: dict[str, EntryResult] = {}
         self.olds: dict[str, sc.Sidecar | None] = {}
@@ -376,6 +382,8 @@ class _Run:
         else:
             result.changed = result.sidecar is new
             state.last_success, state.last_error = state.last_checked, None
+            if result.changed and self.git_mode != "off":
+                preload()  # there will be something to commit: GitPython, while others answer
         if self.on_result is not None:
             self.on_result(result)
 
