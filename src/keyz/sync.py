@@ -293,16 +293,18 @@ class _Run:
         self.git_mode = git_mode
         self.now = sc.utc_now()
         self.results: dict[str, EntryResult] = {}
-        self.olds: dict[str, sc.Sidecar | None] = {}
+        self.olds: dict[str, sc.Sidecar | None] = {}  # each entry's sidecar before the run
+        self.decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
+        self.lanes: dict[str, asyncio.Semaphore] = {}  # requests in flight, per provider
+        self.pending: dict[str, int] = {}  # entries not done yet, per provider
+        self.done = self.total = 0
+        self.progress: Progress | None = None
 
     async def all(self, entries: list[EntryConfig], progress: Progress | None) -> None:
         from keyz.providers import get_provider
         from keyz.providers.http import HttpClient
 
-        self.decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
-        self.lanes: dict[str, asyncio.Semaphore] = {}  # requests in flight, per provider
-        self.pending: dict[str, int] = {}
-        self.done, self.total, self.progress = 0, len(entries), progress
+        self.total, self.progress = len(entries), progress
         if progress:  # from the first moment: a hung gpg or provider must not look like nothing
             progress(0, len(entries), None)
         for entry in entries:
@@ -314,16 +316,16 @@ class _Run:
             self.pending[entry.provider] = self.pending.get(entry.provider, 0) + 1
         try:
             async with HttpClient.make_async_client() as client:
-                self.http = HttpClient(client)
-                await asyncio.gather(*(self.entry(entry) for entry in interleave(entries)))
+                http = HttpClient(client)
+                await asyncio.gather(*(self.entry(entry, http) for entry in interleave(entries)))
         finally:
             self.store.close()  # a decryption past its deadline must not outlive the run
 
-    async def entry(self, entry: EntryConfig) -> None:
+    async def entry(self, entry: EntryConfig, http: HttpClient) -> None:
         """One entry through every step; whatever happens is recorded as its result."""
         outcome: Report | KeyzError
         try:
-            outcome = await self.answer(entry)
+            outcome = await self.answer(entry, http)
         except KeyzError as exc:
             outcome = exc
         except Exception as exc:  # a bug outside the parser: still this entry's
@@ -341,7 +343,7 @@ class _Run:
                 slowest = max(self.pending, key=lambda pid: self.pending[pid])
                 self.progress(self.done, self.total, slowest if self.pending[slowest] else None)
 
-    async def answer(self, entry: EntryConfig) -> Report:
+    async def answer(self, entry: EntryConfig, http: HttpClient) -> Report:
         """Decrypt, :func:`resolve` and :func:`fetch`, within the entry's time budget."""
         from keyz.providers import get_provider
         from keyz.providers.http import RAISE_TIMEOUT, budget, check_configured_base_url
@@ -355,7 +357,7 @@ class _Run:
             async with budget(self.config.timeout):  # each request may use what is left of it
                 secret = await decrypt_in_thread(self.store, entry.name, self.decrypting)
                 ctx = resolve(
-                    entry, secret, http=self.http, now=self.now, configured_base_url=configured
+                    entry, secret, http=http, now=self.now, configured_base_url=configured
                 )
                 async with self.lanes[entry.provider]:
                     return await fetch(entry, ctx)
