@@ -91,7 +91,14 @@ def test_sync_json_is_one_document(two_keys: Sandbox) -> None:
     document = json.loads(done.stdout)
     assert [e["entry"] for e in document["entries"]] == ["api/deepseek", "api/openrouter"]
     assert all(e["ok"] and e["changed"] for e in document["entries"])
-    assert document["git"] == {"mode": "off", "commit": None, "paths": [], "error": None}
+    assert document["git"] == {
+        "mode": "off",
+        "commit": None,
+        "paths": [],
+        "error": None,
+        "error_kind": None,
+    }
+    assert all(e["error"] is None and e["error_kind"] is None for e in document["entries"])
 
 
 @pytest.mark.parametrize(

@@ -83,11 +83,14 @@ def test_apply_tracks_only_confident_matches(mixed: Sandbox) -> None:
 
 
 def test_rules() -> None:
-    assert path_guess("keys/Anthropic-Admin") == ("anthropic", "admin", "anthropic")
+    from keyz.providers.keys import KeyKind
+
+    assert path_guess("keys/Anthropic-Admin") == ("anthropic", KeyKind.ADMIN, "anthropic")
     assert path_guess("providers/x.ai")[0] == "xai"
     assert path_guess("mail/personal")[0] is None
     anthropic = prefix_of("sk-ant-admin01-x")
     assert anthropic is not None and anthropic.provider == "anthropic"
+    assert anthropic.kind is KeyKind.ADMIN
     assert prefix_of("sk-0123") is None
     disagree = judge("api/deepseek", prefix_of("sk-or-v1-aa"))
     assert disagree is not None and not disagree.confident and "disagree" in disagree.why
@@ -111,3 +114,15 @@ def test_what_looks_like_an_api_key() -> None:
         "sk-0123456789",  # too short, even with a key's start
     ):
         assert not looks_like_key(text), text
+
+
+def test_decrypting_many_gives_each_its_key_or_its_own_error(two_keys: Sandbox) -> None:
+    """What discover --decrypt and sync share: one entry's failure is that entry's only."""
+    from keyz.errors import DecryptError
+    from keyz.store import PassStore, Secret, decrypt_each
+
+    (two_keys.store / "api" / "broken.gpg").write_bytes(b"not an OpenPGP message")
+    found = decrypt_each(PassStore(two_keys.store), ["api/deepseek", "api/broken", "api/gone"])
+    assert isinstance(found[0], Secret) and found[0].value == CANARY
+    assert isinstance(found[1], DecryptError) and isinstance(found[2], DecryptError)
+    assert "no entry 'api/gone'" in str(found[2])

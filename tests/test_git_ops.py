@@ -375,3 +375,44 @@ def test_stage_overrides_ignore_rules_for_keyz_files_and_says_so(repo: Path) -> 
     assert staged.paths == (".keyz/entries/a.json",)
     assert len(staged.warnings) == 1 and ".gitignore" in staged.warnings[0]
     assert git(repo, "diff", "--cached", "--name-only").split() == [".keyz/entries/a.json"]
+
+
+def test_a_refusing_hook_is_named(repo: Path) -> None:
+    hook = repo / ".git" / "hooks" / "commit-msg"
+    hook.write_text("#!/bin/sh\necho 'subject must mention a ticket' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    write_sidecar(repo, "a")
+    with pytest.raises(GitError) as info:
+        GitRepo.require(repo, "--commit").commit("m\n")
+    assert str(info.value).startswith(
+        "a git hook (commit-msg) stopped the commit: subject must mention a ticket; "
+    )
+
+
+def test_a_git_that_hangs_is_stopped_with_what_it_started(repo: Path, tmp_path: Path) -> None:
+    """A pre-commit hook that never ends (waiting on a network, a TTY): killed, hook and all."""
+    pid_file = tmp_path / "hook.pid"
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > '{pid_file}'\nwait\n")
+    hook.chmod(0o755)
+    write_sidecar(repo, "a")
+    ops = GitRepo.require(repo, "--commit")
+    ops.timeout = 1
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(GitError, match=r"^git commit did not finish within 1s and was stopped"):
+        ops.commit("m\n")
+    assert git(repo, "rev-parse", "HEAD") == head
+    sleeper = int(pid_file.read_text())
+    stat = Path(f"/proc/{sleeper}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"  # dead
+
+
+def test_registering_the_merge_driver_keeps_the_users_config(repo: Path) -> None:
+    config = repo / ".git" / "config"
+    config.write_text(config.read_text() + "# my remote, do not touch\n[alias]\n\tst = status\n")
+    command = "'/opt/my keyz;#1/\"bin\"/keyz' merge-driver %O %A %B"
+    ops = GitRepo.require(repo, "--commit")
+    assert ops.register_merge_driver(command) is True
+    assert git(repo, "config", "--get", "merge.keyz.driver") == command + "\n"
+    assert "# my remote, do not touch\n" in config.read_text()  # edited in place, not rewritten
+    assert GitRepo.require(repo, "--commit").register_merge_driver(command) is False

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import Sandbox
+
 SRC = Path(__file__).parent.parent / "src" / "keyz"
 MODULES = sorted(SRC.rglob("*.py"))
 
@@ -86,3 +88,22 @@ def test_dependency_floors(dist: str, floor: tuple[int, ...]) -> None:
 def test_the_gnupg_fork_is_not_installed() -> None:
     with pytest.raises(PackageNotFoundError):
         version("gnupg")
+
+
+def test_help_status_and_a_no_op_sync_never_import_gitpython(two_keys: Sandbox) -> None:
+    """Importing GitPython costs ~35 ms and starts `git version`: reading, and a sync with
+    nothing to commit (one `git status`, benchmarks/README.md), do without it."""
+    assert two_keys.keyz("sync", "--commit").returncode == 0
+    code = (
+        "import sys\n"
+        "from keyz.cli import cli\n"
+        "for args in (['--help'], ['status'], ['status', '--json'], ['sync', '--commit']):\n"
+        "    try:\n        cli.main(args, prog_name='keyz')\n    except SystemExit as done:\n"
+        "        assert not done.code, (args, done.code)\n"
+        "    print('gitpython', 'git' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=two_keys.env, capture_output=True, text=True, check=True
+    )
+    said = [line for line in done.stderr.splitlines() if line.startswith("gitpython ")]
+    assert said == ["gitpython False"] * 4, done.stderr

@@ -85,3 +85,21 @@ def test_without_the_driver_the_same_pull_conflicts(two_keys: Sandbox, tmp_path:
     commit_version(server, "api/deepseek", balance_bytes("api/deepseek", 3, "95.00"), 3)
     pulled = git(server, "-c", "pull.rebase=false", "pull", "--no-edit", "-q", str(laptop), "HEAD")
     assert pulled.returncode != 0 and "CONFLICT" in pulled.stdout + pulled.stderr
+
+
+def test_git_cron_and_pass_run_this_very_keyz(tmp_path: Path) -> None:
+    """One answer to 'which keyz': the install that is running, not the first one on PATH."""
+    import shlex
+    import sys
+
+    from keyz.cron import keyz_argv, make_plan
+    from keyz.merge import driver_command
+    from keyz.passext import script
+    from keyz.program import keyz_command
+
+    head = keyz_command()
+    assert head == [str(Path(sys.executable).with_name("keyz"))]
+    assert driver_command() == f"{shlex.join(head)} merge-driver %O %A %B"
+    assert f"exec {shlex.join(head)} --store" in script()
+    plan = make_plan(tmp_path, "1h", None, commit=True, check=False)
+    assert keyz_argv(plan)[: len(head)] == head

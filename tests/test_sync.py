@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from keyz.config import load_config
+from keyz.config import GitMode, load_config
 from keyz.errors import BusyError, KeyzError, UsageError
 from keyz.lock import store_lock
 from keyz.simulator import Answer, Simulator
@@ -18,7 +18,7 @@ from keyz.sync import SyncResult, lock_path, run_sync
 from .conftest import CANARY, KEYZ, SERVER_ERROR, MakeStore, Sandbox, needs_pass
 
 
-def sync(sandbox: Sandbox, *names: str, git_mode: str = "off") -> SyncResult:
+def sync(sandbox: Sandbox, *names: str, git_mode: GitMode = "off") -> SyncResult:
     store = PassStore(sandbox.store)
     return run_sync(store, load_config(store.keyz_dir), names, git_mode=git_mode)
 
@@ -63,7 +63,9 @@ def test_one_failure_never_stops_the_others_and_keeps_the_last_good_sidecar(
     )
     result = sync(two_keys)
     by_entry = {e.entry: e for e in result.entries}
-    assert "HTTP 500" in (by_entry["api/deepseek"].error or "")
+    assert "HTTP 500" in str(by_entry["api/deepseek"].error)
+    failed = by_entry["api/deepseek"].error
+    assert failed is not None and failed.kind == "provider"
     assert by_entry["api/openrouter"].error is None and by_entry["api/openrouter"].changed
     assert sidecar(two_keys, "api/deepseek").read_bytes() == good
     assert (
@@ -83,7 +85,9 @@ def test_an_answer_keyz_cannot_file_fails_that_entry_only(
     simulator.deepseek(CANARY, [("CNY", "1.00", "0", "1.00"), ("CNY", "2.00", "0", "2.00")])
     result = sync(two_keys)
     by_entry = {e.entry: e for e in result.entries}
-    assert "one balance per currency" in (by_entry["api/deepseek"].error or "")
+    assert "one balance per currency" in str(by_entry["api/deepseek"].error)
+    failed = by_entry["api/deepseek"].error
+    assert failed is not None and failed.kind == "parse"
     assert by_entry["api/openrouter"].error is None
     assert sidecar(two_keys, "api/deepseek").read_bytes() == good
     assert "one balance per currency" in (
@@ -107,8 +111,8 @@ def test_a_corrupt_sidecar_is_reported_and_never_overwritten(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('{"schema_version": 1, "entry": ')
     result = sync(two_keys)
-    error = result.entries[0].error
-    assert error is not None and "not valid JSON" in error and "deepseek.json" in error
+    error = str(result.entries[0].error)
+    assert "not valid JSON" in error and "deepseek.json" in error
     assert path.read_text() == '{"schema_version": 1, "entry": '
     assert not any(r.token == CANARY for r in simulator.requests), (
         "a corrupt entry is not even fetched"
@@ -120,14 +124,14 @@ def test_a_sidecar_from_a_newer_keyz_is_refused_and_untouched(two_keys: Sandbox)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('{"schema_version": 9}\n')
     result = sync(two_keys)
-    assert "upgrade keyz" in (result.entries[0].error or "")
+    assert "upgrade keyz" in str(result.entries[0].error)
     assert path.read_text() == '{"schema_version": 9}\n'
 
 
 def test_a_tracked_entry_that_left_the_store(two_keys: Sandbox) -> None:
     (two_keys.store / "api" / "deepseek.gpg").unlink()
     result = sync(two_keys)
-    assert "no entry 'api/deepseek'" in (result.entries[0].error or "")
+    assert "no entry 'api/deepseek'" in str(result.entries[0].error)
     assert result.entries[1].error is None
 
 
@@ -136,7 +140,7 @@ def test_a_hand_written_entry_with_an_unknown_provider_fails_alone(two_keys: San
     config.write_text(config.read_text() + '\n[entries."api/other"]\nprovider = "nope"\n')
     result = sync(two_keys)
     errors = {e.entry: e.error for e in result.entries}
-    assert (errors["api/other"] or "").startswith(
+    assert str(errors["api/other"]).startswith(
         "[entries.'api/other'] in config.toml: unknown provider"
     )
     assert errors["api/deepseek"] is None and errors["api/openrouter"] is None
@@ -150,7 +154,8 @@ def test_the_per_entry_deadline_bounds_a_hanging_provider(
     config.write_text(config.read_text().replace("timeout = 30", "timeout = 1"))
     simulator.fail(CANARY, Answer(200, {}, delay=5))
     result = sync(two_keys)
-    assert "no result within 1s" in (result.entries[0].error or "")
+    error = result.entries[0].error
+    assert error is not None and "no result within 1s" in str(error) and error.kind == "network"
     assert result.entries[1].error is None
 
 
@@ -397,25 +402,28 @@ def test_any_exception_in_one_answer_stays_that_entrys_error(
 
 def test_an_unexpected_exception_is_reported_as_a_bug_of_that_parser() -> None:
     from keyz.config import EntryConfig
-    from keyz.sync import _unusable
+    from keyz.sync import unusable
 
     entry = EntryConfig("api/x", "zai")
-    assert _unusable(entry, TypeError("'int' object is not iterable")) == (
-        "internal error in zai parser: TypeError; this is a bug, please report it"
+    bug = unusable(entry, TypeError("'int' object is not iterable"))
+    assert (str(bug), bug.kind) == (
+        "internal error in zai parser: TypeError; this is a bug, please report it",
+        "internal",
     )
-    assert _unusable(entry, KeyError(CANARY)) == (
+    assert str(unusable(entry, KeyError(CANARY))) == (
         "internal error in zai parser: KeyError; this is a bug, please report it"
     )
-    overflow = _unusable(entry, OverflowError("timestamp out of range for platform time_t"))
-    assert overflow == (
-        "zai: the answer has values keyz cannot use (timestamp out of range for platform time_t)"
+    overflow = unusable(entry, OverflowError("timestamp out of range for platform time_t"))
+    assert (str(overflow), overflow.kind) == (
+        "zai: the answer has values keyz cannot use (timestamp out of range for platform time_t)",
+        "parse",
     )
     from decimal import Decimal, InvalidOperation
 
     try:
         Decimal("1e30").quantize(Decimal("0.01"))
     except InvalidOperation as exc:
-        assert _unusable(entry, exc) == (
+        assert str(unusable(entry, exc)) == (
             "zai: the answer has values keyz cannot use (a figure out of range)"
         )
 
@@ -483,3 +491,68 @@ def test_a_lock_file_that_cannot_be_opened_is_one_clear_line(two_keys: Sandbox) 
     (line,) = done.stderr.splitlines()
     assert line.startswith("keyz: the store is not writable") and "Is a directory" in line
     assert not sidecar(two_keys, "api/deepseek").exists()
+
+
+def break_deepseek(case: str, sandbox: Sandbox, simulator: Simulator) -> dict[str, str]:
+    """Make api/deepseek fail the way ``case`` names; the environment to run keyz with."""
+    keyz_dir = sandbox.store / ".keyz"
+    if case == "auth":
+        simulator.fail(CANARY, Answer(401, {"error": {"message": "Authentication Fails"}}))
+    elif case == "network":  # nothing listens on the discard port: connection refused
+        return {"KEYZ_DEEPSEEK_BASE_URL": "https://127.0.0.1:9"}
+    elif case == "provider":
+        simulator.fail(CANARY, Answer(400, {"error": {"message": "bad request"}}))
+    elif case == "parse":
+        simulator.fail(CANARY, Answer(200, "balance: plenty"))
+    elif case == "config":  # a host only the committed config.toml names: not trusted here
+        with (keyz_dir / "config.toml").open("a") as config:
+            config.write('\n[providers.deepseek]\nbase_url = "https://deepseek.example"\n')
+        return {"KEYZ_DEEPSEEK_BASE_URL": ""}
+    elif case == "gpg":
+        (sandbox.store / "api" / "deepseek.gpg").write_bytes(b"not an OpenPGP message")
+    elif case == "sidecar":
+        path = sidecar(sandbox, "api/deepseek")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{")
+    return {}
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    "kind", ["auth", "network", "provider", "parse", "config", "gpg", "sidecar"]
+)
+def test_sync_json_names_the_kind_of_each_failure(
+    two_keys: Sandbox, simulator: Simulator, kind: str
+) -> None:
+    env = break_deepseek(kind, two_keys, simulator)
+    done = two_keys.keyz("sync", "--json", env=env)
+    assert done.returncode == 1, done.stderr
+    deepseek, openrouter = json.loads(done.stdout)["entries"]
+    assert (deepseek["ok"], deepseek["error_kind"]) == (False, kind), deepseek["error"]
+    assert deepseek["error"]
+    assert (openrouter["ok"], openrouter["error_kind"]) == (True, None)
+
+
+@pytest.mark.cli
+def test_sync_json_names_a_bug_in_a_parser_internal(
+    three_keys: Sandbox, simulator: Simulator
+) -> None:
+    simulator.fail(OPENAI_KEY, Answer(200, OPENAI_BUG))
+    done = three_keys.keyz("sync", "--json")
+    by_entry = {e["entry"]: e for e in json.loads(done.stdout)["entries"]}
+    assert by_entry["api/openai"]["error_kind"] == "internal"
+    assert by_entry["api/zai"]["error_kind"] is None
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    ("marker", "kind", "code"), [("MERGE_HEAD", "git", 1), ("index.lock", "busy", 75)]
+)
+def test_sync_json_names_the_kind_of_a_git_failure(
+    two_keys: Sandbox, marker: str, kind: str, code: int
+) -> None:
+    (two_keys.store / ".git" / marker).write_text(two_keys.git("rev-parse", "HEAD"))
+    done = two_keys.keyz("sync", "--commit", "--json")
+    assert done.returncode == code, done.stderr
+    git = json.loads(done.stdout)["git"]
+    assert git["error_kind"] == kind and git["error"] and git["commit"] is None

@@ -26,7 +26,7 @@ from keyz.errors import (
 from keyz.redact import quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
-    from keyz.config import Config, EntryConfig
+    from keyz.config import Config, EntryConfig, GitMode
     from keyz.store import PassStore
     from keyz.sync import EntryResult, SyncResult
 
@@ -187,10 +187,16 @@ def init(env: Env) -> None:
     else:
         _err(f"{store.keyz_dir} is already set up")
     repo = GitRepo.find(store.root)
-    if repo is not None and repo.register_merge_driver(driver_command()):
-        _err(
-            "Registered the keyz merge driver in .git/config (sidecars merge by keeping the newer one)"
-        )
+    if repo is not None:
+        try:
+            changed = repo.register_merge_driver(driver_command())
+        finally:
+            repo.close()
+        if changed:
+            _err(
+                "Registered the keyz merge driver in .git/config "
+                "(sidecars merge by keeping the newer one)"
+            )
     _err("Next: keyz track ENTRY --provider ID   (keyz providers lists the IDs)")
 
 
@@ -362,7 +368,9 @@ def sync(
 
     _one_of(commit=commit, stage=stage, no_git=no_git)
     _one_of(json=as_json, quiet=quiet)
-    git_mode = "commit" if commit else "stage" if stage else "off" if no_git else None
+    git_mode: GitMode | None = (
+        "commit" if commit else "stage" if stage else "off" if no_git else None
+    )
     store = env.store()
     config = env.config(store)
     live = _LiveSync(config, select_entries(config, entries))
@@ -509,7 +517,8 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
                 "provider": e.provider,
                 "ok": e.error is None,
                 "changed": e.changed,
-                "error": e.error,
+                "error": str(e.error) if e.error else None,
+                "error_kind": e.error.kind.value if e.error else None,
                 "sidecar": json_ready(e.sidecar) if e.sidecar else None,
             }
             for e in result.entries
@@ -519,6 +528,7 @@ def _sync_json(result: SyncResult) -> dict[str, Any]:
             "commit": result.commit.commit if result.commit else None,
             "paths": list(result.commit.paths) if result.commit else result.staged,
             "error": str(result.git_error) if result.git_error else None,
+            "error_kind": result.git_error.kind.value if result.git_error else None,
         },
         "warnings": result.warnings,
     }
@@ -746,7 +756,8 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
     rows = [("ENTRY", "PROVIDER", "KEY", "TRACK?", "WHY")]
     for c in candidates:
         track = "yes" if c.confident else "no"
-        rows.append((printable(c.entry), c.provider, c.key_kind or "?", track, printable(c.why)))
+        kind = c.key_kind.value if c.key_kind else "?"
+        rows.append((printable(c.entry), c.provider, kind, track, printable(c.why)))
     _out(table(rows, _fit()))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")
@@ -866,7 +877,7 @@ def check(
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
     _one_of(commit=commit, stage=stage)
-    git_mode = "commit" if commit else "stage" if stage else None
+    git_mode: GitMode | None = "commit" if commit else "stage" if stage else None
     if git_mode and not do_sync:
         raise UsageError(f"--{git_mode} goes with --sync")
     store = env.store()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -34,7 +34,8 @@ from keyz.fsutil import atomic_write, cannot_read, read_capped, safe_path
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 CONFIG_SCHEMA_VERSION: Final = 1
-GIT_MODES: Final = ("off", "stage", "commit")
+GitMode = Literal["off", "stage", "commit"]  # what `keyz sync` does with git
+GIT_MODES: Final = get_args(GitMode)
 MAX_CONFIG_BYTES: Final = 1_000_000
 _OPTION_KEY: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _PROVIDER_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -99,7 +100,7 @@ class ProviderConfig:
 
 @dataclass(frozen=True)
 class Config:
-    git: str = "off"
+    git: GitMode = "off"
     timeout: float = 30.0
     entries: dict[str, EntryConfig] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
@@ -203,7 +204,7 @@ class _AlertKeys(_Table):
 
 
 class _Defaults(_AlertKeys):
-    git: Literal["off", "stage", "commit"] = "off"
+    git: GitMode = "off"
     timeout: float = Field(default=30, ge=1, le=600)
     max_age: Annotated[timedelta | None, PlainValidator(_duration)] = None
 
@@ -413,6 +414,7 @@ __all__ = [
     "GIT_MODES",
     "Config",
     "EntryConfig",
+    "GitMode",
     "ProviderConfig",
     "config_path",
     "init_keyz_dir",

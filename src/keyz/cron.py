@@ -17,7 +17,6 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
@@ -25,6 +24,7 @@ from typing import Final
 
 from keyz.alerts import format_duration, parse_duration
 from keyz.errors import KeyzError, UsageError
+from keyz.program import keyz_command
 
 CRONTAB_TIMEOUT: Final = 10.0
 SYSTEMCTL_TIMEOUT: Final = 30.0
@@ -88,12 +88,6 @@ def cron_schedule(plan: Plan) -> str:
     if minutes == 24 * 60:
         return f"{minute} {hour} * * *"
     return f"{minute} */{minutes // 60} * * *"
-
-
-def keyz_command() -> list[str]:
-    """This keyz, by absolute path: what cron, systemd and the pass extension run."""
-    binary = Path(sys.executable).with_name("keyz")
-    return [str(binary)] if binary.is_file() else [sys.executable, "-m", "keyz"]
 
 
 def keyz_argv(plan: Plan) -> list[str]:
@@ -373,7 +367,6 @@ __all__ = [
     "Plan",
     "cron_block",
     "is_keyz_job",
-    "keyz_command",
     "make_plan",
     "read_crontab",
     "remove_units",

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
 from keyz.errors import KeyzError, UsageError
-from keyz.store import PassStore
+from keyz.providers.keys import KeyKind
+from keyz.store import PassStore, decrypt_each
 
-KIND_WORDS: Final = {"admin": "admin", "management": "management", "mgmt": "management"}
+KIND_WORDS: Final = {
+    "admin": KeyKind.ADMIN,
+    "management": KeyKind.MANAGEMENT,
+    "mgmt": KeyKind.MANAGEMENT,
+}
 _SEPARATORS: Final = re.compile(r"[/\-_.\s]+")
 
 
@@ -27,7 +31,7 @@ _SEPARATORS: Final = re.compile(r"[/\-_.\s]+")
 class Prefix:
     text: str
     provider: str
-    kind: str
+    kind: KeyKind
     usable: bool  # can keyz check the provider with this kind of key?
     label: str
 
@@ -47,7 +51,7 @@ def prefixes() -> tuple[Prefix, ...]:
     from keyz.providers import all_specs
 
     found = [
-        Prefix(p.text, spec.id, p.kind.value, p.usable, p.label)
+        Prefix(p.text, spec.id, p.kind, p.usable, p.label)
         for spec in all_specs()
         for p in spec.key_prefixes
     ]
@@ -58,7 +62,7 @@ def prefixes() -> tuple[Prefix, ...]:
 class Candidate:
     entry: str
     provider: str
-    key_kind: str | None  # what the evidence says the key is; None when unknown
+    key_kind: KeyKind | None  # what the evidence says the key is; None when unknown
     confident: bool  # --apply tracks it
     why: str
 
@@ -66,13 +70,13 @@ class Candidate:
         return {
             "entry": self.entry,
             "provider": self.provider,
-            "key_kind": self.key_kind,
+            "key_kind": self.key_kind.value if self.key_kind else None,
             "confident": self.confident,
             "why": self.why,
         }
 
 
-def path_guess(entry: str) -> tuple[str | None, str | None, str | None]:
+def path_guess(entry: str) -> tuple[str | None, KeyKind | None, str | None]:
     """(provider, key kind, the word that matched) from the entry's path alone."""
     lowered = entry.lower()
     words = [w for w in _SEPARATORS.split(lowered) if w]
@@ -164,7 +168,7 @@ def judge(
 
 
 def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False) -> list[Candidate]:
-    """Candidates among the untracked entries; decrypts (4 at a time) only when asked."""
+    """Candidates among the untracked entries; decrypts (as sync does) only when asked."""
     skip = set(tracked)
     names: list[str] = []
     found: list[Candidate | None] = []
@@ -181,17 +185,14 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
         found += [judge(name, None) for name in names]
         return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
-    def one(name: str) -> Candidate | None:
-        try:
-            secret = store.decrypt(name)
-        except KeyzError as exc:
-            if path_guess(name)[0] is None:
-                return None  # not a key by its path either: nothing to say about it
-            return judge(name, None, decrypt_error=str(exc))
-        return judge(name, prefix_of(secret.value), not_a_key=not looks_like_key(secret.value))
-
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyz-gpg") as pool:
-        found += pool.map(one, names)
+    for name, secret in zip(names, decrypt_each(store, names), strict=True):
+        if isinstance(secret, KeyzError):
+            if path_guess(name)[0] is not None:  # else not a key by its path either: not said
+                found.append(judge(name, None, decrypt_error=str(secret)))
+            continue
+        found.append(
+            judge(name, prefix_of(secret.value), not_a_key=not looks_like_key(secret.value))
+        )
     return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
 

@@ -1,23 +1,30 @@
 """The one exception tree of keyz. Every message says what to do next.
 
-    KeyzError                       exit 1 unless a subclass says otherwise
-    ├── UsageError                  exit 2: bad arguments, names or options
-    │   └── ConfigError             exit 2: config.toml unreadable or invalid
-    ├── BusyError                   exit 75: another keyz, or git's index.lock
-    ├── Interrupted                 exit 130: Ctrl-C (SIGINT), as a shell reports it
-    ├── StoreError                  the pass store or gpg
-    │   └── DecryptError            one entry could not be decrypted
-    ├── ProviderError               a provider call failed or answered nonsense
-    │   └── AuthError               the provider refused the key (wrong kind?)
-    ├── SidecarError                a sidecar is corrupt or from a newer keyz
-    └── GitError                    a git operation failed
-        └── GitSkipped              the commit was skipped on purpose (merge in progress, ...)
+                                    kind         exit code
+    KeyzError                       other        1 unless a subclass says otherwise
+    ├── UsageError                  usage        2: bad arguments, names or options
+    │   └── ConfigError             config       2: config.toml unreadable or invalid
+    ├── BusyError                   busy         75: another keyz, or git's index.lock
+    ├── Interrupted                 interrupted  130: Ctrl-C (SIGINT), as a shell reports it
+    ├── InternalError               internal     a bug in keyz, reported for one entry
+    ├── StoreError                  store        the pass store, its files, or gpg
+    │   └── DecryptError            gpg          one entry could not be read or decrypted
+    ├── ProviderError               provider     the provider answered with an error
+    │   ├── AuthError               auth         the provider refused the key (wrong kind?)
+    │   ├── NetworkError            network      no answer: connection, TLS, proxy, deadline
+    │   └── ParseError              parse        an answer keyz cannot use
+    ├── SidecarError                sidecar      a sidecar is corrupt, from a newer keyz, unwritable
+    └── GitError                    git          a git operation failed
+        └── GitSkipped              git          the commit was skipped on purpose (merge, ...)
 
-The command line turns these into messages and exit codes in one place (cli.py).
+The command line turns these into messages and exit codes in one place (cli.py); ``kind`` is
+what ``--json`` reports (``keyz sync --json``: ``error_kind``), a promise to scripts: the
+values are :class:`ErrorKind`'s and only ever grow.
 """
 
 from __future__ import annotations
 
+import enum
 from typing import ClassVar, Final
 
 EXIT_OK: Final = 0
@@ -27,44 +34,81 @@ EXIT_BUSY: Final = 75  # EX_TEMPFAIL from sysexits.h: try again later
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 
+class ErrorKind(enum.StrEnum):
+    """What went wrong, in one word a script can branch on (``--json``'s ``error_kind``)."""
+
+    AUTH = "auth"  # the provider refused the key: fix the key or its kind
+    NETWORK = "network"  # no answer in time, or none at all: try again later
+    PROVIDER = "provider"  # the provider answered with an error (HTTP 4xx/5xx, a CDN page)
+    PARSE = "parse"  # the provider answered, but not with figures keyz can use
+    CONFIG = "config"  # config.toml, or the entry's own options or base_url: fix them
+    GPG = "gpg"  # the pass entry is missing or could not be decrypted
+    SIDECAR = "sidecar"  # the entry's sidecar is corrupt, from a newer keyz, or unwritable
+    GIT = "git"  # git failed, or keyz skipped the commit (a merge in progress)
+    BUSY = "busy"  # another keyz, or another git, holds the lock: try again later
+    INTERNAL = "internal"  # a bug in keyz: please report it
+    USAGE = "usage"  # the command line is wrong
+    STORE = "store"  # the pass store or keyz's files in it cannot be used
+    INTERRUPTED = "interrupted"  # Ctrl-C
+    OTHER = "other"  # anything else (cron, the pass extension)
+
+
 class KeyzError(Exception):
     """Base of every error keyz reports to the user."""
 
     exit_code: ClassVar[int] = EXIT_FAILED
+    kind: ClassVar[ErrorKind] = ErrorKind.OTHER
 
 
 class UsageError(KeyzError):
     """The command line or a name given on it is wrong."""
 
     exit_code = EXIT_USAGE
+    kind = ErrorKind.USAGE
 
 
 class ConfigError(UsageError):
     """.keyz/config.toml cannot be read or is invalid."""
+
+    kind = ErrorKind.CONFIG
 
 
 class BusyError(KeyzError):
     """Something else holds a lock keyz needs; try again later."""
 
     exit_code = EXIT_BUSY
+    kind = ErrorKind.BUSY
 
 
 class Interrupted(KeyzError):
     """The user pressed Ctrl-C; the message says what was done before."""
 
     exit_code = EXIT_INTERRUPTED
+    kind = ErrorKind.INTERRUPTED
+
+
+class InternalError(KeyzError):
+    """A bug in keyz, caught so that it fails one entry only; named by type, never by value."""
+
+    kind = ErrorKind.INTERNAL
 
 
 class StoreError(KeyzError):
     """The pass store cannot be used as asked."""
 
+    kind = ErrorKind.STORE
+
 
 class DecryptError(StoreError):
-    """One pass entry could not be decrypted."""
+    """One pass entry could not be read or decrypted (missing, gpg failed or is missing)."""
+
+    kind = ErrorKind.GPG
 
 
 class ProviderError(KeyzError):
-    """A provider call failed or its answer could not be understood."""
+    """A provider call failed: the provider answered with an error."""
+
+    kind: ClassVar[ErrorKind] = ErrorKind.PROVIDER
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -81,13 +125,31 @@ class ProviderError(KeyzError):
 class AuthError(ProviderError):
     """The provider rejected the key, or the key is of the wrong kind."""
 
+    kind = ErrorKind.AUTH
+
+
+class NetworkError(ProviderError):
+    """No answer: the connection, TLS, a proxy or a deadline failed; nothing to read."""
+
+    kind = ErrorKind.NETWORK
+
+
+class ParseError(ProviderError):
+    """The provider answered, but not with anything keyz can turn into figures."""
+
+    kind = ErrorKind.PARSE
+
 
 class SidecarError(KeyzError):
     """A sidecar file is unreadable, corrupt, or written by a newer keyz."""
 
+    kind = ErrorKind.SIDECAR
+
 
 class GitError(KeyzError):
     """A git operation failed."""
+
+    kind = ErrorKind.GIT
 
 
 class GitSkipped(GitError):
@@ -104,10 +166,14 @@ __all__ = [
     "BusyError",
     "ConfigError",
     "DecryptError",
+    "ErrorKind",
     "GitError",
     "GitSkipped",
+    "InternalError",
     "Interrupted",
     "KeyzError",
+    "NetworkError",
+    "ParseError",
     "ProviderError",
     "SidecarError",
     "StoreError",

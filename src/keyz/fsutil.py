@@ -135,7 +135,7 @@ def clean_stale_temp_files(keyz_dir: Path, now: float | None = None) -> list[Pat
     return removed
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, error: type[KeyzError] = KeyzError) -> None:
     """Write ``data`` to ``path`` so readers see the old bytes or the new, never a mix.
 
     Temp file in the same directory (same filesystem, so the rename is atomic),
@@ -148,7 +148,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise KeyzError(
+        raise error(
             f"cannot write in {directory}: {exc.strerror}; check its permissions and free space"
         ) from None
     try:
@@ -160,7 +160,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise KeyzError(
+        raise error(
             f"cannot write {path}: {exc.strerror}; the previous file is unchanged"
         ) from None
     except BaseException:

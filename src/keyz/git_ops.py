@@ -1,23 +1,45 @@
 """Git, done as a careful user would by hand: only keyz's paths, the user's index left alone.
 
-Reads of repository state (HEAD, operations in progress) read git's files, with
-GitPython for what is not a plain file; none starts a process. Every write shells out to the git CLI
-with a scrubbed environment, as pass does, so the user's hooks, signing and
-identity rules apply (GitPython's ``index.commit`` would commit the whole index
-and ignore signing, and its ``execute`` cannot unset an inherited ``GIT_DIR``).
+GitPython is the git layer. It opens the store's repository (following the ``.git`` file of
+a worktree or submodule), reads its config (``pass.signcommits``, the merge driver) and the
+state of HEAD without starting git, and runs every command that changes the repository
+through ``repo.git``, with a scrubbed environment and a time limit, its failures turned into
+keyz's errors in one place (:func:`_explain`). Those commands are git's own porcelain
+(``add``, ``commit --only``), never GitPython's index code: ``index.commit`` commits the whole
+index, ignores signing and invents an identity, so the user's hooks, signing and identity
+rules apply only through git (docs: git-ledger.md).
+
+Two things stay outside GitPython, on purpose, each measured (benchmarks/README.md):
+
+- the reads that are the whole git cost of a run: a no-op ``keyz sync --commit`` is one
+  ``git status``, ``keyz history`` one ``git log`` and one ``git cat-file --batch``.
+  Importing GitPython takes ~35 ms and starts ``git version``; its object database reads
+  one blob per round trip (history over 5,000 commits: 0.18 s against 0.14 s). They run git
+  directly (:meth:`GitRepo.read`), with the same environment and limit; a sync that will
+  commit imports GitPython in the background meanwhile (:func:`preload`);
+- writing config: GitPython's ``config_writer`` rewrites the whole file and drops the
+  user's comments from ``.git/config``; ``git config`` edits it in place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import subprocess
-from collections.abc import Callable
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, BinaryIO, Final, cast
 
 from keyz.errors import BusyError, GitError, GitSkipped, KeyzError, UsageError
 from keyz.redact import redact
+
+if TYPE_CHECKING:
+    import git
 
 GIT_TIMEOUT: Final = 120.0
 # Inherited from a hook or a wrapper, these would point git at another repository (pass unsets them too).
@@ -43,18 +65,63 @@ _IN_PROGRESS: Final = (
     ("CHERRY_PICK_HEAD", "a cherry-pick"),
     ("REVERT_HEAD", "a revert"),
 )
+_COMMIT_HOOKS: Final = ("pre-commit", "prepare-commit-msg", "commit-msg")
+_TIMED_OUT: Final = "Timeout: the command"  # how GitPython's kill_after_timeout reports one
+
+
+def git_settings(root: Path) -> dict[str, str]:
+    """What every git keyz starts gets set, on top of the scrubbed environment."""
+    return {
+        "GIT_CEILING_DIRECTORIES": str(root.parent),  # a store inside another repo is not that repo
+        "GIT_LITERAL_PATHSPECS": "1",  # entry names are paths, never globs or :magic
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",  # keyz reads git's messages to explain failures
+        "LANGUAGE": "C",
+    }
 
 
 def git_env(root: Path) -> dict[str, str]:
+    """The environment of a git keyz starts: this process's, scrubbed, with :func:`git_settings`."""
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
-    env["GIT_CEILING_DIRECTORIES"] = str(
-        root.parent
-    )  # a store inside another repo is not that repo
-    env["GIT_LITERAL_PATHSPECS"] = "1"  # entry names are paths, never globs or :magic
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["LC_ALL"] = "C"  # keyz reads git's messages to explain failures
-    env.pop("LANGUAGE", None)
-    return env
+    return {**env, **git_settings(root)}
+
+
+def scrub_environment() -> None:
+    """Remove the inherited ``GIT_*`` variables from keyz's own environment, as pass does
+    (``unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE``) before it touches git.
+
+    keyz works on one repository, the store's. GitPython reads ``GIT_WORK_TREE``,
+    ``GIT_COMMON_DIR`` and ``GIT_OBJECT_DIRECTORY`` itself when it opens a repository, and
+    the commands it runs start from this process's environment (it can add variables for
+    them, not remove them).
+    """
+    for name in _SCRUB:
+        os.environ.pop(name, None)
+
+
+def preload() -> None:
+    """Import GitPython in the background, for a run that is going to commit or stage.
+
+    The import (~35 ms, and a ``git version``) then overlaps the wait for the providers'
+    last answers instead of adding to the run; the first use waits for it to finish.
+    """
+    if "git" not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=("git",), name="keyz-git-import", daemon=True
+        ).start()
+
+
+def _open(root: Path) -> git.Repo | None:
+    """GitPython's view of the store's own repository (never one it sits inside), or None."""
+    scrub_environment()
+    import git
+
+    try:
+        repo = git.Repo(root, search_parent_directories=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError):
+        return None
+    repo.git.update_environment(**git_settings(root))
+    return repo
 
 
 def is_keyz_path(path: str) -> bool:
@@ -79,30 +146,42 @@ class CommitOutcome:
 class GitRepo:
     """The store's own repository (the store root must be its top level, as pass makes it)."""
 
-    def __init__(self, root: Path, git_dir: Path) -> None:
+    def __init__(self, root: Path, git_dir: Path, repo: git.Repo | None = None) -> None:
         self.root = root
         self.git_dir = git_dir
+        self.timeout = GIT_TIMEOUT  # seconds for any one git command
+        self._repo = repo
 
     @classmethod
     def find(cls, root: Path) -> GitRepo | None:
         """The store's own repository (never one it sits inside), or None.
 
-        One ``git rev-parse`` (a few ms) rather than importing GitPython (about 35 ms),
-        which matters for read commands such as ``keyz history``.
+        A ``.git`` folder is the common case: found without importing GitPython (~35 ms, and a
+        ``git version``), which matters for a no-op sync and for ``keyz history``. A ``.git``
+        file (a worktree, a submodule) is GitPython's to follow.
         """
         dotgit = root / ".git"
         if dotgit.is_dir() and (dotgit / "HEAD").is_file():
-            return cls(root, dotgit.resolve())  # the common case: no process at all
+            return cls(root, dotgit.resolve())  # the common case: no import, no process
         if not dotgit.exists():
             return None
-        probe = cls(root, dotgit)  # a .git file (worktree, submodule): ask git
-        try:
-            done = probe._exec(["rev-parse", "--absolute-git-dir"], None)
-        except GitError:
-            return None
-        if done.returncode != 0:
-            return None
-        return cls(root, Path(done.stdout.decode().strip()).resolve())
+        repo = _open(root)
+        return None if repo is None else cls(root, Path(repo.git_dir).resolve(), repo)
+
+    @property
+    def repo(self) -> git.Repo:
+        """GitPython's repository, opened on first use."""
+        if self._repo is None:
+            self._repo = _open(self.root)
+            if self._repo is None:
+                raise GitError(f"git cannot open the repository at {self.root}")
+        return self._repo
+
+    def close(self) -> None:
+        """Let go of GitPython's resources (if it was used at all)."""
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
 
     @classmethod
     def require(cls, root: Path, flag: str) -> GitRepo:
@@ -119,85 +198,106 @@ class GitRepo:
             )
         return repo
 
-    def _exec(
-        self, args: list[str], stdin: bytes | None, *, literal: bool = True
-    ) -> subprocess.CompletedProcess[bytes]:
-        """Every git process keyz starts: scrubbed environment, no prompt, a time limit."""
+    def read(self, *args: str, stdin: bytes = b"", literal: bool = True) -> bytes:
+        """A read-only git command, run directly (see the module docstring): its output.
+
+        Scrubbed environment, no prompt, a time limit, and a failure explained like any other.
+        """
         env = git_env(self.root)
         if not literal:
-            del env["GIT_LITERAL_PATHSPECS"]
+            env["GIT_LITERAL_PATHSPECS"] = "0"
         try:
-            return subprocess.run(
+            done = subprocess.run(
                 ["git", "-C", str(self.root), "--no-pager", *args],
                 env=env,
-                input=stdin if stdin is not None else b"",
+                input=stdin,
                 capture_output=True,
-                timeout=GIT_TIMEOUT,
+                timeout=self.timeout,
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise GitError(
-                f"git {args[0]} did not finish within {GIT_TIMEOUT:.0f}s and was stopped"
-            ) from None
+            raise _timed_out(args[0], self.timeout) from None
         except FileNotFoundError:
             raise GitError("git is not installed or not on PATH") from None
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = self._exec(list(args), None)
-        result = subprocess.CompletedProcess(
-            done.args,
-            done.returncode,
-            done.stdout.decode("utf-8", "replace"),
-            done.stderr.decode("utf-8", "replace"),
-        )
-        if check and result.returncode != 0:
-            raise _explain(args[0], result.stderr)
-        return result
-
-    def run_bytes(self, args: list[str], stdin: bytes) -> bytes:
-        """A read-only git command fed ``stdin``, output as bytes (for cat-file --batch)."""
-        done = self._exec(args, stdin)
         if done.returncode != 0:
             raise _explain(args[0], done.stderr.decode("utf-8", "replace"))
         return done.stdout
 
+    def run(
+        self, *args: str, stdin: bytes | None = None, literal: bool = True, hooks: bool = False
+    ) -> bytes:
+        """A git command through GitPython's ``repo.git``: its output.
+
+        Asked for git's status and stderr as they are (a GitCommandError would carry them
+        formatted into its message, with the whole command line), mapped once by
+        :func:`_explain`; ``hooks`` when the command runs the user's commit hooks.
+        """
+        from git import GitCommandNotFound
+
+        repo = self.repo
+        with _input(stdin) as istream:
+            try:
+                status, out, err = repo.git.execute(
+                    [repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git", "--no-pager", *args],
+                    istream=istream,
+                    with_extended_output=True,
+                    with_exceptions=False,
+                    stdout_as_string=False,
+                    strip_newline_in_stdout=False,
+                    kill_after_timeout=self.timeout,  # git and what it started (hooks, gpg)
+                    env=None if literal else {"GIT_LITERAL_PATHSPECS": "0"},
+                )
+            except GitCommandNotFound:
+                raise GitError("git is not installed or not on PATH") from None
+        if status != 0:
+            if err.startswith(_TIMED_OUT):
+                raise _timed_out(args[0], self.timeout)
+            raise _explain(args[0], err, self._commit_hooks() if hooks else ())
+        return out if isinstance(out, bytes) else b""
+
+    def has_commits(self) -> bool:
+        """Whether HEAD names a commit (an unborn branch has none yet)."""
+        try:
+            self.read("rev-parse", "--verify", "--quiet", "HEAD")
+        except KeyzError:
+            return False
+        return True
+
     def register_merge_driver(self, command: str) -> bool:
         """Set merge.keyz.* in this repository's own config; True if it changed."""
-        current = self.run(
-            "config", "--local", "--get", "merge.keyz.driver", check=False
-        ).stdout.strip()
-        if current == command:
+        section = 'merge "keyz"'
+        if self.repo.config_reader("repository").get_value(section, "driver", "") == command:
             return False
         self.run("config", "--local", "merge.keyz.name", "keyz: keep the newer observation")
         self.run("config", "--local", "merge.keyz.driver", command)
         return True
+
+    def _signs_commits(self) -> bool:
+        """pass's ``pass.signcommits``, read as git reads a boolean."""
+        value = self.repo.config_reader().get_value("pass", "signcommits", False)
+        if isinstance(value, bool | int | float):  # GitPython reads true/yes/on, 0, 1, ...
+            return bool(value)
+        return value == ""  # a bare 'signcommits' line, which git reads as true
+
+    def _commit_hooks(self) -> tuple[str, ...]:
+        """The commit hooks git would run here: the executable ones in core.hooksPath or
+        .git/hooks (the common one, for a worktree)."""
+        configured = self.repo.config_reader().get_value("core", "hooksPath", "")
+        if configured:
+            folder = self.root / Path(str(configured)).expanduser()
+        else:
+            folder = Path(self.repo.common_dir) / "hooks"
+        return tuple(
+            hook
+            for hook in _COMMIT_HOOKS
+            if (folder / hook).is_file() and os.access(folder / hook, os.X_OK)
+        )
 
     def operation_in_progress(self) -> str | None:
         for marker, what in _IN_PROGRESS:
             if (self.git_dir / marker).exists():
                 return what
         return None
-
-    def head_is_detached(self) -> bool:
-        """Whether HEAD points at a commit rather than a branch.
-
-        HEAD is nearly always a plain ``ref: refs/heads/…`` file, read here directly
-        (importing GitPython costs ~40 ms of a run that commits); anything else
-        (a detached sha, a reftable stub) is left to GitPython to interpret.
-        """
-        try:
-            head = (self.git_dir / "HEAD").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            head = ""
-        if head.startswith("ref: refs/heads/") and head.strip() != "ref: refs/heads/.invalid":
-            return False
-        import git
-
-        repo = git.Repo(self.root, search_parent_directories=False)
-        try:
-            return bool(repo.head.is_detached)
-        finally:
-            repo.close()
 
     def changed_keyz_paths(self) -> list[str]:
         """keyz's own paths that differ from HEAD: this run's sidecars and any an earlier run left."""
@@ -207,7 +307,7 @@ class GitRepo:
         """keyz's changed paths, and those of them that git's ignore rules hide (new files only:
         git never ignores a tracked file). A ``.gitignore`` or global excludes file with ``*.json``
         must not silently keep the ledger empty."""
-        out = self.run(
+        out = self.read(
             "status",
             "--porcelain=v1",
             "-z",
@@ -216,7 +316,7 @@ class GitRepo:
             "--no-renames",
             "--",
             ".keyz",
-        ).stdout
+        ).decode("utf-8", "replace")
         changed: set[str] = set()
         ignored: set[str] = set()
         for record in out.split("\0"):
@@ -239,15 +339,20 @@ class GitRepo:
         if not ignored:
             return ()
         # check-ignore refuses literal pathspecs; a path under .keyz/ has no magic anyway.
-        done = self._exec(
-            ["check-ignore", "--verbose", "--no-index", "-z", "--stdin"],
-            ignored[0].encode() + b"\0",
-            literal=False,
-        )
-        source, line, pattern, *_ = done.stdout.decode("utf-8", "replace").split("\0") + [""] * 3
-        rule = (
-            f"{source}:{line}: {pattern}" if done.returncode == 0 and pattern else "an ignore rule"
-        )
+        try:
+            out = self.run(
+                "check-ignore",
+                "--verbose",
+                "--no-index",
+                "-z",
+                "--stdin",
+                stdin=ignored[0].encode() + b"\0",
+                literal=False,
+            )
+        except KeyzError:
+            out = b""
+        source, line, pattern, *_ = out.decode("utf-8", "replace").split("\0") + [""] * 3
+        rule = f"{source}:{line}: {pattern}" if pattern else "an ignore rule"
         more = f" and {len(ignored) - 1} more of keyz's files" if len(ignored) > 1 else ""
         return (
             f"{rule} ignores {ignored[0]}{more}; keyz added its own files anyway (git add -f), "
@@ -277,8 +382,8 @@ class GitRepo:
         keyz's paths (a hand-edited config, an earlier ``--stage``) is theirs and stays staged.
         """
         try:
-            self.run_bytes(["update-index", "-z", "--force-remove", "--stdin"], _nul(paths))
-            self.run_bytes(["update-index", "-z", "--index-info"], saved)
+            self.run("update-index", "-z", "--force-remove", "--stdin", stdin=_nul(paths))
+            self.run("update-index", "-z", "--index-info", stdin=saved)
         except KeyzError as exc:
             return (
                 f"the sidecars are written but not committed, and keyz could not unstage them "
@@ -307,29 +412,24 @@ class GitRepo:
             return CommitOutcome(None, ())
         # git commit --only needs new files in the index, so keyz adds them first; if the commit
         # fails, git rolls back only its own change, and keyz's add is undone from this record.
-        saved = self.run_bytes(["ls-files", "--stage", "-z", "--", *paths], b"")
+        saved = self.run("ls-files", "--stage", "-z", "--", *paths)
         try:
             self._add(paths)  # all or nothing: a failed add leaves the index as it was
         except KeyzError as exc:
             raise type(exc)(f"{exc}; {_NOT_COMMITTED}") from None
         try:
-            detached = self.head_is_detached()
+            detached = self.repo.head.is_detached
             text = message(paths) if callable(message) else message
             args = ["commit", "--only", "--quiet", "-m", redact(text)]
-            if (
-                self.run(
-                    "config", "--bool", "--get", "pass.signcommits", check=False
-                ).stdout.strip()
-                == "true"
-            ):
+            if self._signs_commits():
                 args.append("-S")
-            self.run(*args, "--", *paths)
+            self.run(*args, "--", *paths, hooks=True)
         except BaseException as exc:  # an interrupt, too, must not leave keyz's files staged
             note = self._restore_index(paths, saved)
             if isinstance(exc, KeyzError):
                 raise type(exc)(f"{exc}; {note}") from None
             raise
-        sha = self.run("rev-parse", "HEAD").stdout.strip()
+        sha = self.run("rev-parse", "HEAD").decode().strip()
         warnings = self._ignored_warnings(ignored)
         if detached:
             warnings += (
@@ -338,7 +438,12 @@ class GitRepo:
         return CommitOutcome(sha, tuple(paths), warnings)
 
 
-def _explain(command: str, stderr: str) -> KeyzError:
+def _explain(command: str, stderr: str, hooks: tuple[str, ...] = ()) -> KeyzError:
+    """git's failure as keyz's error, said once for every git keyz runs.
+
+    ``hooks``: the commit hooks that ran, when a commit failed; git says nothing of its own
+    when a hook refuses, so their names tell the user where to look.
+    """
     text = redact(stderr.strip())
     if "index.lock" in text and "File exists" in text:
         return BusyError("git is busy in this store (index.lock exists); try again when it is done")
@@ -356,9 +461,30 @@ def _explain(command: str, stderr: str) -> KeyzError:
             "git could not sign the commit (commit.gpgsign or pass.signcommits is set): unlock your "
             "signing key"
         )
+    if hooks:
+        return GitError(
+            f"a git hook ({' or '.join(hooks)}) stopped the commit: "
+            f"{_last_line(text) or 'no message'}"
+        )
     if "hook" in text:
         return GitError(f"a git hook stopped the commit: {_last_line(text)}")
     return GitError(f"git {command} failed: {_last_line(text) or 'no message'}")
+
+
+def _timed_out(command: str, seconds: float) -> GitError:
+    return GitError(f"git {command} did not finish within {seconds:.0f}s and was stopped")
+
+
+@contextlib.contextmanager
+def _input(data: bytes | None) -> Iterator[BinaryIO | None]:
+    """``data`` as a file for a command's stdin (GitPython hands stdin to git as a file)."""
+    if data is None:
+        yield None
+        return
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        handle.seek(0)
+        yield cast(BinaryIO, handle)
 
 
 def _nul(paths: list[str]) -> bytes:
@@ -370,4 +496,11 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-__all__ = ["CommitOutcome", "GitRepo", "git_env", "is_keyz_path"]
+__all__ = [
+    "CommitOutcome",
+    "GitRepo",
+    "git_env",
+    "git_settings",
+    "is_keyz_path",
+    "scrub_environment",
+]

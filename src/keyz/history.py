@@ -147,9 +147,9 @@ def read_history(repo: GitRepo, entry: str, now: datetime | None = None) -> Hist
     """
     path = sc.sidecar_path(repo.root / ".keyz", entry).relative_to(repo.root).as_posix()
     history = History(entry)
-    if repo.run("rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode != 0:
+    if not repo.has_commits():
         return history  # unborn: nothing committed yet
-    log = repo.run(
+    log = repo.read(
         "log",
         "--no-textconv",
         "--no-ext-diff",
@@ -160,11 +160,11 @@ def read_history(repo: GitRepo, entry: str, now: datetime | None = None) -> Hist
         "--",
         path,
     )
-    commits = log.stdout.split()
+    commits = log.decode().split()
     if not commits:
         return history
-    batch = repo.run_bytes(
-        ["cat-file", "--batch"], "".join(f"{c}:{path}\n" for c in commits).encode()
+    batch = repo.read(
+        "cat-file", "--batch", stdin="".join(f"{c}:{path}\n" for c in commits).encode()
     )
     now = now or utc_now()
     offset = 0

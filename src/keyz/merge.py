@@ -8,9 +8,6 @@ sidecar is a snapshot, not a document to combine: the newer one wins. Git runs
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import sys
 from pathlib import Path
 from typing import Final
 
@@ -18,6 +15,7 @@ from keyz import sidecar as sc
 from keyz.errors import KeyzError
 from keyz.fields import in_future
 from keyz.fsutil import atomic_write
+from keyz.program import keyz_shell_command
 
 ATTRIBUTES: Final = """\
 # Sidecars are snapshots: on a merge keep the newer observation (keyz merge-driver).
@@ -43,9 +41,9 @@ def merge_sidecars(ours_path: Path, theirs_path: Path) -> bool:
 
 
 def driver_command() -> str:
-    """The command git should run: this keyz, by absolute path (git hooks have a bare PATH)."""
-    keyz = shutil.which("keyz") or str(Path(sys.argv[0]).resolve())
-    return f"{shlex.quote(keyz)} merge-driver %O %A %B"
+    """The command git should run: this keyz (git runs drivers with its own PATH)."""
+    # %O %A %B are git's placeholders: added after quoting, never quoted themselves
+    return f"{keyz_shell_command('merge-driver')} %O %A %B"
 
 
 __all__ = ["ATTRIBUTES", "driver_command", "merge_sidecars"]

@@ -22,6 +22,7 @@ from keyz.fsutil import (
     safe_path,
 )
 from keyz.git_ops import CommitOutcome, GitRepo
+from keyz.ledger import migrate_message
 from keyz.lock import store_lock
 from keyz.store import PassStore
 from keyz.sync import lock_path
@@ -66,9 +67,11 @@ def run_migrate(store: PassStore, *, check: bool = False, commit: bool = False) 
         result.written = bool(upgrades)
         if commit and repo is not None and upgrades:
             try:
-                result.commit = repo.commit(_message(result))
+                result.commit = repo.commit(migrate_message(result.outdated))
             except KeyzError as exc:
                 result.git_error = exc
+            finally:
+                repo.close()
     return result
 
 
@@ -84,20 +87,6 @@ def _sidecar_files(keyz_dir: Path, problems: list[str]) -> list[Path]:
             elif name in filenames and name.endswith(".json"):
                 found.append(path)
     return sorted(found)
-
-
-def _message(result: MigrateResult) -> str:
-    count = len(result.outdated)
-    noun = "sidecar" if count == 1 else "sidecars"
-    lines = [
-        f"{path}: version {version} -> {sc.SCHEMA_VERSION}" for path, version in result.outdated
-    ]
-    return (
-        "\n".join(
-            [f"keyz: migrate {count} {noun} to schema version {sc.SCHEMA_VERSION}", "", *lines]
-        )
-        + "\n"
-    )
 
 
 __all__ = ["MigrateResult", "run_migrate"]

@@ -6,7 +6,7 @@ import re
 from decimal import Context, Decimal
 from typing import Any, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 
 INTEGER_DIGITS: Final = 15  # up to 999 trillion: more than any account holds
 FRACTION_DIGITS: Final = 12  # a trillionth: finer than any price; float noise is rounded away
@@ -30,27 +30,27 @@ def parse_amount(value: Any, *, field: str, scale: Decimal | None = None) -> Dec
     digits before the point; past ``FRACTION_DIGITS`` places it is rounded.
     """
     if isinstance(value, bool) or value is None:
-        raise ProviderError(f"field {field!r} is {value!r}, expected a number")
+        raise ParseError(f"field {field!r} is {value!r}, expected a number")
     if isinstance(value, int):
         if value.bit_length() > 4 * MAX_TEXT:  # str() of a huge int is slow, or even refused
-            raise ProviderError(f"field {field!r} has more than {INTEGER_DIGITS} digits")
+            raise ParseError(f"field {field!r} has more than {INTEGER_DIGITS} digits")
         text = str(value)
     elif isinstance(value, float):
         # json.loads(..., parse_float=Decimal) keeps floats out; this is a last guard.
         text = repr(value)
     elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise ProviderError(f"field {field!r} is not a finite number")
+            raise ParseError(f"field {field!r} is not a finite number")
         text = str(value)  # scientific notation for large exponents: short
     elif isinstance(value, str):
         text = value
     else:
-        raise ProviderError(f"field {field!r} is not a number")
+        raise ParseError(f"field {field!r} is not a number")
     match = _NUMBER.fullmatch(text) if len(text) <= MAX_TEXT else None
     if match is None:
-        raise ProviderError(f"field {field!r} is not a plain decimal number")
+        raise ParseError(f"field {field!r} is not a plain decimal number")
     if match.group(1) and int(match.group(1)) > MAX_EXPONENT:  # checked before any arithmetic
-        raise ProviderError(
+        raise ParseError(
             f"field {field!r} has an exponent of more than {len(str(MAX_EXPONENT))} digits; "
             "not a figure keyz can believe"
         )
@@ -64,7 +64,7 @@ def parse_amount(value: Any, *, field: str, scale: Decimal | None = None) -> Dec
     if exponent < -FRACTION_DIGITS and amount.adjusted() < INTEGER_DIGITS:
         amount = _EXACT.quantize(amount, _QUANTUM).normalize(_EXACT)
     if amount.adjusted() >= INTEGER_DIGITS:
-        raise ProviderError(
+        raise ParseError(
             f"field {field!r} has more than {INTEGER_DIGITS} digits before the point; "
             "not a figure keyz can believe"
         )

@@ -9,13 +9,12 @@ and the executable bit; system ones live in pass's ``extensions`` directory.
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import Final
 
-from keyz.cron import keyz_command
 from keyz.errors import KeyzError
 from keyz.fsutil import atomic_write
+from keyz.program import keyz_shell_command
 
 SYSTEM_DIRS: Final = (
     "/usr/lib/password-store/extensions",
@@ -24,7 +23,7 @@ SYSTEM_DIRS: Final = (
 
 
 def script() -> str:
-    command = shlex.join(keyz_command())
+    command = keyz_shell_command()
     return f"""\
 #!/usr/bin/env bash
 # pass extension written by 'keyz install-pass-extension': pass keyz ARGS... runs keyz on

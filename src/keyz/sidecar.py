@@ -333,7 +333,7 @@ def write_if_changed(path: Path, new: Sidecar, old: Sidecar | None) -> Sidecar:
                 return current
     else:
         current = new
-    atomic_write(path, dumps(current))
+    atomic_write(path, dumps(current), SidecarError)
     return current
 
 

@@ -11,15 +11,21 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from keyz.errors import DecryptError, StoreError, UsageError
+from keyz.errors import DecryptError, KeyzError, UsageError
 from keyz.redact import REDACTOR
 
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Awaitable, Callable, Sequence
+
     import gnupg
 
 GPG_TIMEOUT: Final = 30.0  # seconds; a gpg that takes longer is killed and reported
+# gpg processes at a time: each keeps a core busy, and six did worse than four on two cores
+DECRYPT_WORKERS: Final = 4
+T = TypeVar("T")
 _HINT_LINE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*?)\s*$")
 _FORBIDDEN_CHARS: Final = re.compile(r"[\x00-\x1f\x7f\\]")
 
@@ -141,6 +147,62 @@ class PassStore:
         return secret
 
 
+async def decrypt_in_thread(store: PassStore, name: str, gate: asyncio.Semaphore) -> Secret:
+    """``store.decrypt(name)`` for a coroutine: in a daemon thread, as many at a time as
+    ``gate`` lets through (:data:`DECRYPT_WORKERS`). ``keyz sync`` and ``keyz discover
+    --decrypt`` both decrypt this way."""
+    async with gate:
+        return await in_daemon_thread(store.decrypt, name)
+
+
+def decrypt_each(store: PassStore, names: Sequence[str]) -> list[Secret | KeyzError]:
+    """Decrypt every entry of ``names`` (:func:`decrypt_in_thread`): its key, or why not."""
+    import asyncio
+
+    async def each() -> list[Secret | KeyzError]:
+        gate = asyncio.Semaphore(DECRYPT_WORKERS)
+
+        async def one(name: str) -> Secret | KeyzError:
+            try:
+                return await decrypt_in_thread(store, name, gate)
+            except KeyzError as exc:
+                return exc
+
+        return await asyncio.gather(*(one(name) for name in names))
+
+    return asyncio.run(each())
+
+
+def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T]:
+    """Run blocking ``function`` in a daemon thread.
+
+    Unlike an executor's threads, a daemon thread stuck in a hung gpg past the
+    deadline never keeps keyz from exiting.
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(setter: Callable[[], None]) -> None:
+        if not future.done():
+            setter()
+
+    def run() -> None:
+        try:
+            result = function(argument)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                loop.call_soon_threadsafe(deliver, lambda: future.set_exception(error))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(deliver, lambda: future.set_result(result))
+
+    threading.Thread(target=run, name="keyz-gpg", daemon=True).start()
+    return future
+
+
 def _parse_hints(lines: list[str]) -> dict[str, str]:
     hints: dict[str, str] = {}
     for line in lines:
@@ -204,7 +266,7 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
 
     binary = shutil.which("gpg2") or shutil.which("gpg")  # pass prefers gpg2 too
     if binary is None:
-        raise StoreError(
+        raise DecryptError(
             "gpg is not installed or not on PATH; install GnuPG (e.g. apt install gnupg)"
         )
     options = os.environ.get("PASSWORD_STORE_GPG_OPTS", "").split()  # bash word splitting, as pass
@@ -215,7 +277,7 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
     try:
         gpg = TimedGPG(gpgbinary=binary, options=options or None, env=env)
     except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot run gpg ({binary}): {exc}") from None
+        raise DecryptError(f"cannot run gpg ({binary}): {exc}") from None
     gpg.encoding = "utf-8"
     return gpg
 
@@ -262,9 +324,13 @@ def _explain_failure(result: Any, gpg: Any, name: str) -> str:
 
 
 __all__ = [
+    "DECRYPT_WORKERS",
     "GPG_TIMEOUT",
     "PassStore",
     "Secret",
+    "decrypt_each",
+    "decrypt_in_thread",
+    "in_daemon_thread",
     "locate_store",
     "validate_entry_name",
 ]

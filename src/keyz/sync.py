@@ -1,40 +1,51 @@
-"""``keyz sync``: resolve → fetch (concurrently) → normalize → write → git.
+"""``keyz sync``: resolve → fetch → normalize → write for each entry, then git once.
 
-Decryption runs in at most four (daemon) threads, each entry is fetched as soon as its
-key is decrypted, and its sidecar written as soon as its answer is in (a pipeline,
-not decrypt-all-then-fetch-all-then-write-all). One entry's failure never stops
-the others, and a failed entry's last good sidecar stays exactly as it was.
+Each step below is one function that raises a :class:`KeyzError` when the entry cannot go
+on; the error (its ``kind`` is what ``--json`` reports) becomes that entry's result, and
+one entry's failure never stops the others. A failed entry's last good sidecar stays
+exactly as it was.
+
+The steps run as a pipeline, not one phase after the other: at most four decryptions at a
+time (in daemon threads, :func:`keyz.store.decrypt_in_thread`), each entry fetched as soon as its key is decrypted and written as
+soon as its answer is in, while the others are still in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import DecimalException
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING
 
 from keyz import sidecar as sc
-from keyz.config import Config, EntryConfig, ProviderConfig
-from keyz.errors import ConfigError, Interrupted, KeyzError, ProviderError, UsageError
+from keyz.config import Config, EntryConfig, GitMode, ProviderConfig
+from keyz.errors import (
+    ConfigError,
+    DecryptError,
+    InternalError,
+    Interrupted,
+    KeyzError,
+    NetworkError,
+    ParseError,
+    UsageError,
+)
 from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
-from keyz.git_ops import CommitOutcome, GitRepo
+from keyz.git_ops import CommitOutcome, GitRepo, preload
+from keyz.ledger import commit_message
 from keyz.lock import store_lock
 from keyz.redact import REDACTOR, redact
-from keyz.render import summarize
 from keyz.state import EntryState, load_state, save_state
-from keyz.store import PassStore
+from keyz.store import DECRYPT_WORKERS, PassStore, Secret, decrypt_in_thread
 
 if TYPE_CHECKING:
-    from keyz.providers.base import Report
+    from keyz.providers.base import FetchContext, Report
+    from keyz.providers.http import HttpClient
 
-DECRYPT_WORKERS: Final = 4
-T = TypeVar("T")
 Progress = Callable[[int, int, str | None], None]  # done, total, slowest provider still pending
 
 
@@ -46,13 +57,13 @@ class EntryResult:
         None  # what is on disk after the run: new values, or the last good ones
     )
     changed: bool = False
-    error: str | None = None
+    error: KeyzError | None = None  # why this entry failed; its ``kind`` says what kind of failure
 
 
 @dataclass
 class SyncResult:
     entries: list[EntryResult]
-    git_mode: str
+    git_mode: GitMode
     commit: CommitOutcome | None = None
     staged: list[str] = field(default_factory=list)
     git_error: KeyzError | None = None
@@ -60,7 +71,7 @@ class SyncResult:
 
     @property
     def failed(self) -> bool:
-        return any(e.error for e in self.entries) or self.git_error is not None
+        return any(e.error is not None for e in self.entries) or self.git_error is not None
 
 
 def select_entries(config: Config, names: Sequence[str]) -> list[EntryConfig]:
@@ -86,7 +97,7 @@ def run_sync(
     config: Config,
     names: Sequence[str] = (),
     *,
-    git_mode: str = "off",
+    git_mode: GitMode = "off",
     progress: Progress | None = None,
     on_result: Callable[[EntryResult], None] | None = None,
 ) -> SyncResult:
@@ -95,14 +106,122 @@ def run_sync(
     entries = select_entries(config, names)
     flag = f"--{git_mode}"
     repo = GitRepo.require(store.root, flag) if git_mode != "off" else GitRepo.find(store.root)
-    with store_lock(lock_path(store, repo)):
+    with contextlib.ExitStack() as stack:
+        if repo is not None:
+            stack.callback(repo.close)
+        stack.enter_context(store_lock(lock_path(store, repo)))
         clean_stale_temp_files(store.keyz_dir)  # what a killed run left; ours to clean, locked
         result = SyncResult(
             _sync_entries(store, config, entries, progress, on_result, git_mode), git_mode
         )
         if git_mode != "off" and repo is not None:
-            _git_step(store, repo, result)
+            git_step(store, repo, result)
     return result
+
+
+# --- the steps, in the order each entry goes through them ---------------------------------
+
+
+def resolve(
+    entry: EntryConfig,
+    secret: Secret,
+    *,
+    http: HttpClient,
+    now: datetime,
+    configured_base_url: str | None = None,
+) -> FetchContext:
+    """Entry and its decrypted key → everything one fetch may use, every check made before
+    anything is sent: the key belongs to this provider, the entry's own ``key: value`` lines
+    (they win over config.toml) are valid options, and the base URL is one the key may go to.
+    """
+    from keyz.providers import get_provider
+    from keyz.providers.base import FetchContext
+    from keyz.providers.http import resolve_base_url
+
+    provider = get_provider(entry.provider)
+    check_key_belongs(entry, secret.value, secret.hints.get("provider"))
+    hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
+    provider.check_options(hinted, origin="the pass entry's line")
+    for name, value in hinted.items():  # an entry's free values are private
+        if not provider.options[name].choices:
+            REDACTOR.add(value, min_length=6)
+    options = {**entry.options, **hinted}
+    base_url = resolve_base_url(
+        provider.id,
+        provider.documented_base_url(options),
+        configured_base_url,
+        from_entry=secret.hints.get("base_url"),  # bound to the key: no trust needed
+    )
+    provider.check_base_url(base_url, options)
+    return FetchContext(
+        http=http,
+        secret=secret,
+        base_url=base_url,
+        options=options,
+        now=now,
+        region=provider.region(options),
+    )
+
+
+async def fetch(entry: EntryConfig, ctx: FetchContext) -> Report:
+    """Ask the provider. Whatever its parser raises fails this entry only (:func:`unusable`)."""
+    from keyz.providers import get_provider
+
+    try:
+        return await get_provider(entry.provider).report(ctx)
+    except KeyzError:
+        raise
+    except Exception as exc:  # one answer fails its entry only
+        raise unusable(entry, exc) from None
+
+
+def normalize(entry: EntryConfig, report: Report, now: datetime) -> sc.Sidecar:
+    """The provider's report as the entry's sidecar, observed ``now``."""
+    try:
+        return sc.Sidecar(
+            entry=entry.name,
+            provider=entry.provider,
+            observed_at=now,
+            available=report.available,
+            balances=report.balances,
+            key_limit=report.key_limit,
+            spend=report.spend,
+            quotas=report.quotas,
+            notes=report.notes,
+        )
+    except KeyzError:
+        raise
+    except Exception as exc:  # e.g. figures that do not make one sidecar together
+        raise unusable(entry, exc) from None
+
+
+def write(keyz_dir: Path, new: sc.Sidecar, old: sc.Sidecar | None) -> sc.Sidecar:
+    """Write ``new`` unless its figures are ``old``'s; return what is on disk now."""
+    path = sc.checked_path(keyz_dir, new.entry)
+    if old is not None and in_future(old.observed_at, new.observed_at):
+        old = None  # written by a clock that ran ahead: unchanged values get the real time
+    return sc.write_if_changed(path, new, old)
+
+
+def git_step(store: PassStore, repo: GitRepo, result: SyncResult) -> None:
+    """Stage or commit keyz's changed files, once for the whole run; a failure is the run's."""
+    try:
+        if result.git_mode == "stage":
+            staged = repo.stage()
+            result.staged = list(staged.paths)
+            result.warnings.extend(staged.warnings)
+            if result.staged:
+                result.warnings.append(
+                    "staged keyz's files only; note that pass commits the whole index on its next change"
+                )
+        else:
+            result.commit = repo.commit(lambda paths: commit_message(store.root, paths))
+            result.warnings.extend(result.commit.warnings)
+    except KeyzError as exc:
+        result.git_error = exc
+
+
+# --- running the steps --------------------------------------------------------------------
 
 
 def _sync_entries(
@@ -111,69 +230,27 @@ def _sync_entries(
     entries: list[EntryConfig],
     progress: Progress | None,
     on_result: Callable[[EntryResult], None] | None,
-    git_mode: str = "off",
+    git_mode: GitMode = "off",
 ) -> list[EntryResult]:
     states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
-    results: dict[str, EntryResult] = {}
-    olds: dict[str, sc.Sidecar | None] = {}
+    run = _Run(store, config, states, on_result, git_mode)
     to_fetch: list[EntryConfig] = []
     from keyz.providers import get_provider
 
     for entry in entries:
-        result = results[entry.name] = EntryResult(entry.name, entry.provider)
+        result = run.results[entry.name] = EntryResult(entry.name, entry.provider)
         try:
-            olds[entry.name] = result.sidecar = sc.read_entry(store.keyz_dir, entry.name)
+            run.olds[entry.name] = result.sidecar = sc.read_entry(store.keyz_dir, entry.name)
             get_provider(entry.provider)
         except UsageError as exc:  # a hand-edited config: this entry only, the others go on
-            result.error = f"[entries.{entry.name!r}] in config.toml: {exc}"
+            result.error = ConfigError(f"[entries.{entry.name!r}] in config.toml: {exc}")
         except KeyzError as exc:  # corrupt or newer: report, never overwrite
-            result.error = str(exc)
+            result.error = exc
         else:
             to_fetch.append(entry)
             continue
         if on_result is not None:
             on_result(result)
-
-    now = sc.utc_now()
-
-    def record(entry: EntryConfig, outcome: Report | str) -> None:
-        write(entry, outcome)
-        if on_result is not None:
-            on_result(results[entry.name])
-
-    def write(entry: EntryConfig, outcome: Report | str) -> None:
-        """Write one entry's sidecar as soon as its answer is in, while others are in flight."""
-        result = results[entry.name]
-        state = states.setdefault(entry.name, EntryState())
-        state.last_checked = now
-        if isinstance(outcome, str):
-            result.error = state.last_error = outcome
-            return
-        try:
-            new = sc.Sidecar(
-                entry=entry.name,
-                provider=entry.provider,
-                observed_at=now,
-                available=outcome.available,
-                balances=outcome.balances,
-                key_limit=outcome.key_limit,
-                spend=outcome.spend,
-                quotas=outcome.quotas,
-                notes=outcome.notes,
-            )
-            path = sc.checked_path(store.keyz_dir, entry.name)
-            old = olds[entry.name]
-            if old is not None and in_future(old.observed_at, now):
-                old = None  # written by a clock that ran ahead: unchanged values get the real time
-            result.sidecar = sc.write_if_changed(path, new, old)
-        except KeyzError as exc:
-            result.error = state.last_error = str(exc)
-            return
-        except Exception as exc:  # e.g. figures that do not make one sidecar together
-            result.error = state.last_error = _unusable(entry, exc)
-            return
-        result.changed = result.sidecar is new
-        state.last_success, state.last_error = state.last_checked, None
 
     early = len(entries) - len(to_fetch)  # already done (failed): counted, so the total is all
     counted: Progress | None = (
@@ -183,23 +260,145 @@ def _sync_entries(
     )
     try:
         if to_fetch:
-            asyncio.run(_fetch_all(store, config, to_fetch, counted, now, record))
+            asyncio.run(run.all(to_fetch, counted))
     except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
         save_state(store.keyz_dir, states)
         written = [
             sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
-            for r in results.values()
+            for r in run.results.values()
             if r.changed
         ]
         raise Interrupted(_interrupted(written, git_mode)) from None
-    for result in results.values():
-        if result.error:
-            result.error = redact(result.error)
+    for result in run.results.values():
+        if result.error is not None:  # values learnt later in the run (hints) are masked too
+            result.error.args = tuple(
+                redact(a) if isinstance(a, str) else a for a in result.error.args
+            )
     save_state(store.keyz_dir, states)
-    return [results[e.name] for e in entries]
+    return [run.results[e.name] for e in entries]
 
 
-def _interrupted(written: Sequence[Path], git_mode: str) -> str:
+class _Run:
+    """One run's shared parts: the clock, the HTTP client, the queues, and what is done."""
+
+    def __init__(
+        self,
+        store: PassStore,
+        config: Config,
+        states: dict[str, EntryState],
+        on_result: Callable[[EntryResult], None] | None,
+        git_mode: GitMode,
+    ) -> None:
+        self.store, self.config, self.states, self.on_result = store, config, states, on_result
+        self.git_mode = git_mode
+        self.now = sc.utc_now()
+        self.results: dict[str, EntryResult] = {}
+        self.olds: dict[str, sc.Sidecar | None] = {}  # each entry's sidecar before the run
+        self.decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
+        self.lanes: dict[str, asyncio.Semaphore] = {}  # requests in flight, per provider
+        self.pending: dict[str, int] = {}  # entries not done yet, per provider
+        self.done = self.total = 0
+        self.progress: Progress | None = None
+
+    async def all(self, entries: list[EntryConfig], progress: Progress | None) -> None:
+        from keyz.providers import get_provider
+        from keyz.providers.http import HttpClient
+
+        self.total, self.progress = len(entries), progress
+        if progress:  # from the first moment: a hung gpg or provider must not look like nothing
+            progress(0, len(entries), None)
+        for entry in entries:
+            cap = (
+                self.config.providers.get(entry.provider, ProviderConfig()).concurrency
+                or get_provider(entry.provider).concurrency
+            )
+            self.lanes.setdefault(entry.provider, asyncio.Semaphore(cap))
+            self.pending[entry.provider] = self.pending.get(entry.provider, 0) + 1
+        try:
+            async with HttpClient.make_async_client() as client:
+                http = HttpClient(client)
+                await asyncio.gather(*(self.entry(entry, http) for entry in interleave(entries)))
+        finally:
+            self.store.close()  # a decryption past its deadline must not outlive the run
+
+    async def entry(self, entry: EntryConfig, http: HttpClient) -> None:
+        """One entry through every step; whatever happens is recorded as its result."""
+        outcome: Report | KeyzError
+        try:
+            outcome = await self.answer(entry, http)
+        except KeyzError as exc:
+            outcome = exc
+        except Exception as exc:  # a bug outside the parser: still this entry's
+            outcome = InternalError(
+                f"internal error: {type(exc).__name__}; this is a bug, please report it"
+            )
+        # (cancelled by Ctrl-C: neither recorded nor counted as done)
+        try:
+            self.record(entry, outcome)
+        finally:
+            self.done += 1
+            self.pending[entry.provider] -= 1
+            if self.progress:
+                # the provider with the most entries still pending is the one holding us up
+                slowest = max(self.pending, key=lambda pid: self.pending[pid])
+                self.progress(self.done, self.total, slowest if self.pending[slowest] else None)
+
+    async def answer(self, entry: EntryConfig, http: HttpClient) -> Report:
+        """Decrypt, :func:`resolve` and :func:`fetch`, within the entry's time budget."""
+        from keyz.providers import get_provider
+        from keyz.providers.http import RAISE_TIMEOUT, budget, check_configured_base_url
+
+        provider = get_provider(entry.provider)
+        provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
+        configured = self.config.providers.get(entry.provider, ProviderConfig()).base_url
+        check_configured_base_url(self.store.root, provider.id, configured)  # before decrypting
+        secret: Secret | None = None
+        try:
+            async with budget(self.config.timeout):  # each request may use what is left of it
+                secret = await decrypt_in_thread(self.store, entry.name, self.decrypting)
+                ctx = resolve(
+                    entry, secret, http=http, now=self.now, configured_base_url=configured
+                )
+                async with self.lanes[entry.provider]:
+                    return await fetch(entry, ctx)
+        except TimeoutError:
+            late = DecryptError if secret is None else NetworkError  # which step ran out of time
+            raise late(f"no result within {self.config.timeout:g}s; {RAISE_TIMEOUT}") from None
+
+    def record(self, entry: EntryConfig, outcome: Report | KeyzError) -> None:
+        """:func:`normalize` and :func:`write` the answer, or keep the error; then say so."""
+        result = self.results[entry.name]
+        state = self.states.setdefault(entry.name, EntryState())
+        state.last_checked = self.now
+        try:
+            if isinstance(outcome, KeyzError):
+                raise outcome
+            new = normalize(entry, outcome, self.now)
+            result.sidecar = write(self.store.keyz_dir, new, self.olds[entry.name])
+        except KeyzError as exc:
+            result.error = _as_config(exc)
+            state.last_error = str(result.error)
+        except Exception as exc:  # a bug in writing: still this entry's only
+            result.error = unusable(entry, exc)
+            state.last_error = str(result.error)
+        else:
+            result.changed = result.sidecar is new
+            state.last_success, state.last_error = state.last_checked, None
+            if result.changed and self.git_mode != "off":
+                preload()  # there will be something to commit: GitPython, while others answer
+        if self.on_result is not None:
+            self.on_result(result)
+
+
+def _as_config(exc: KeyzError) -> KeyzError:
+    """A usage error about a tracked entry (its options, its name) is one in config.toml,
+    where the entry came from."""
+    if isinstance(exc, UsageError) and not isinstance(exc, ConfigError):
+        return ConfigError(str(exc))
+    return exc
+
+
+def _interrupted(written: Sequence[Path], git_mode: GitMode) -> str:
     """'interrupted; wrote A, not committed (the next ...)': what a Ctrl-C left behind."""
     if not written:
         return "interrupted; no sidecar was written"
@@ -210,109 +409,6 @@ def _interrupted(written: Sequence[Path], git_mode: str) -> str:
     if git_mode == "stage":
         return f"{said}, not staged (the next 'keyz sync --stage' stages {it})"
     return said
-
-
-async def _fetch_all(
-    store: PassStore,
-    config: Config,
-    entries: list[EntryConfig],
-    progress: Progress | None,
-    now: datetime,
-    record: Callable[[EntryConfig, Report | str], None],
-) -> None:
-    from keyz.providers import get_provider
-    from keyz.providers.base import FetchContext
-    from keyz.providers.http import (
-        RAISE_TIMEOUT,
-        HttpClient,
-        budget,
-        check_configured_base_url,
-        resolve_base_url,
-    )
-
-    decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
-    semaphores: dict[str, asyncio.Semaphore] = {}
-    pending: dict[str, int] = {}
-    done = 0
-    if progress:  # from the first moment: a hung gpg or provider must not look like nothing
-        progress(0, len(entries), None)
-
-    async def one(entry: EntryConfig, http: HttpClient) -> Report | str:
-        provider = get_provider(entry.provider)
-        provider_config = config.providers.get(entry.provider)
-        try:
-            provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
-            configured = provider_config.base_url if provider_config else None
-            check_configured_base_url(store.root, provider.id, configured)  # before decrypting
-            async with budget(config.timeout):  # each request may use what is left of it
-                async with decrypting:
-                    secret = await in_daemon_thread(store.decrypt, entry.name)
-                check_key_belongs(entry, secret.value, secret.hints.get("provider"))
-                # 'key: value' lines of the entry travel with the key: they win over config.toml
-                hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
-                provider.check_options(hinted, origin="the pass entry's line")
-                for name, value in hinted.items():  # an entry's free values are private
-                    if not provider.options[name].choices:
-                        REDACTOR.add(value, min_length=6)
-                options = {**entry.options, **hinted}
-                base_url = resolve_base_url(
-                    provider.id,
-                    provider.documented_base_url(options),
-                    configured,
-                    from_entry=secret.hints.get("base_url"),  # bound to the key: no trust needed
-                )
-                provider.check_base_url(base_url, options)
-                async with semaphores[entry.provider]:
-                    ctx = FetchContext(
-                        http=http,
-                        secret=secret,
-                        base_url=base_url,
-                        options=options,
-                        now=now,
-                        region=provider.region(options),
-                    )
-                    try:
-                        return await provider.report(ctx)
-                    except KeyzError:
-                        raise
-                    except Exception as exc:  # one answer fails its entry only
-                        return _unusable(entry, exc)
-        except TimeoutError:
-            return f"no result within {config.timeout:g}s; {RAISE_TIMEOUT}"
-        except KeyzError as exc:
-            return str(exc)
-
-    async def tracked(entry: EntryConfig, http: HttpClient) -> None:
-        nonlocal done
-        try:
-            outcome = await one(entry, http)
-        except Exception as exc:  # a bug outside the parser: still this entry's
-            outcome = f"internal error: {type(exc).__name__}; this is a bug, please report it"
-        # (cancelled by Ctrl-C: neither recorded nor counted as done)
-        try:
-            record(entry, outcome)
-        finally:
-            done += 1
-            pending[entry.provider] -= 1
-            if progress:
-                # the provider with the most entries still pending is the one holding us up
-                slowest = max(pending, key=lambda pid: pending[pid])
-                progress(done, len(entries), slowest if pending[slowest] > 0 else None)
-
-    for entry in entries:
-        provider = get_provider(entry.provider)
-        cap = (
-            config.providers.get(entry.provider, ProviderConfig()).concurrency
-            or provider.concurrency
-        )
-        semaphores.setdefault(entry.provider, asyncio.Semaphore(cap))
-        pending[entry.provider] = pending.get(entry.provider, 0) + 1
-    try:
-        async with HttpClient.make_async_client() as client:
-            http = HttpClient(client)
-            await asyncio.gather(*(tracked(entry, http) for entry in interleave(entries)))
-    finally:
-        store.close()  # a decryption past its deadline must not outlive the run
 
 
 def check_key_belongs(
@@ -365,49 +461,22 @@ def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:
     ]
 
 
-def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T]:
-    """Run blocking ``function`` in a daemon thread.
+def unusable(entry: EntryConfig, exc: Exception) -> KeyzError:
+    """The error for an answer keyz could not turn into a sidecar.
 
-    Unlike an executor's threads, a daemon thread stuck in a hung gpg past the
-    deadline never keeps keyz from exiting.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def deliver(setter: Callable[[], None]) -> None:
-        if not future.done():
-            setter()
-
-    def run() -> None:
-        try:
-            result = function(argument)
-        except BaseException as exc:  # handed to the awaiting coroutine
-            error = exc
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-                loop.call_soon_threadsafe(deliver, lambda: future.set_exception(error))
-        else:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(deliver, lambda: future.set_result(result))
-
-    threading.Thread(target=run, name="keyz-gpg", daemon=True).start()
-    return future
-
-
-def _unusable(entry: EntryConfig, exc: Exception) -> str:
-    """The message for an answer keyz could not turn into a sidecar.
-
-    Odd values (pydantic, Decimal or datetime said why) are the provider's doing; any other
-    exception is a bug in keyz's parser, named by its type only (its text may hold a value).
+    Odd values (pydantic, Decimal or datetime said why) are the provider's doing (a
+    ParseError); any other exception is a bug in keyz's parser (an InternalError), named by
+    its type only (its text may hold a value).
     """
     if isinstance(exc, RecursionError):
-        return f"{entry.provider}: the answer is nested too deeply"
+        return ParseError(f"{entry.provider}: the answer is nested too deeply")
     if isinstance(exc, ValueError | ArithmeticError):
         reason = _reason(exc)
-        return str(
-            ProviderError(f"{entry.provider}: the answer has values keyz cannot use ({reason})")
-        )
+        return ParseError(f"{entry.provider}: the answer has values keyz cannot use ({reason})")
     kind = type(exc).__name__
-    return f"internal error in {entry.provider} parser: {kind}; this is a bug, please report it"
+    return InternalError(
+        f"internal error in {entry.provider} parser: {kind}; this is a bug, please report it"
+    )
 
 
 def _reason(exc: ValueError | ArithmeticError) -> str:
@@ -421,60 +490,16 @@ def _reason(exc: ValueError | ArithmeticError) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _git_step(store: PassStore, repo: GitRepo, result: SyncResult) -> None:
-    try:
-        if result.git_mode == "stage":
-            staged = repo.stage()
-            result.staged = list(staged.paths)
-            result.warnings.extend(staged.warnings)
-            if result.staged:
-                result.warnings.append(
-                    "staged keyz's files only; note that pass commits the whole index on its next change"
-                )
-        else:
-            result.commit = repo.commit(lambda paths: commit_message(store, paths))
-            result.warnings.extend(result.commit.warnings)
-    except KeyzError as exc:
-        result.git_error = exc
-
-
-def commit_message(store: PassStore, paths: Sequence[str]) -> str:
-    """'keyz: sync 2 entries (deepseek, openrouter)' and one line per changed file."""
-    lines: list[str] = []
-    providers: set[str] = set()
-    count = 0
-    for path in paths:
-        if not path.startswith(".keyz/entries/"):
-            lines.append(f"{path}: updated")
-            continue
-        entry = path[len(".keyz/entries/") : -len(".json")]
-        count += 1
-        try:
-            current = sc.read(store.root / path)
-        except KeyzError:
-            current = None
-        if current is None:
-            lines.append(f"{entry}: removed")
-            continue
-        providers.add(current.provider)
-        lines.append(f"{entry}: {summarize(current)}")
-    if count:
-        noun = "entry" if count == 1 else "entries"
-        subject = (
-            f"keyz: sync {count} {noun} ({', '.join(sorted(providers))})"
-            if providers
-            else f"keyz: sync {count} {noun}"
-        )
-    else:
-        subject = "keyz: update configuration"
-    return "\n".join([subject, "", *lines]) + "\n"
-
-
 __all__ = [
     "EntryResult",
     "SyncResult",
     "check_key_belongs",
-    "commit_message",
+    "fetch",
+    "git_step",
+    "normalize",
+    "resolve",
     "run_sync",
     "select_entries",
+    "unusable",
+    "write",
 ]

@@ -9,9 +9,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from keyz.config import EntryConfig
 from keyz.fields import utc_now
-from keyz.providers import get_provider
-from keyz.providers.base import FetchContext, Report
+from keyz.providers.base import Report
 from keyz.simulator import Simulator
 from keyz.store import Secret
 
@@ -49,22 +49,22 @@ def fetch(
     base_url: str | None = None,
     now: datetime | None = None,
 ) -> Report:
-    """What sync does for one entry once the key is decrypted, minus the store."""
+    """What sync does for one entry once the key is decrypted, minus the store: its resolve
+    and fetch steps, ``base_url`` standing in for config.toml's."""
+    from keyz import sync
     from keyz.providers.http import HttpClient
 
-    provider = get_provider(provider_id)
-    merged = {**(hints or {}), **(options or {})}
-    url = base_url or provider.documented_base_url(merged)
+    entry = EntryConfig("api/test", provider_id, options or {})
 
     async def go() -> Report:
         async with HttpClient.make_async_client() as client:
-            ctx = FetchContext(
-                HttpClient(client, retries=0),
+            ctx = sync.resolve(
+                entry,
                 Secret(key, hints or {}),
-                url,
-                merged,
-                now=now or utc_now(),  # FetchContext's own default
+                http=HttpClient(client, retries=0),
+                now=now or utc_now(),
+                configured_base_url=base_url,
             )
-            return await provider.report(ctx)
+            return await sync.fetch(entry, ctx)
 
     return asyncio.run(go())

@@ -170,7 +170,7 @@ def test_its_key_shapes_are_masked(sid: str, shape: str, data: st.DataObject) ->
 def test_its_key_prefixes_are_recognised_by_discover(sid: str, text: str) -> None:
     found = prefix_of(text + "A1b2" * 10)
     assert found is not None and (found.provider, found.text) == (sid, text)
-    kinds = {p.kind.value for p in SPECS[sid].key_prefixes if p.text == text}
+    kinds = {p.kind for p in SPECS[sid].key_prefixes if p.text == text}
     assert found.kind in kinds
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError, ProviderError
 from keyz.periods import last_days_start, month_start
 from keyz.sidecar import Spend
 
@@ -50,7 +50,7 @@ async def collect(
         if cursor is None:
             return costs
         if cursor in seen:
-            raise ProviderError("the same next_page came back twice")
+            raise ParseError("the same next_page came back twice")
         seen.add(cursor)
         params["page"] = cursor
     raise ProviderError(f"more than {MAX_PAGES} pages")

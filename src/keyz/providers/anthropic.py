@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.fields import format_time
 from keyz.money import parse_amount
 from keyz.providers._buckets import Cost, collect, query_start, windows
@@ -43,23 +43,23 @@ VERSION: Final = "2023-06-01"
 def parse_page(payload: Any) -> tuple[list[Cost], str | None]:
     """The costs of one page and the next page's cursor (None when there is none)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise ProviderError("the answer has no data list")
+        raise ParseError("the answer has no data list")
     costs: list[Cost] = []
     for bucket in payload["data"]:
         if not isinstance(bucket, dict) or not isinstance(bucket.get("starting_at"), str):
-            raise ProviderError("a bucket has no starting_at")
+            raise ParseError("a bucket has no starting_at")
         day = _day(bucket["starting_at"])
         for result in bucket.get("results") or []:
             if not isinstance(result, dict):
-                raise ProviderError("a result is not an object")
+                raise ParseError("a result is not an object")
             currency = result.get("currency")
             if not isinstance(currency, str):
-                raise ProviderError("a result has no currency")
+                raise ParseError("a result has no currency")
             amount = parse_amount(result.get("amount"), field="amount", scale=CENTS)
             costs.append(Cost(day, currency.strip().upper(), amount))
     cursor = payload.get("next_page") if payload.get("has_more") is True else None
     if cursor is not None and not isinstance(cursor, str):
-        raise ProviderError("next_page is not a string")
+        raise ParseError("next_page is not a string")
     return costs, cursor
 
 
@@ -67,7 +67,7 @@ def _day(text: str) -> Any:
     try:
         return parse_time(text.replace(".000Z", "Z").replace("+00:00", "Z"))
     except ValueError:
-        raise ProviderError(f"{text[:40]!r} is not a UTC time") from None
+        raise ParseError(f"{text[:40]!r} is not a UTC time") from None
 
 
 class Anthropic(Provider):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
@@ -24,12 +24,12 @@ BALANCE = Endpoint("balance", "/user/balance", KeyKind.REGULAR, Capability.BALAN
 def parse_balance(payload: Any) -> Report:
     """Normalize a /user/balance answer."""
     if not isinstance(payload, dict) or not isinstance(payload.get("balance_infos"), list):
-        raise ProviderError("the answer has no balance_infos list")
+        raise ParseError("the answer has no balance_infos list")
     available = payload.get("is_available")
     balances = []
     for info in payload["balance_infos"]:
         if not isinstance(info, dict) or not isinstance(info.get("currency"), str):
-            raise ProviderError("a balance_infos item has no currency")
+            raise ParseError("a balance_infos item has no currency")
         balances.append(
             Balance(
                 currency=info["currency"].strip().upper(),
@@ -40,7 +40,7 @@ def parse_balance(payload: Any) -> Report:
             )
         )
     if not balances:  # DeepSeek always lists its currencies: an empty list says nothing
-        raise ProviderError("the answer lists no balance (balance_infos is empty)")
+        raise ParseError("the answer lists no balance (balance_infos is empty)")
     return Report(available=available if isinstance(available, bool) else None, balances=balances)
 
 

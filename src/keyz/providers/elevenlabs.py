@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import parse_amount
 from keyz.periods import from_epoch
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
@@ -24,7 +24,7 @@ SUBSCRIPTION = Endpoint("subscription", "/v1/user/subscription", KeyKind.REGULAR
 
 def parse_subscription(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
     used = parse_amount(payload.get("character_count"), field="character_count")
     limit = parse_amount(payload.get("character_limit"), field="character_limit")
     remaining = max(limit - used, Decimal(0))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
@@ -26,10 +26,10 @@ BILLING = Endpoint(
 def parse_billing(payload: Any) -> Report:
     credits = payload.get("credits") if isinstance(payload, dict) else None
     if not isinstance(credits, dict):
-        raise ProviderError("the answer has no credits object")
+        raise ParseError("the answer has no credits object")
     currency = credits.get("currency")
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
-        raise ProviderError("credits.currency is not a currency code")
+        raise ParseError("credits.currency is not a currency code")
     balance = Balance(
         currency=currency.strip().upper(),
         remaining=parse_amount(credits.get("current_balance"), field="current_balance"),

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from keyz.errors import AuthError, ConfigError, ProviderError
+from keyz.errors import AuthError, ConfigError, NetworkError, ParseError, ProviderError
 from keyz.redact import REDACTOR, clean
 
 MAX_BODY: Final = 1 << 20  # 1 MiB: a balance answer is a few hundred bytes
@@ -246,34 +246,34 @@ class HttpClient:
         try:
             return await self.client.send(request, stream=True)
         except httpx.ConnectTimeout:
-            raise ProviderError(
+            raise NetworkError(
                 f"no connection to {host} within {limits.connect:g}s; is the host up, "
                 "and the network (or HTTPS_PROXY) right?"
             ) from None
         except httpx.TimeoutException:
             given = _BUDGET.get()
             limit = f"{given[1]:g}s; {RAISE_TIMEOUT}" if given else f"{limits.read or 0:g}s"
-            raise ProviderError(f"no answer from {host} within {limit}") from None
+            raise NetworkError(f"no answer from {host} within {limit}") from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, OverflowError) as exc:
-            raise ProviderError(
+            raise NetworkError(
                 f"cannot send to {host} ({clean(str(exc), 120) or type(exc).__name__}); "
                 "check the base_url and HTTPS_PROXY / ALL_PROXY"
             ) from None
         except httpx.ProxyError as exc:
             reason = clean(str(exc)) or type(exc).__name__
-            raise ProviderError(
+            raise NetworkError(
                 f"the proxy refused the tunnel to {host} ({reason}); check HTTPS_PROXY and NO_PROXY"
             ) from None
         except httpx.TransportError as exc:
             certificate, handshake = _tls_failure(exc)
             if certificate:
-                raise ProviderError(
+                raise NetworkError(
                     f"cannot verify the TLS certificate of {host} ({certificate}); "
                     "nothing was sent. If a proxy or company CA signs its traffic, point "
                     "SSL_CERT_FILE at a PEM file of the CA certificates to trust"
                 ) from None
             if handshake:
-                raise ProviderError(
+                raise NetworkError(
                     f"the TLS handshake with {host} failed ({handshake}); nothing was "
                     "sent. Is it an https server? (a plain-http server, or a proxy that answers "
                     "CONNECT with a page of its own, fails this way)"
@@ -282,13 +282,13 @@ class HttpClient:
             reason = clean(str(exc)) or type(exc).__name__
             proxy = _proxy_for(url)
             if isinstance(exc, httpx.ConnectError) and proxy:
-                raise ProviderError(
+                raise NetworkError(
                     f"cannot reach {host} through the proxy {proxy} ({reason}); check "
                     "HTTPS_PROXY and NO_PROXY"
                 ) from None
             if isinstance(exc, httpx.ConnectError):
-                raise ProviderError(f"cannot reach {host} ({reason})") from None
-            raise ProviderError(
+                raise NetworkError(f"cannot reach {host} ({reason})") from None
+            raise NetworkError(
                 f"the connection to {host} broke before the answer came ({reason})"
             ) from None
 
@@ -365,7 +365,7 @@ async def _read_capped(response: httpx.Response) -> bytes:
     size = 0
     unknown = _undecodable_encoding(response)
     if unknown:
-        raise ProviderError(
+        raise ParseError(
             f"the answer is compressed as {unknown!r}, which this install cannot decode"
         )
     layers = [
@@ -374,24 +374,24 @@ async def _read_capped(response: httpx.Response) -> bytes:
         if e.strip().lower() not in ("", "identity")
     ]
     if len(layers) > 1:  # each layer multiplies what one read expands to: a bomb past the cap
-        raise ProviderError(
+        raise ParseError(
             f"the answer is compressed {len(layers)} times over; keyz decodes one layer"
         )
     try:
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > MAX_BODY:
-                raise ProviderError(
+                raise ParseError(
                     f"answer larger than {MAX_BODY} bytes once decoded; not a balance answer"
                 )
             chunks.append(chunk)
     except httpx.DecodingError:
         encoding = response.headers.get("content-encoding", "")
-        raise ProviderError(f"the {encoding} answer is corrupt and cannot be decoded") from None
+        raise ParseError(f"the {encoding} answer is corrupt and cannot be decoded") from None
     except httpx.TimeoutException:
-        raise ProviderError("the answer stalled and timed out") from None
+        raise NetworkError("the answer stalled and timed out") from None
     except httpx.TransportError:
-        raise ProviderError("the connection broke while reading the answer") from None
+        raise NetworkError("the connection broke while reading the answer") from None
     return b"".join(chunks)
 
 
@@ -430,16 +430,16 @@ def _decode(response: httpx.Response, body: bytes) -> Any:
     try:
         return _loads(body.decode("utf-8"))
     except _NonFinite as exc:
-        raise ProviderError(f"the answer has {exc}, which is not a number") from None
+        raise ParseError(f"the answer has {exc}, which is not a number") from None
     except _TooLong:
-        raise ProviderError(
+        raise ParseError(
             f"the answer has a number too long to be a figure (over {MAX_NUMBER} characters)"
         ) from None
     except RecursionError:
-        raise ProviderError("the answer is nested too deeply to be a balance") from None
+        raise ParseError("the answer is nested too deeply to be a balance") from None
     except (UnicodeDecodeError, ValueError):
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
-        raise ProviderError(
+        raise ParseError(
             f"the answer is not JSON ({clean(kind, 60)}); is the base_url right?"
         ) from None
 

@@ -28,7 +28,7 @@ import re
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
-from keyz.errors import AuthError, ProviderError
+from keyz.errors import AuthError, ParseError, ProviderError
 from keyz.money import optional_amount
 from keyz.periods import from_epoch
 from keyz.providers.base import (
@@ -70,7 +70,7 @@ _WINDOWS: Final = (
 
 def parse_remains(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
     base = payload.get("base_resp")
     code = base.get("status_code") if isinstance(base, dict) else None
     if code != 0:
@@ -81,11 +81,11 @@ def parse_remains(payload: Any) -> Report:
         raise (AuthError if code in (1004, 2049) else ProviderError)(text)
     rows = payload.get("model_remains")
     if not isinstance(rows, list):
-        raise ProviderError("the answer has no model_remains list")
+        raise ParseError("the answer has no model_remains list")
     row = _chat_row(rows)
     quotas = [q for q in (_window(row, *spec) for spec in _WINDOWS) if q is not None]
     if not quotas:
-        raise ProviderError("the plan row has no interval or weekly figures")
+        raise ParseError("the plan row has no interval or weekly figures")
     # the model name is stored only when it is a model name (it is free text from outside)
     name = str(row.get("model_name"))
     shown = name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}", name) else "the chat models"
@@ -100,7 +100,7 @@ def _chat_row(rows: list[Any]) -> dict[str, Any]:
     for row in named:
         if row["model_name"].lower().startswith("minimax-m"):
             return row
-    raise ProviderError("no 'general' or 'MiniMax-M*' row in model_remains")
+    raise ParseError("no 'general' or 'MiniMax-M*' row in model_remains")
 
 
 def _window(row: dict[str, Any], label: str, prefix: str, start: str, end: str) -> Quota | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from keyz.errors import AuthError, ProviderError
+from keyz.errors import AuthError, ParseError, ProviderError
 from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import (
     Capability,
@@ -42,7 +42,7 @@ REGIONS = {
 def parse_balance(payload: Any, currency: str) -> Report:
     """Normalize a balance answer; ``currency`` is the region's (the answer does not say)."""
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
     if payload.get("code") != 0 or payload.get("status") is not True:
         raise ProviderError(
             f"the provider reported an error "
@@ -50,7 +50,7 @@ def parse_balance(payload: Any, currency: str) -> Report:
         )
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise ProviderError("the answer has no data object")
+        raise ParseError("the answer has no data object")
     balance = Balance(
         currency=currency,
         remaining=parse_amount(data.get("available_balance"), field="available_balance"),

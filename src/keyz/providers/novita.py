@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
@@ -27,7 +27,7 @@ SCALE: Final = Decimal(10000)  # the answer is in 1/10000 USD
 def parse_balance(payload: Any) -> Report:
     """Normalize a balance/detail answer into USD."""
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
 
     def figure(name: str) -> Decimal | None:
         return optional_amount(payload.get(name), field=name, scale=SCALE)

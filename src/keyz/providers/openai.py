@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import parse_amount
 from keyz.periods import from_epoch
 from keyz.providers._buckets import Cost, collect, query_start, windows
@@ -37,21 +37,21 @@ COSTS = Endpoint("costs", "/v1/organization/costs", KeyKind.ADMIN, Capability.SP
 
 def parse_page(payload: Any) -> tuple[list[Cost], str | None]:
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise ProviderError("the answer has no data list")
+        raise ParseError("the answer has no data list")
     costs: list[Cost] = []
     for bucket in payload["data"]:
         day = from_epoch(bucket.get("start_time")) if isinstance(bucket, dict) else None
         if day is None:
-            raise ProviderError("a bucket has no start_time")
+            raise ParseError("a bucket has no start_time")
         for result in bucket.get("results") or []:
             amount = result.get("amount") if isinstance(result, dict) else None
             if not isinstance(amount, dict) or not isinstance(amount.get("currency"), str):
-                raise ProviderError("a result has no amount with a currency")
+                raise ParseError("a result has no amount with a currency")
             value = parse_amount(amount.get("value"), field="amount.value")
             costs.append(Cost(day, amount["currency"].strip().upper(), value))
     cursor = payload.get("next_page") if payload.get("has_more") is True else None
     if cursor is not None and not isinstance(cursor, str):
-        raise ProviderError("next_page is not a string")
+        raise ParseError("next_page is not a string")
     return costs, cursor
 
 

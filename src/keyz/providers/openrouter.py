@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
-from keyz.errors import AuthError, ProviderError
+from keyz.errors import AuthError, ParseError
 from keyz.money import optional_amount, parse_amount
 from keyz.periods import day_start, month_start, week_start
 from keyz.providers.base import (
@@ -45,7 +45,7 @@ _RESETS = ("daily", "weekly", "monthly")
 def _data(payload: Any) -> dict[str, Any]:
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
-        raise ProviderError("the answer has no data object")
+        raise ParseError("the answer has no data object")
     return data
 
 
@@ -76,7 +76,7 @@ def parse_key(payload: Any, now: datetime) -> Report:
     """Normalize a /key answer: the key's own cap and spend windows, no invented balance."""
     data = _data(payload)
     if "limit" not in data or data.get("usage") is None:  # both always sent; limit null = no cap
-        raise ProviderError("the answer has no limit and usage figures")
+        raise ParseError("the answer has no limit and usage figures")
     spend = [
         Spend(
             period=period,  # type: ignore[arg-type]  # the names above are valid periods

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
@@ -22,7 +22,7 @@ BALANCE = Endpoint("balance", "/usage/current_balance", KeyKind.REGULAR, Capabil
 
 def parse_balance(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
     points = parse_amount(payload.get("current_point_balance"), field="current_point_balance")
     balance = Balance(
         currency="POINTS", unit_kind="provider", remaining=points, source=BALANCE.path

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError, ProviderError
 from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import (
     Capability,
@@ -45,14 +45,14 @@ CURRENCY_NOTE: Final = "currency follows the site (the answer does not name it)"
 
 def parse_user_info(payload: Any, currency: str) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
     if payload.get("status") is not True:
         message = payload.get("message")
         said = f": {clean(message, 100)}" if isinstance(message, str) else ""
         raise ProviderError(f"the provider reported an error (code {payload.get('code')!r}){said}")
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise ProviderError("the answer has no data object")
+        raise ParseError("the answer has no data object")
     balance = Balance(
         currency=currency,
         remaining=parse_amount(data.get("totalBalance"), field="totalBalance"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError
 from keyz.money import parse_amount
 from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
 from keyz.sidecar import Balance
@@ -26,7 +26,7 @@ BALANCE = Endpoint("balance", "/api/v1/billing/balance", KeyKind.ADMIN, Capabili
 def parse_balance(payload: Any) -> Report:
     balances = payload.get("balances") if isinstance(payload, dict) else None
     if not isinstance(balances, dict):
-        raise ProviderError("the answer has no balances object")
+        raise ParseError("the answer has no balances object")
     found: list[Balance] = []
     if balances.get("usd") is not None:
         usd = parse_amount(balances["usd"], field="balances.usd")
@@ -37,7 +37,7 @@ def parse_balance(payload: Any) -> Report:
             Balance(currency="DIEM", unit_kind="provider", remaining=diem, source=BALANCE.path)
         )
     if not found:
-        raise ProviderError("the answer has neither a usd nor a diem balance")
+        raise ParseError("the answer has neither a usd nor a diem balance")
     available = payload.get("canConsume")
     return Report(available=available if isinstance(available, bool) else None, balances=found)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError, ProviderError
 from keyz.money import parse_amount
 from keyz.providers.base import (
     Capability,
@@ -53,7 +53,7 @@ def parse_team(payload: Any) -> str:
         # a team-scoped key names its team as the scope; any other scope is not a team
         team = payload.get("scopeId") if payload.get("scope") == "SCOPE_TEAM" else None
     if not isinstance(team, str) or not team.strip():
-        raise ProviderError("the answer names no teamId; set it with --option team_id=…")
+        raise ParseError("the answer names no teamId; set it with --option team_id=…")
     return team.strip()
 
 
@@ -62,7 +62,7 @@ def parse_balance(payload: Any) -> Report:
     total = payload.get("total") if isinstance(payload, dict) else None
     value = total.get("val") if isinstance(total, dict) else None
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise ProviderError("the answer has no readable total.val")
+        raise ParseError("the answer has no readable total.val")
     balance = Balance(
         currency="USD",
         remaining=parse_amount(value, field="total.val", scale=CENTS),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from keyz.errors import ProviderError
+from keyz.errors import ParseError, ProviderError
 from keyz.money import optional_amount, parse_amount
 from keyz.periods import from_epoch
 from keyz.providers.base import (
@@ -60,7 +60,7 @@ LABELS: Final = {"TOKENS_LIMIT": "tokens", "CREDIT_LIMIT": "credits", "TIME_LIMI
 
 def parse_limits(payload: Any) -> Report:
     if not isinstance(payload, dict):
-        raise ProviderError("the answer is not a JSON object")
+        raise ParseError("the answer is not a JSON object")
     if payload.get("success") is not True or payload.get("code", 200) != 200:
         message = payload.get("msg")
         said = f": {clean(message, 100)}" if isinstance(message, str) else ""
@@ -68,10 +68,10 @@ def parse_limits(payload: Any) -> Report:
     data = payload.get("data")
     limits = data.get("limits") if isinstance(data, dict) else None
     if not isinstance(limits, list):
-        raise ProviderError("the answer has no data.limits list")
+        raise ParseError("the answer has no data.limits list")
     quotas = [_quota(item) for item in limits]
     if not quotas:
-        raise ProviderError("the plan reports no limits")
+        raise ParseError("the plan reports no limits")
     unknown = sorted({q.label for q in quotas if q.window is None})
     notes = [f"unknown window unit, length not shown: {label}" for label in unknown]
     return Report(available=None, quotas=quotas, notes=notes)
@@ -79,7 +79,7 @@ def parse_limits(payload: Any) -> Report:
 
 def _quota(item: Any) -> Quota:
     if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-        raise ProviderError("a limit has no type")
+        raise ParseError("a limit has no type")
     used_percent = parse_amount(item.get("percentage"), field="percentage")
     # a type keyz does not know keeps its name: masked before it is cut, never stored raw
     label = LABELS.get(item["type"]) or clean(item["type"].lower().replace("_", " "), 40)
