@@ -19,6 +19,7 @@ import os
 import random
 import re
 import ssl
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -207,15 +208,19 @@ class HttpClient:
 
     @staticmethod
     def make_async_client() -> httpx.AsyncClient:
-        # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY;
-        # Accept-Encoding is httpx's: exactly the encodings this install can decode.
+        # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY.
         _check_proxy_settings()
         try:
             return httpx.AsyncClient(
                 verify=ssl_context(),
                 follow_redirects=False,
                 timeout=REQUEST_TIMEOUT,
-                headers={"Accept": "application/json", "User-Agent": "keyz"},
+                # exactly what _read_capped decodes, whatever else this install could
+                headers={
+                    "Accept": "application/json",
+                    "Accept-Encoding": "gzip, deflate",
+                    "User-Agent": "keyz",
+                },
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             )
         except (ValueError, ImportError, httpx.InvalidURL) as exc:  # a proxy URL httpx cannot use
@@ -360,39 +365,75 @@ def _tls_failure(exc: BaseException) -> tuple[str | None, str | None]:
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
-    """The decoded body, refused once it passes MAX_BODY (a gzip bomb stops there)."""
-    chunks: list[bytes] = []
-    size = 0
+    """The decoded body, refused once it passes MAX_BODY: a gzip bomb stops there.
+
+    keyz decodes itself, with zlib's ``max_length``, rather than through httpx's
+    decoders: those expand each network read whole, and one read can be 256 KiB
+    (≈ 260 MB of zeros once inflated) when the reader falls behind.
+    """
     unknown = _undecodable_encoding(response)
     if unknown:
         raise ParseError(
             f"the answer is compressed as {unknown!r}, which this install cannot decode"
         )
     layers = [
-        e
+        e.strip().lower()
         for e in response.headers.get_list("content-encoding", split_commas=True)
         if e.strip().lower() not in ("", "identity")
     ]
-    if len(layers) > 1:  # each layer multiplies what one read expands to: a bomb past the cap
+    if len(layers) > 1:  # each layer multiplies what one read expands to
         raise ParseError(
             f"the answer is compressed {len(layers)} times over; keyz decodes one layer"
         )
+    inflate = _Inflater(layers[0]) if layers else None
+    chunks: list[bytes] = []
+    size = 0
     try:
-        async for chunk in response.aiter_bytes():
+        async for raw in response.aiter_raw():
+            chunk = inflate.feed(raw, MAX_BODY - size + 1) if inflate else raw
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > MAX_BODY or (inflate and inflate.pending):
                 raise ParseError(
                     f"answer larger than {MAX_BODY} bytes once decoded; not a balance answer"
                 )
             chunks.append(chunk)
-    except httpx.DecodingError:
-        encoding = response.headers.get("content-encoding", "")
-        raise ParseError(f"the {encoding} answer is corrupt and cannot be decoded") from None
+        if inflate:
+            chunks.append(inflate.finish())
+    except zlib.error:
+        raise ParseError(f"the {layers[0]} answer is corrupt and cannot be decoded") from None
     except httpx.TimeoutException:
         raise NetworkError("the answer stalled and timed out") from None
     except httpx.TransportError:
         raise NetworkError("the connection broke while reading the answer") from None
     return b"".join(chunks)
+
+
+class _Inflater:
+    """gzip or deflate (zlib-wrapped, or raw as some servers send it), bounded per call."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else 0)
+        self._first = encoding == "deflate"
+        self.pending = False  # output beyond the limit is waiting: the body is too large
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        try:
+            out = self._zlib.decompress(data, max(limit, 1))
+        except zlib.error:
+            if not self._first:
+                raise
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib header
+            out = self._zlib.decompress(data, max(limit, 1))
+        self._first = False
+        self.pending = bool(self._zlib.unconsumed_tail)
+        return out
+
+    def finish(self) -> bytes:
+        rest = self._zlib.flush()
+        if not self._zlib.eof:  # the stream stopped short: not a whole answer
+            raise zlib.error("truncated")
+        return rest
 
 
 def _undecodable_encoding(response: httpx.Response) -> str | None:
