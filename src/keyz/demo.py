@@ -66,8 +66,8 @@ Say = Callable[[str], None]
 def open_accounts(
     simulator: Simulator, *, cny: str = "41.20", key_left: float = 9.8, minimax_left: str = "7"
 ) -> None:
-    """Every provider's demo account: its documented examples, those of the story's figures as
-    on one day of it (default: its last)."""
+    """Every provider's demo account (its module's examples, at its demo key); the story's three
+    with their figures of one day of it (default: its last)."""
     story: dict[str, dict[str, Any]] = {
         "deepseek": {"balances": [("CNY", cny, "0.00", cny)]},
         "openrouter": {
