@@ -22,8 +22,10 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from keyz.fields import format_time, utc_now
+from keyz.providers import KNOWN, all_providers
 from keyz.sandbox import (
     IDENTITY,
     fake_crontab,
@@ -34,23 +36,9 @@ from keyz.sandbox import (
 )
 from keyz.simulator import Simulator
 
-# Fake keys of the providers' shapes, one demo account each; they only ever reach the simulator.
-DEMO_KEYS = {
-    "anthropic": "sk-ant-admin01-" + "demo" * 12,
-    "deepseek": "sk-demo0000deepseek0000000000000000",
-    "elevenlabs": "sk_demo0000elevenlabs00000000000000000000",
-    "fal": "demo0000-fal0-0000-0000-000000000000:demo0000fal",
-    "minimax": "sk-cp-" + "demo" * 10,
-    "moonshot": "sk-demo0000moonshot000000000000000000000000",
-    "novita": "sk_demo0000novita0000000000000000000000",
-    "openai": "sk-admin-" + "demo" * 10,
-    "openrouter": "sk-or-v1-" + "0123456789abcdef" * 4,
-    "poe": "demo0000poe0000000000000000000000000000",
-    "siliconflow": "sk-demo0000siliconflow00000000000000000000",
-    "venice": "demo0000venice000000000000000000000000000",
-    "xai": "xai-token-demo0000" + "0" * 40,
-    "zai": "demo0000zai00000000000000000000.demo0000",
-}
+# Fake keys of the providers' shapes, one demo account each (each module's ``demo_key``);
+# they only ever reach the simulator.
+DEMO_KEYS = {provider.id: provider.demo_key for provider in all_providers()}
 KEYS = {  # the demo's store
     "api/deepseek": DEMO_KEYS["deepseek"],
     "api/openrouter": DEMO_KEYS["openrouter"],
@@ -78,28 +66,20 @@ Say = Callable[[str], None]
 def open_accounts(
     simulator: Simulator, *, cny: str = "41.20", key_left: float = 9.8, minimax_left: str = "7"
 ) -> None:
-    """Every provider's demo account, as on one day of the demo's story (default: its last)."""
-    keys = DEMO_KEYS
-    simulator.deepseek(keys["deepseek"], [("CNY", cny, "0.00", cny)])
-    simulator.openrouter(
-        keys["openrouter"],
-        management=False,
-        limit=20,
-        limit_remaining=key_left,
-        usage=round(20 - key_left, 2),
-    )
-    simulator.anthropic(keys["anthropic"], ["412.50", "1380", "977.25"])
-    simulator.minimax(keys["minimax"], interval_percent=minimax_left)
-    simulator.moonshot(keys["moonshot"])
-    simulator.novita(keys["novita"])
-    simulator.xai(keys["xai"])
-    simulator.siliconflow(keys["siliconflow"])
-    simulator.fal(keys["fal"])
-    simulator.venice(keys["venice"])
-    simulator.poe(keys["poe"])
-    simulator.openai(keys["openai"], ["12.40", "30.10", "8.75"])
-    simulator.zai(keys["zai"])
-    simulator.elevenlabs(keys["elevenlabs"])
+    """Every provider's demo account (its module's examples, at its demo key); the story's three
+    with their figures of one day of it (default: its last)."""
+    story: dict[str, dict[str, Any]] = {
+        "deepseek": {"balances": [("CNY", cny, "0.00", cny)]},
+        "openrouter": {
+            "management": False,
+            "limit": 20,
+            "limit_remaining": key_left,
+            "usage": round(20 - key_left, 2),
+        },
+        "minimax": {"interval_percent": minimax_left},
+    }
+    for provider_id, key in DEMO_KEYS.items():
+        simulator.account(provider_id, key, **story.get(provider_id, {}))
 
 
 def run_demo(*, keep: bool = False, say: Say = print) -> int:
@@ -222,8 +202,6 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
     so a copy of one's own store syncs as it is. Reset times are kept current by opening the
     accounts again every ``refresh`` seconds.
     """
-    from keyz.providers import KNOWN
-
     simulator = Simulator()
     simulator.any_key, simulator.record = True, False
     open_accounts(simulator)

@@ -2,7 +2,8 @@
 
 Parametrized over the registry (and the providers keyz cannot check, where they have a say),
 so a new provider is checked from its first line: its id, its endpoints and what they report,
-the simulator's account for it, its docs, its keys' prefixes and shapes, its path words.
+its documented example answers and demo key (which the simulator, ``keyz demo`` and the tests
+serve), its docs, its keys' prefixes and shapes, its path words.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyz import redact
-from keyz.demo import DEMO_KEYS, open_accounts
 from keyz.discover import path_guess, prefix_of
 from keyz.providers import _MODULES, KNOWN, all_specs, get_provider
-from keyz.providers.base import Capability, Provider
+from keyz.providers.base import Capability, Endpoint, Example, FetchContext, Provider, Report
 from keyz.providers.unsupported import UNSUPPORTED
 from keyz.render import short_name
 from keyz.simulator import Simulator
 from tests.conftest import Sandbox
-from tests.providers.helpers import ACCOUNT_KEY, ACCOUNTS, fetch
+from tests.providers.helpers import ACCOUNT_KEY, fetch
 
 ROOT = Path(__file__).parent.parent.parent
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -75,13 +75,78 @@ def test_its_regions_are_named_as_its_region_option_offers_them(pid: str) -> Non
     assert len({r.base_url for r in p.regions.values()}) == len(p.regions)
 
 
-def test_every_registered_provider_has_a_simulator_and_a_demo_account() -> None:
-    assert set(ACCOUNTS) == set(KNOWN)
+def what_it_lacks(p: Provider) -> list[str]:
+    """What a provider's module must still provide for the simulator, the demo and the tests."""
+    lacks = []
+    if type(p).examples is Provider.examples:
+        lacks.append("examples(now) -> {its endpoint's path: Example(its documented answer)}")
+    if not isinstance(getattr(p, "demo_key", None), str):
+        lacks.append('demo_key = "<a fake key of its keys\' look>"')
+    return lacks
+
+
+def at_endpoint(p: Provider, path: str) -> Endpoint | None:
+    """The endpoint ``path`` (its '{field}' parts filled, no query) is one of, if any."""
+    for e in p.endpoints:
+        if re.fullmatch(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(e.path)), path):
+            return e
+    return None
+
+
+@pytest.mark.parametrize("pid", KNOWN)
+def test_its_module_provides_its_examples_and_a_demo_key(pid: str) -> None:
+    p = provider(pid)
+    lacks = what_it_lacks(p)
+    assert not lacks, f"{pid}: its Provider class needs " + "; ".join(lacks)
+    examples = p.examples(NOW)
+    assert examples == p.examples(NOW), "examples are pure: the same clock, the same answers"
+    assert all(isinstance(example, Example) for example in examples.values())
+    answered = {at_endpoint(p, path) for path in examples}
+    assert None not in answered, f"{sorted(examples)}: each must be one of {pid}'s endpoints"
+    assert answered == set(p.endpoints), "every endpoint has its documented answer"
+    assert re.fullmatch(r"\S{20,}", p.demo_key), "a demo key looks like a key"
+    found = prefix_of(p.demo_key)
+    assert found is None or found.provider == pid, f"{pid}'s demo key has {found}'s prefix"
+
+
+def test_the_demo_serves_every_provider_its_demo_account() -> None:
+    from keyz.demo import DEMO_KEYS, open_accounts  # reads every demo_key: not at collection
+
     assert set(DEMO_KEYS) == set(KNOWN)
+    assert len(set(DEMO_KEYS.values())) == len(KNOWN), "each provider its own demo key"
     simulator = Simulator()
     open_accounts(simulator)  # what 'keyz demo --serve' answers every provider with
     for pid, key in DEMO_KEYS.items():
+        assert key == provider(pid).demo_key
         assert any(path.startswith(f"/{pid}/") for path in simulator.payloads(key)), pid
+
+
+def test_a_provider_lacking_them_is_told_what_to_add() -> None:
+    class Bare(Provider):  # a new provider's first lines
+        id = "bare"
+
+        async def fetch(self, ctx: FetchContext) -> Report:
+            return Report(available=None)
+
+    bare = Bare()
+    assert what_it_lacks(bare) == [
+        "examples(now) -> {its endpoint's path: Example(its documented answer)}",
+        'demo_key = "<a fake key of its keys\' look>"',
+    ]
+    with pytest.raises(NotImplementedError, match=r"^bare: its module provides no examples\(\)$"):
+        bare.examples(NOW)
+
+
+def test_a_provider_module_imports_neither_the_simulator_nor_the_demo() -> None:
+    """The simulator imports the providers, never the other way: a provider stays light."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {sorted(_MODULES.values())!r}:\n    importlib.import_module(name)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m in "
+        "('keyz.simulator', 'keyz.demo', 'keyz.sandbox', 'trustme', 'http.server'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
 
 
 @pytest.mark.parametrize("pid", KNOWN)
@@ -89,7 +154,7 @@ def test_the_simulator_answers_it_at_its_declared_endpoints_only(
     pid: str, simulator: Simulator
 ) -> None:
     simulator.now = NOW
-    ACCOUNTS[pid](simulator)
+    simulator.account(pid, ACCOUNT_KEY)  # its examples, with their documented figures
     report = fetch(pid, ACCOUNT_KEY, base_url=simulator.base_url(pid), now=NOW)
     said = {
         Capability.BALANCE: bool(report.balances),
@@ -100,17 +165,10 @@ def test_the_simulator_answers_it_at_its_declared_endpoints_only(
     assert any(said.values()), "the simulator's account gave no figure"
     for capability, present in said.items():
         assert not present or capability in provider(pid).capabilities, capability
-    endpoints = provider(pid).endpoints
     for request in simulator.requests:
-        matched = [
-            e
-            for e in endpoints
-            if re.fullmatch(
-                re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(f"/{pid}{e.path}")), request.path
-            )
-        ]
-        assert matched, f"{request.path}: not one of {pid}'s endpoints"
-        for name, value in matched[0].query:  # its fixed query, sent every time
+        endpoint = at_endpoint(provider(pid), request.path.removeprefix(f"/{pid}"))
+        assert endpoint, f"{request.path}: not one of {pid}'s endpoints"
+        for name, value in endpoint.query:  # its fixed query, sent every time
             assert f"{name}={value}" in request.query.split("&")
 
 

@@ -1,10 +1,11 @@
 """The provider registry: explicit, one line per provider (like pipx's backends).
 
 A provider is one spec, its class: everything else (discover's path words and key
-prefixes, status's short names, ``keyz providers``) is read from it through here.
-To add one: write ``keyz/providers/<id>.py`` with a Provider subclass, add its
-module to ``_MODULES``, and add its tests (tests/providers/test_contract.py says
-what else it needs).
+prefixes, status's short names, ``keyz providers``, the simulator's and the demo's
+accounts) is read from it through here. To add one: write ``keyz/providers/<id>.py``
+with a Provider subclass (its fetch, examples and demo key), add its module to
+``_MODULES``, and add its tests (tests/providers/test_contract.py says what else it
+needs).
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ Anthropic has no public balance endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
@@ -25,6 +27,7 @@ from keyz.providers._buckets import Cost, collect, query_start, windows
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     KeyPrefix,
@@ -87,6 +90,7 @@ class Anthropic(Provider):
         KeyPrefix("sk-ant-", KeyKind.REGULAR, False, "an Anthropic API key (not an admin key)"),
     )
     key_shapes = (r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}",)
+    demo_key = "sk-ant-admin01-" + "demo" * 12
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = {"x-api-key": ctx.secret.value, "anthropic-version": VERSION}
@@ -97,6 +101,34 @@ class Anthropic(Provider):
         }
         costs = await collect(ctx, COST_REPORT, query, headers=headers, parse_page=parse_page)
         return Report(available=None, spend=windows(costs, ctx.now, COST_REPORT.path))
+
+    def examples(
+        self, now: datetime, *, daily_cents: Sequence[str] = ("412.50", "1380", "977.25")
+    ) -> dict[str, Example]:
+        """One cost-report page: ``daily_cents[i]`` was spent i days ago (strings in cents)."""
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        buckets = [
+            {
+                "starting_at": format_time(today - timedelta(days=i)),
+                "ending_at": format_time(today - timedelta(days=i - 1)),
+                "results": [
+                    {
+                        "amount": cents,
+                        "currency": "USD",
+                        "cost_type": None,
+                        "description": None,
+                        "model": None,
+                        "service_tier": None,
+                        "context_window": None,
+                        "token_type": None,
+                        "workspace_id": None,
+                    }
+                ],
+            }
+            for i, cents in reversed(list(enumerate(daily_cents)))
+        ]
+        body = {"data": buckets, "has_more": False, "next_page": None}
+        return {COST_REPORT.path: Example(body)}
 
 
 PROVIDER = Anthropic()

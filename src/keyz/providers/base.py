@@ -1,5 +1,5 @@
 """What a provider is: one spec (an id, its endpoints, the key it needs and what its keys look
-like) and one ``fetch``."""
+like), one ``fetch``, and its documented example answers."""
 
 from __future__ import annotations
 
@@ -119,6 +119,14 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Example:
+    """One documented answer of an endpoint: what the simulator serves for it."""
+
+    body: Any  # JSON-able; a Decimal is sent as a JSON number (25, or 49.58894)
+    status: int = 200
+
+
 class KeyRejected(AuthError):
     """The key is invalid whatever its kind, so naming another kind of key would mislead."""
 
@@ -129,7 +137,8 @@ class Provider(abc.ABC):
     Everything keyz knows of a provider is read from its class: the registry
     (``keyz.providers``), ``keyz providers``, discover's path words and key prefixes,
     status's short name, the redactor's key shapes (through a checked copy, so that
-    masking output never imports a provider) and the contract tests.
+    masking output never imports a provider), the simulator's and the demo's accounts
+    (:meth:`examples`, ``demo_key``) and the contract tests.
     """
 
     id: ClassVar[str]
@@ -146,6 +155,7 @@ class Provider(abc.ABC):
     key_prefixes: ClassVar[tuple[KeyPrefix, ...]] = ()  # documented starts of its keys
     key_shapes: ClassVar[tuple[str, ...]] = ()  # regexes of its keys, masked in any output
     concurrency: ClassVar[int] = 8  # requests in flight per provider; [providers.<id>] overrides
+    demo_key: ClassVar[str]  # a fake key of its keys' look: the demo's account (never a real one)
 
     @property
     def capabilities(self) -> Capability:
@@ -156,6 +166,17 @@ class Provider(abc.ABC):
     async def fetch(self, ctx: FetchContext) -> Report:
         """Ask the provider (through ``ctx.get_json``) and return a normalized report, or raise
         ProviderError. Messages need no prefix: :meth:`report` names the provider and endpoint."""
+
+    def examples(self, now: datetime) -> dict[str, Example]:
+        """Its documented answers, as the provider sends them: endpoint path (filled, relative
+        to the base URL) -> answer, for an account at ``now``. Pure: the simulator, ``keyz
+        demo`` and the tests serve them.
+
+        A provider overrides it adding keyword-only figures, each defaulting to its documented
+        example's (``def examples(self, now, *, balance: str = "24.5")``), so that tests can
+        vary the numbers: ``Simulator.account(id, key, balance="3")``.
+        """
+        raise NotImplementedError(f"{self.id}: its module provides no examples()")
 
     async def report(self, ctx: FetchContext) -> Report:
         """:meth:`fetch`, each error naming once where it came from ('deepseek balance: ...', the
@@ -234,6 +255,7 @@ class Provider(abc.ABC):
 __all__ = [
     "Capability",
     "Endpoint",
+    "Example",
     "FetchContext",
     "KeyKind",
     "KeyPrefix",

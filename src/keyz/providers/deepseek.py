@@ -11,11 +11,21 @@ Amounts are strings in the currency's major unit; one item per currency (CNY, US
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from keyz.errors import ParseError
 from keyz.money import optional_amount, parse_amount
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    Example,
+    FetchContext,
+    KeyKind,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Balance
 
 BALANCE = Endpoint("balance", "/user/balance", KeyKind.REGULAR, Capability.BALANCE)
@@ -53,10 +63,25 @@ class DeepSeek(Provider):
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = "any API key from platform.deepseek.com/api_keys"
     path_words = ("deepseek",)  # its keys are plain sk-<hex>: no prefix of their own
+    demo_key = "sk-demo0000deepseek0000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
+
+    def examples(
+        self,
+        now: datetime,
+        *,
+        balances: Sequence[tuple[str, str, str, str]] = (("CNY", "110.00", "10.00", "100.00"),),
+        available: bool = True,
+    ) -> dict[str, Example]:
+        """balances: (currency, total, granted, topped_up) as the decimal strings DeepSeek sends."""
+        infos = [
+            {"currency": c, "total_balance": t, "granted_balance": g, "topped_up_balance": u}
+            for c, t, g, u in balances
+        ]
+        return {BALANCE.path: Example({"is_available": available, "balance_infos": infos})}
 
 
 PROVIDER = DeepSeek()

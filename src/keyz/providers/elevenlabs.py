@@ -10,13 +10,22 @@ percentage left (derived), and the reset time.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from keyz.errors import ParseError
 from keyz.money import parse_amount
 from keyz.periods import from_epoch
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    Example,
+    FetchContext,
+    KeyKind,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Quota
 
 SUBSCRIPTION = Endpoint("subscription", "/v1/user/subscription", KeyKind.REGULAR, Capability.QUOTA)
@@ -55,10 +64,30 @@ class ElevenLabs(Provider):
         "(user_read)"
     )
     path_words = ("elevenlabs", "eleven")
+    demo_key = "sk_demo0000elevenlabs00000000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(SUBSCRIPTION, headers={"xi-api-key": ctx.secret.value})
         return parse_subscription(payload)
+
+    def examples(
+        self, now: datetime, *, used: int = 6200, limit: int = 10000
+    ) -> dict[str, Example]:
+        body = {
+            "tier": "starter",
+            "character_count": used,
+            "character_limit": limit,
+            "can_extend_character_limit": False,
+            "allowed_to_extend_character_limit": False,
+            "next_character_count_reset_unix": int(now.timestamp()) + 12 * 86400,
+            "voice_slots_used": 1,
+            "voice_limit": 10,
+            "status": "active",
+            "currency": "usd",
+            "billing_period": "monthly_period",
+            "character_refresh_period": "monthly_period",
+        }
+        return {SUBSCRIPTION.path: Example(body)}
 
 
 PROVIDER = ElevenLabs()

@@ -11,11 +11,21 @@ is present only when expanded. The username is not copied.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from keyz.errors import ParseError
 from keyz.money import parse_amount
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    Example,
+    FetchContext,
+    KeyKind,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Balance
 
 BILLING = Endpoint(
@@ -47,10 +57,20 @@ class Fal(Provider):
     endpoints = (BILLING,)
     key_help: ClassVar[str] = "an ADMIN API key from fal.ai/dashboard/keys (scope: ADMIN)"
     path_words = ("fal",)  # its keys are '<uuid>:<secret>': no prefix
+    demo_key = "demo0000-fal0-0000-0000-000000000000:demo0000fal"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(BILLING, headers={"Authorization": f"Key {ctx.secret.value}"})
         return parse_billing(payload)
+
+    def examples(
+        self, now: datetime, *, balance: str = "24.5", currency: str = "USD"
+    ) -> dict[str, Example]:
+        body = {
+            "username": "my-team",
+            "credits": {"current_balance": Decimal(balance), "currency": currency},
+        }
+        return {BILLING.path: Example(body)}
 
 
 PROVIDER = Fal()

@@ -25,6 +25,7 @@ Quirks, handled once here:
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
@@ -34,6 +35,7 @@ from keyz.periods import from_epoch
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     KeyPrefix,
@@ -166,10 +168,44 @@ class MiniMax(Provider):
         KeyPrefix("sk-api-", KeyKind.REGULAR, False, "a MiniMax pay-as-you-go key (no plan)"),
     )
     key_shapes = (r"sk-cp-[A-Za-z0-9_\-]{16,}",)
+    demo_key = "sk-cp-" + "demo" * 10
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(REMAINS, headers=ctx.bearer())
         return parse_remains(payload)
+
+    def examples(
+        self,
+        now: datetime,
+        *,
+        interval_percent: str = "89.93",
+        weekly_percent: str = "97",
+        status_code: int = 0,
+    ) -> dict[str, Example]:
+        """``status_code``: 0, or one of the errors MiniMax sends with HTTP 200."""
+        ms = int(now.timestamp() * 1000)
+        row = {
+            "model_name": "MiniMax-M2",
+            "start_time": ms - 3_600_000,
+            "end_time": ms + 4 * 3_600_000,
+            "remains_time": 4 * 3_600_000,
+            "current_interval_total_count": 1500,
+            "current_interval_usage_count": 151,
+            "current_interval_remaining_percent": Decimal(interval_percent),
+            "current_interval_status": 1,
+            "weekly_start_time": ms - 86_400_000,
+            "weekly_end_time": ms + 6 * 86_400_000,
+            "current_weekly_total_count": 15000,
+            "current_weekly_usage_count": 450,
+            "current_weekly_remaining_percent": Decimal(weekly_percent),
+            "current_weekly_status": 1,
+        }
+        messages = {0: "success", 1004: "login fail", 2049: "invalid api key", 2062: "no plan"}
+        body = {
+            "base_resp": {"status_code": status_code, "status_msg": messages[status_code]},
+            "model_remains": [row, {**row, "model_name": "video"}],
+        }
+        return {REMAINS.path: Example(body)}
 
 
 PROVIDER = MiniMax()

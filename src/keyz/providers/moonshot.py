@@ -13,6 +13,8 @@ USD on api.moonshot.ai and in CNY on api.moonshot.cn. Keys are region-bound: the
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from keyz.errors import AuthError, ParseError, ProviderError
@@ -20,6 +22,7 @@ from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     Option,
@@ -77,6 +80,7 @@ class Moonshot(Provider):
         "region=cn"
     )
     path_words = ("moonshot", "kimi")  # its keys are plain sk-…: no prefix of their own
+    demo_key = "sk-demo0000moonshot000000000000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         region = ctx.region
@@ -93,6 +97,22 @@ class Moonshot(Provider):
                 status=exc.status,
             ) from None
         return parse_balance(payload, region.currency)
+
+    def examples(
+        self,
+        now: datetime,
+        *,
+        available: str = "49.58894",
+        voucher: str = "46.58893",
+        cash: str = "3.00001",
+    ) -> dict[str, Example]:
+        """Numbers, as Moonshot sends them (currency depends on the region's host)."""
+        data = {
+            "available_balance": Decimal(available),
+            "voucher_balance": Decimal(voucher),
+            "cash_balance": Decimal(cash),
+        }
+        return {BALANCE.path: Example({"code": 0, "data": data, "scode": "0x0", "status": True})}
 
 
 PROVIDER = Moonshot()

@@ -10,12 +10,21 @@ Every amount is a string in 1/10000 USD (10000 = $1.00): keyz divides by 10000.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 from keyz.errors import ParseError
 from keyz.money import optional_amount, parse_amount
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    Example,
+    FetchContext,
+    KeyKind,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Balance
 
 BALANCE = Endpoint(
@@ -55,10 +64,29 @@ class Novita(Provider):
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = "an API key from novita.ai/settings/key-management"
     path_words = ("novita",)
+    demo_key = "sk_demo0000novita0000000000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
+
+    def examples(
+        self,
+        now: datetime,
+        *,
+        available: str = "1000000",
+        cash: str = "800000",
+        credit_limit: str = "200000",
+    ) -> dict[str, Example]:
+        """Strings in 1/10000 USD."""
+        body = {
+            "availableBalance": available,
+            "cashBalance": cash,
+            "creditLimit": credit_limit,
+            "pendingCharges": "0",
+            "outstandingInvoices": "0",
+        }
+        return {BALANCE.path: Example(body)}
 
 
 PROVIDER = Novita()

@@ -16,6 +16,9 @@ the wild, so both are accepted. Daily buckets (limit ≤ 180); keyz follows
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from keyz.errors import ParseError
@@ -25,6 +28,7 @@ from keyz.providers._buckets import Cost, collect, query_start, windows
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     KeyPrefix,
@@ -73,6 +77,7 @@ class OpenAI(Provider):
         KeyPrefix("sk-svcacct-", KeyKind.REGULAR, False, "an OpenAI service-account key"),
     )
     key_shapes = (r"sk-(?:proj|svcacct|service|admin)-[A-Za-z0-9_\-]{16,}",)
+    demo_key = "sk-admin-" + "demo" * 10
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
@@ -83,6 +88,32 @@ class OpenAI(Provider):
         }
         costs = await collect(ctx, COSTS, query, headers=headers, parse_page=parse_page)
         return Report(available=None, spend=windows(costs, ctx.now, COSTS.path))
+
+    def examples(
+        self, now: datetime, *, daily_dollars: Sequence[str] = ("12.40", "30.10", "8.75")
+    ) -> dict[str, Example]:
+        """One costs page: ``daily_dollars[i]`` spent i days ago (sent as numbers)."""
+        today = int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+        buckets = [
+            {
+                "object": "bucket",
+                "start_time": today - i * 86400,
+                "end_time": today - (i - 1) * 86400,
+                "results": [
+                    {
+                        "object": "organization.costs.result",
+                        "amount": {"value": Decimal(value), "currency": "usd"},
+                        "line_item": None,
+                        "project_id": None,
+                        "api_key_id": None,
+                        "quantity": None,
+                    }
+                ],
+            }
+            for i, value in reversed(list(enumerate(daily_dollars)))
+        ]
+        body = {"object": "page", "data": buckets, "has_more": False, "next_page": None}
+        return {COSTS.path: Example(body)}
 
 
 PROVIDER = OpenAI()

@@ -27,6 +27,7 @@ from keyz.periods import day_start, month_start, week_start
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     KeyPrefix,
@@ -114,6 +115,7 @@ class OpenRouter(Provider):
     path_words = ("openrouter",)
     key_prefixes = (KeyPrefix("sk-or-v1-", KeyKind.REGULAR, True, "an OpenRouter key"),)
     key_shapes = (r"sk-or-v1-[0-9a-f]{32,}",)
+    demo_key = "sk-or-v1-" + "0123456789abcdef" * 4
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
@@ -134,6 +136,55 @@ class OpenRouter(Provider):
                 ) from None
             return parse_key(payload, ctx.now)
         return parse_credits(payload)
+
+    def examples(
+        self,
+        now: datetime,
+        *,
+        management: bool = True,
+        total_credits: float = 100.5,
+        total_usage: float = 25.75,
+        limit: float | None = 100,
+        limit_remaining: float | None = 74.5,
+        limit_reset: str | None = "monthly",
+        usage: float = 25.5,
+    ) -> dict[str, Example]:
+        """A management key's account; an ordinary key (``management=False``) gets its credits
+        refused, as OpenRouter does, and only its own cap."""
+        if management:
+            body: Any = {"data": {"total_credits": total_credits, "total_usage": total_usage}}
+            credits = Example(body)
+        else:
+            forbidden = {
+                "error": {"code": 403, "message": "Only management keys can fetch credits"}
+            }
+            credits = Example(forbidden, 403)
+        key = {
+            "label": "sk-or-v1-au7...890",
+            "limit": limit,
+            "limit_reset": limit_reset,
+            "limit_remaining": limit_remaining,
+            "include_byok_in_limit": False,
+            "usage": usage,
+            "usage_daily": usage,
+            "usage_weekly": usage,
+            "usage_monthly": usage,
+            "byok_usage": 0,
+            "byok_usage_daily": 0,
+            "byok_usage_weekly": 0,
+            "byok_usage_monthly": 0,
+            "is_free_tier": False,
+            "is_management_key": management,
+            "is_provisioning_key": management,
+            "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
+            "expires_at": None,
+            "rate_limit": {
+                "requests": 1000,
+                "interval": "1h",
+                "note": "This field is deprecated and safe to ignore.",
+            },
+        }
+        return {CREDITS.path: credits, KEY.path: Example({"data": key})}
 
 
 PROVIDER = OpenRouter()

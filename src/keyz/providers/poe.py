@@ -10,11 +10,20 @@ with ``unit_kind: provider``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from keyz.errors import ParseError
 from keyz.money import parse_amount
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    Example,
+    FetchContext,
+    KeyKind,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Balance
 
 BALANCE = Endpoint("balance", "/usage/current_balance", KeyKind.REGULAR, Capability.BALANCE)
@@ -39,10 +48,14 @@ class Poe(Provider):
     endpoints = (BALANCE,)
     key_help: ClassVar[str] = "an API key from poe.com/api_key"
     path_words = ("poe",)
+    demo_key = "demo0000poe0000000000000000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
+
+    def examples(self, now: datetime, *, points: int = 1500) -> dict[str, Example]:
+        return {BALANCE.path: Example({"current_point_balance": points})}
 
 
 PROVIDER = Poe()

@@ -15,6 +15,7 @@ USD). Personal data in the answer (id, name, email, image) is never copied.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Final
 
 from keyz.errors import ParseError, ProviderError
@@ -22,6 +23,7 @@ from keyz.money import optional_amount, parse_amount
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     Option,
@@ -81,11 +83,31 @@ class SiliconFlow(Provider):
         "an API key from cloud.siliconflow.cn/account/ak, or cloud.siliconflow.com with region=com"
     )
     path_words = ("siliconflow",)  # its keys are plain sk-…: no prefix of their own
+    demo_key = "sk-demo0000siliconflow00000000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(USER_INFO, headers=ctx.bearer())
         assert ctx.region is not None  # Provider.report resolves it
         return parse_user_info(payload, ctx.region.currency)
+
+    def examples(
+        self, now: datetime, *, total: str = "88.88", gift: str = "0.88", charged: str = "88.00"
+    ) -> dict[str, Example]:
+        data = {
+            "id": "userid",
+            "name": "username",
+            "image": "",
+            "email": "user@example.com",
+            "isAdmin": False,
+            "balance": gift,
+            "status": "normal",
+            "introduction": "",
+            "role": "",
+            "chargeBalance": charged,
+            "totalBalance": total,
+        }
+        body = {"code": 20000, "message": "OK", "status": True, "data": data}
+        return {USER_INFO.path: Example(body)}
 
 
 PROVIDER = SiliconFlow()

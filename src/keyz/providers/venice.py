@@ -13,11 +13,21 @@ Documented example (docs.venice.ai/api-reference/endpoint/billing/balance)::
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from keyz.errors import ParseError
 from keyz.money import parse_amount
-from keyz.providers.base import Capability, Endpoint, FetchContext, KeyKind, Provider, Report
+from keyz.providers.base import (
+    Capability,
+    Endpoint,
+    Example,
+    FetchContext,
+    KeyKind,
+    Provider,
+    Report,
+)
 from keyz.sidecar import Balance
 
 BALANCE = Endpoint("balance", "/api/v1/billing/balance", KeyKind.ADMIN, Capability.BALANCE)
@@ -53,10 +63,22 @@ class Venice(Provider):
         "an admin API key from venice.ai/settings/api (inference keys cannot read billing)"
     )
     path_words = ("venice",)
+    demo_key = "demo0000venice000000000000000000000000000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(BALANCE, headers=ctx.bearer())
         return parse_balance(payload)
+
+    def examples(
+        self, now: datetime, *, usd: str = "25", diem: str = "90.5", can_consume: bool = True
+    ) -> dict[str, Example]:
+        body = {
+            "canConsume": can_consume,
+            "consumptionCurrency": "DIEM",
+            "balances": {"diem": Decimal(diem), "usd": Decimal(usd)},
+            "diemEpochAllocation": 100,
+        }
+        return {BALANCE.path: Example(body)}
 
 
 PROVIDER = Venice()

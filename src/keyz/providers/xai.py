@@ -18,6 +18,7 @@ entry, or ``GET /auth/management-keys/validation`` (``teamId``, or ``scopeId`` w
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
@@ -26,6 +27,7 @@ from keyz.money import parse_amount
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     KeyPrefix,
@@ -93,6 +95,7 @@ class XAI(Provider):
         KeyPrefix("xai-", KeyKind.REGULAR, False, "an xAI inference key (not a management key)"),
     )
     key_shapes = (r"xai-[0-9A-Za-z_]{40,}",)
+    demo_key = "xai-token-demo0000" + "0" * 40
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
@@ -110,6 +113,26 @@ class XAI(Provider):
                 ) from None
             raise
         return parse_balance(payload)
+
+    def examples(
+        self, now: datetime, *, team_id: str = "team-1234", total_cents: str = "-250"
+    ) -> dict[str, Example]:
+        """A management key of team ``team_id``; ``total_cents`` on xAI's inverted ledger."""
+        validation = {
+            "apiKeyId": "key-1",
+            "teamId": team_id,
+            "scope": "SCOPE_TEAM",
+            "scopeId": team_id,
+            "name": "keyz",
+        }
+        body = {
+            "changes": [{"topupStatus": "SUCCEEDED", "amount": {"val": "-1000"}}],
+            "total": {"val": total_cents},
+        }
+        return {
+            VALIDATION.path: Example(validation),
+            BALANCE.path.format(team_id=team_id): Example(body),
+        }
 
 
 PROVIDER = XAI()

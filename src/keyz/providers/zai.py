@@ -21,6 +21,7 @@ of ``TOKENS_LIMIT``. ``nextResetTime`` is epoch milliseconds.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Final
 
 from keyz.errors import ParseError, ProviderError
@@ -29,6 +30,7 @@ from keyz.periods import from_epoch
 from keyz.providers.base import (
     Capability,
     Endpoint,
+    Example,
     FetchContext,
     KeyKind,
     Option,
@@ -120,10 +122,53 @@ class Zai(Provider):
         "the GLM Coding Plan API key from z.ai/manage-apikey, or open.bigmodel.cn with region=cn"
     )
     path_words = ("zai", "zhipu", "bigmodel", "glm", "z.ai")
+    demo_key = "demo0000zai00000000000000000000.demo0000"
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(QUOTA, headers={"Authorization": ctx.secret.value})
         return parse_limits(payload)
+
+    def examples(self, now: datetime, *, used_percent: int = 28) -> dict[str, Example]:
+        reset = int(now.timestamp() * 1000) + 2 * 3_600_000
+        limits = [
+            {
+                "type": "TOKENS_LIMIT",
+                "unit": 3,
+                "number": 5,
+                "usage": 40_000_000,
+                "currentValue": 11_200_000,
+                "remaining": 28_800_000,
+                "percentage": used_percent,
+                "nextResetTime": reset,
+            },
+            {
+                "type": "TOKENS_LIMIT",
+                "unit": 6,
+                "number": 1,
+                "usage": 400_000_000,
+                "currentValue": 236_000_000,
+                "remaining": 164_000_000,
+                "percentage": 59,
+                "nextResetTime": reset + 3 * 86_400_000,
+            },
+            {
+                "type": "TIME_LIMIT",
+                "unit": 5,
+                "number": 1,
+                "usage": 1000,
+                "currentValue": 10,
+                "remaining": 990,
+                "percentage": 1,
+                "usageDetails": [{"modelCode": "search-prime", "usage": 10}],
+            },
+        ]
+        body = {
+            "success": True,
+            "code": 200,
+            "msg": "Operation successful",
+            "data": {"limits": limits, "planName": "Pro"},
+        }
+        return {QUOTA.path: Example(body)}
 
 
 PROVIDER = Zai()
