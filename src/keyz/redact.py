@@ -22,8 +22,9 @@ MASK: Final = "[REDACTED]"
 # The key shapes every provider declares (Provider.key_shapes, Unsupported.key_shapes),
 # copied here because every output is masked and must not import the providers to do it;
 # tests/providers/test_contract.py proves the copy equal to the declarations.
-# Most specific first (reliability.md §7.2); ANY_SK, last, catches other sk- keys (deepseek,
-# moonshot, siliconflow, ... declare no shape of their own).
+# Most specific first, so that a key matches its own provider's longer shape before a
+# shorter one could cut it; ANY_SK, last, catches other sk- keys (deepseek, moonshot,
+# siliconflow, ... declare no shape of their own).
 ANY_SK: Final = r"sk-[A-Za-z0-9_\-]{20,}"
 KEY_SHAPES: Final = (
     r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}",  # anthropic
