@@ -143,19 +143,6 @@ def redact(text: str) -> str:
     return REDACTOR(text)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in the formatted message and traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            formatted = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact(formatted)
-            record.exc_info = None
-        return True
-
-
 def quiet_third_party_loggers() -> None:
     """httpx logs URLs at INFO and gnupg logs gpg's stderr: keep them at WARNING."""
     for name in ("httpx", "httpcore", "gnupg", "git"):
@@ -167,7 +154,6 @@ __all__ = [
     "KEY_SHAPES",
     "MASK",
     "REDACTOR",
-    "RedactingFilter",
     "Redactor",
     "clean",
     "quiet_third_party_loggers",
