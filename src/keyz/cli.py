@@ -7,6 +7,7 @@ for httpx, pydantic, GitPython or python-gnupg.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from keyz import __version__
+from keyz.clock import frozen_at, set_clock
 from keyz.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -118,12 +120,12 @@ def cli(ctx: click.Context, store: str | None, color: bool | None) -> None:
     """
     ctx.obj = Env(store)
     ctx.color = _color_choice(color)
+    pretend = os.environ.get("KEYZ_NOW")  # the demo's and the tests' clock; the core reads none
+    set_clock(frozen_at(pretend) if pretend else None)
 
 
 def _color_choice(option: bool | None) -> bool | None:
     """--color/--no-color, else NO_COLOR, else FORCE_COLOR; None: click colours a TTY only."""
-    import os
-
     if option is not None:
         return option
     if os.environ.get("NO_COLOR"):  # no-color.org: any non-empty value
