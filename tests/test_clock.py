@@ -25,7 +25,7 @@ def near_now(when: datetime) -> bool:
 
 
 def test_a_set_clock_is_everyones_until_it_is_reset() -> None:
-    set_clock(frozen_at(PRETEND))
+    set_clock(frozen_at(PRETEND, "KEYZ_NOW"))
     assert utc_now() == THEN and fields.utc_now() == THEN
     set_clock(None)
     assert near_now(utc_now()) and utc_now().microsecond == 0

@@ -121,7 +121,7 @@ def cli(ctx: click.Context, store: str | None, color: bool | None) -> None:
     ctx.obj = Env(store)
     ctx.color = _color_choice(color)
     pretend = os.environ.get("KEYZ_NOW")  # the demo's and the tests' clock; the core reads none
-    set_clock(frozen_at(pretend) if pretend else None)
+    set_clock(frozen_at(pretend, "KEYZ_NOW") if pretend else None)
 
 
 def _color_choice(option: bool | None) -> bool | None:

@@ -39,8 +39,9 @@ def utc_now() -> datetime:
     return _clock()
 
 
-def frozen_at(text: str, name: str = "KEYZ_NOW") -> Clock:
-    """A clock that always says ``text`` (``2026-11-20T09:00:00Z``); UsageError if it is not one."""
+def frozen_at(text: str, name: str) -> Clock:
+    """A clock that always says ``text`` (``2026-11-20T09:00:00Z``); UsageError naming ``name``
+    (where the text came from) if it is not such a time."""
     if not _SECONDS.fullmatch(text):
         raise UsageError(f"{name}={text!r} is not a UTC time like 2026-11-20T09:00:00Z")
     try:
