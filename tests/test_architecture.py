@@ -253,3 +253,78 @@ def test_the_rules_see_lazy_and_type_only_imports() -> None:
     seen = {(one.module, one.target, one.type_only, one.lazy) for one in KEYZ_IMPORTS}
     assert ("keyz.sync", "keyz.providers", False, True) in seen
     assert ("keyz.providers.base", "keyz.store", True, False) in seen
+
+
+# --- the command line: one boundary, one exit, typed seams ---------------------------------
+
+CLI: Final = ast.parse(MODULES["keyz.cli"].read_text())
+BOUNDARY: Final = {"invoke", "main"}  # KeyzGroup.invoke (a command's code) and main (a bug)
+
+
+def _name(node: ast.expr | None) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def _exits(tree: ast.AST) -> list[int]:
+    """Lines that leave the process: sys.exit(), os._exit(), ctx.exit(), SystemExit, click's Exit."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if (
+            isinstance(node, ast.Call)
+            and _name(node.func) in ("exit", "_exit", "SystemExit", "Exit")
+        )
+        or (isinstance(node, ast.Raise) and _name(node.exc) in ("SystemExit", "Exit"))
+    ]
+
+
+def test_only_the_boundary_exits() -> None:
+    """Commands return their exit code; KeyzGroup.invoke exits with it (or a KeyzError's), and
+    main() with 1 for a bug. No other function of keyz exits the process."""
+    outside = [
+        f"{module}:{line}"
+        for module, path in MODULES.items()
+        if module != "keyz.cli"
+        for line in _exits(ast.parse(path.read_text()))
+    ]
+    functions = [n for n in ast.walk(CLI) if isinstance(n, ast.FunctionDef)]
+    in_cli = [
+        f"keyz.cli:{line} in {function.name}"
+        for function in functions
+        if function.name not in BOUNDARY
+        for line in _exits(function)
+    ]
+    assert not outside + in_cli, "\n".join(outside + in_cli)
+    assert {f.name for f in functions for _ in _exits(f)} == BOUNDARY
+
+
+def test_the_cli_imports_each_domain_name_in_one_place() -> None:
+    """Lazy imports keep `keyz --help` light; a name several commands need has one helper."""
+    places: dict[tuple[str, str], list[str]] = {}
+    for function in ast.walk(CLI):
+        if isinstance(function, ast.FunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    for alias in node.names:
+                        places.setdefault((node.module, alias.name), []).append(function.name)
+    top = {
+        (node.module, alias.name)
+        for node in CLI.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    repeated = {name: where for name, where in places.items() if len(where) > 1 or name in top}
+    assert not repeated, repeated
+
+
+def test_the_cli_uses_no_any() -> None:
+    """What the modules hand the command line is typed: dataclasses, str, dict[str, object]."""
+    names = {node.id for node in ast.walk(CLI) if isinstance(node, ast.Name)}
+    attributes = {node.attr for node in ast.walk(CLI) if isinstance(node, ast.Attribute)}
+    imported = {
+        alias.name
+        for node in ast.walk(CLI)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "Any" not in names | attributes | imported
