@@ -125,12 +125,12 @@ def test_docs_name_the_providers_that_take_a_region() -> None:
 
 
 def test_the_readme_names_each_providers_key_kind_as_keyz_providers_does() -> None:
-    from keyz.cli import _key_kinds
     from keyz.providers import all_providers
+    from keyz.providers.catalog import key_kinds
 
     readme = (ROOT / "README.md").read_text()
     for provider in all_providers():
         row = re.search(rf"^\| `{provider.id}` \|.*\| ([^|]+) \|$", readme, re.MULTILINE)
         assert row is not None, f"README has no row for {provider.id}"
-        shown = _key_kinds(provider)  # the KEY column of keyz providers
+        shown = key_kinds(provider)  # the KEY column of keyz providers
         assert row.group(1).split()[0].strip(",;:") == shown.split()[0], (provider.id, shown)

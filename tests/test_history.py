@@ -9,6 +9,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,7 +158,7 @@ def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[
     history = history_of(*values)
     (summary,) = summaries(history, [])
     assert summary_line(summary).startswith("USD ")
-    document = summary_json(history, [])
+    document: dict[str, Any] = summary_json(history, [])  # a JSON document, read as one
     assert document["summaries"][0]["remaining"] is not None
     assert changes_table(history, [balance("USD")]) and csv_rows(history, ["USD"])
     assert sparkline([p.remaining for p in series(history, balance("USD"))])
@@ -177,7 +178,8 @@ def test_every_history_display_is_total_for_figures_at_the_bounds(values: tuple[
     found = summaries(history, [])
     assert [s.figure.kind for s in found] == ["balance", "key_limit", "spend", "quota"]
     assert all(summary_line(s) for s in found) and overview_line(found)
-    assert len(summary_json(history, [])["summaries"]) == 4
+    listed = summary_json(history, [])["summaries"]
+    assert isinstance(listed, list) and len(listed) == 4
     assert len(changes_table(history, [s.figure for s in found])[1]) == 6
     assert len(csv_rows(history, [])) == 1 + 4 * len(values)
 

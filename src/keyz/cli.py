@@ -1,34 +1,48 @@
 """The command line: parse → call the domain → render. The only module that imports click.
 
 Domain modules are imported inside the commands, so ``keyz --help`` never pays
-for httpx, pydantic, GitPython or python-gnupg.
+for httpx, pydantic, GitPython or python-gnupg; a name several commands need is
+imported by one helper here. A command that can fail returns its exit code (EXIT_*);
+``KeyzGroup.invoke`` is the one place that exits (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from keyz import __version__
+from keyz.clock import frozen_at, set_clock
 from keyz.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     BusyError,
+    DecryptError,
     KeyzError,
     UsageError,
 )
-from keyz.redact import quiet_third_party_loggers, redact
+from keyz.redact import clean, quiet_third_party_loggers, redact
 
 if TYPE_CHECKING:
     from keyz.config import Config, EntryConfig, GitMode
+    from keyz.cron import Plan
+    from keyz.providers.base import Provider
+    from keyz.sidecar import Sidecar
     from keyz.store import PassStore
     from keyz.sync import EntryResult, SyncResult
+
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def _err(message: str) -> None:
@@ -47,24 +61,27 @@ def _out(text: str) -> None:
         click.echo(redact(text))
 
 
-def _json(document: Any) -> None:
+def _json(document: object) -> None:
     # Indented for a person at a terminal; compact (and C-encoded, so fast) for programs.
     indent = 2 if sys.stdout.isatty() else None
     click.echo(redact(json.dumps(document, indent=indent, sort_keys=True, ensure_ascii=False)))
 
 
 class KeyzGroup(click.Group):
-    """The one error boundary: a KeyzError becomes 'keyz: message' and its exit code."""
+    """The one error boundary and the one exit: a command's returned code, or a KeyzError's
+    ('keyz: message' on stderr)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> None:
         try:
-            return super().invoke(ctx)
+            code = super().invoke(ctx)
         except KeyzError as exc:
             _err(f"keyz: {exc}")
-            ctx.exit(exc.exit_code)
+            code = exc.exit_code
         except KeyboardInterrupt:  # Ctrl-C outside a sync: not click's "Aborted!" and exit 1
             _err("keyz: interrupted")
-            ctx.exit(EXIT_INTERRUPTED)
+            code = EXIT_INTERRUPTED
+        if code:
+            ctx.exit(code)
 
 
 class Env:
@@ -118,12 +135,12 @@ def cli(ctx: click.Context, store: str | None, color: bool | None) -> None:
     """
     ctx.obj = Env(store)
     ctx.color = _color_choice(color)
+    pretend = os.environ.get("KEYZ_NOW")  # the demo's and the tests' clock; the core reads none
+    set_clock(frozen_at(pretend, "KEYZ_NOW") if pretend else None)
 
 
 def _color_choice(option: bool | None) -> bool | None:
     """--color/--no-color, else NO_COLOR, else FORCE_COLOR; None: click colours a TTY only."""
-    import os
-
     if option is not None:
         return option
     if os.environ.get("NO_COLOR"):  # no-color.org: any non-empty value
@@ -146,14 +163,77 @@ def _paint(line: str, tone: str | None) -> str:
 
 def _fit() -> int | None:
     """The terminal's width when stdout is one; None on a pipe, where nothing is ever cut."""
-    import shutil
-
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 NOTHING_TRACKED = (
     "Nothing tracked yet: keyz discover finds provider keys; or keyz track ENTRY -p ID"
 )
+
+
+# --- the domain names several commands need, each imported (lazily) in one place ----------
+
+
+class _Columns:
+    """Rows in columns as wide as their widest cell, each line cut to the terminal's width."""
+
+    def __init__(self, rows: Sequence[Sequence[str]]) -> None:
+        from keyz.render import column_widths
+
+        self.widths = column_widths(rows)
+        self.fit = _fit()
+
+    def line(self, row: Sequence[str], tone: str | None = None, tail: str = "") -> str:
+        from keyz.render import table_line
+
+        return _paint(table_line(row, self.widths, self.fit, tail), tone)
+
+
+def _table(rows: Sequence[Sequence[str]], fit: int | None = None) -> str:
+    from keyz.render import table
+
+    return table(rows, fit)
+
+
+def _figures(sidecar: Sidecar) -> str:
+    """'CNY 110.00 · USD 5.25', the key limit, spend and quotas: one line."""
+    from keyz.render import summarize
+
+    return summarize(sidecar)
+
+
+def _any_derived(sidecars: Iterable[Sidecar | None]) -> bool:
+    """Whether a figure shown is marked as derived by keyz (so the note goes with it)."""
+    from keyz.render import has_derived
+
+    return any(sidecar is not None and has_derived(sidecar) for sidecar in sidecars)
+
+
+def _derived_note(shown: bool) -> None:
+    from keyz.render import DERIVED_NOTE
+
+    if shown:
+        _err(DERIVED_NOTE)
+
+
+def _is_low(config: Config, entry: EntryConfig, sidecar: Sidecar) -> bool:
+    from keyz.check import is_low
+
+    return is_low(config, entry, sidecar)
+
+
+def _run_sync(
+    store: PassStore,
+    config: Config,
+    names: Sequence[str] = (),
+    *,
+    git_mode: GitMode,
+    progress: Callable[[int, int, str | None], None] | None = None,
+    on_result: Callable[[EntryResult], None] | None = None,
+) -> SyncResult:
+    from keyz.sync import run_sync
+
+    return run_sync(store, config, names, git_mode=git_mode, progress=progress, on_result=on_result)
 
 
 @cli.command()
@@ -169,9 +249,8 @@ def init(env: Env) -> None:
     Example:
       keyz init
     """
-    from keyz.config import init_keyz_dir, load_config
-    from keyz.git_ops import GitRepo
-    from keyz.merge import driver_command
+    from keyz.config import init_keyz_dir
+    from keyz.merge import register_driver
 
     store = env.store()
     if not (store.root / ".gpg-id").is_file():
@@ -180,33 +259,24 @@ def init(env: Env) -> None:
             "'pass init <gpg-id>', or point keyz at yours with --store PATH or PASSWORD_STORE_DIR"
         )
     created = init_keyz_dir(store.keyz_dir)
-    load_config(store.keyz_dir)  # one that was there already: readable, and keyz's to use?
+    env.config(store)  # one that was there already: readable, and keyz's to use?
     if created:
         names = ", ".join(path.name for path in created)
         _err(f"Created {store.keyz_dir}: {names}")
     else:
         _err(f"{store.keyz_dir} is already set up")
-    repo = GitRepo.find(store.root)
-    if repo is not None:
-        try:
-            changed = repo.register_merge_driver(driver_command())
-        finally:
-            repo.close()
-        if changed:
-            _err(
-                "Registered the keyz merge driver in .git/config "
-                "(sidecars merge by keeping the newer one)"
-            )
+    if register_driver(store.root):
+        _err(
+            "Registered the keyz merge driver in .git/config "
+            "(sidecars merge by keeping the newer one)"
+        )
     _err("Next: keyz track ENTRY --provider ID   (keyz providers lists the IDs)")
 
 
 def _complete_entries(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Pass entries for shell completion (names only; nothing is decrypted)."""
     try:
-        from keyz.store import PassStore, locate_store
-
-        root = ctx.find_root().params.get("store")
-        store = PassStore(locate_store(root))
+        store = Env(ctx.find_root().params.get("store")).store()
         return [name for name in store.entries() if name.startswith(incomplete)]
     except Exception:  # completion must never print an error into the user's shell
         return []
@@ -217,6 +287,20 @@ def _complete_providers(ctx: click.Context, param: click.Parameter, incomplete: 
     from keyz.providers import KNOWN
 
     return [pid for pid in KNOWN if pid.startswith(incomplete)]
+
+
+def _provider(provider_id: str) -> Provider:
+    """The provider with this id (its module only is imported), or a UsageError naming the known."""
+    from keyz.providers import get_provider
+
+    return get_provider(provider_id)
+
+
+def _entry_name(text: str) -> str:
+    """ENTRY as pass names it, or a UsageError (no '..', no absolute path, ...)."""
+    from keyz.store import validate_entry_name
+
+    return validate_entry_name(text)
 
 
 @cli.command()
@@ -259,17 +343,14 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], forc
     """
     from keyz.config import EntryConfig, parse_option, set_entry
     from keyz.discover import NOT_A_KEY, looks_like_key, prefix_of
-    from keyz.errors import DecryptError, UsageError
-    from keyz.providers import get_provider
-    from keyz.store import validate_entry_name
     from keyz.sync import check_key_belongs
 
     store = env.store()
     config = env.config(store)  # set up and readable?
-    name = validate_entry_name(entry)
+    name = _entry_name(entry)
     if not store.has_entry(name):
         raise UsageError(f"no entry {name!r} in {store.root} (pass ls shows what there is)")
-    provider = get_provider(provider_id)
+    provider = _provider(provider_id)
     parsed = dict(parse_option(text) for text in options)
     provider.check_options(parsed)
     before = config.entries.get(name)
@@ -311,14 +392,12 @@ def untrack(env: Env, entry: str, keep_sidecar: bool) -> None:
       keyz untrack api/old-key
     """
     from keyz.config import remove_entry
-    from keyz.errors import UsageError
     from keyz.fsutil import remove
     from keyz.sidecar import checked_path
-    from keyz.store import validate_entry_name
 
     store = env.store()
     env.config(store)
-    name = validate_entry_name(entry)
+    name = _entry_name(entry)
     path = checked_path(store.keyz_dir, name)  # a symlink in the way: refuse before any change
     if not remove_entry(store.keyz_dir, name):
         raise UsageError(f"{name} is not tracked (keyz status lists what is)")
@@ -346,7 +425,7 @@ def sync(
     no_git: bool,
     as_json: bool,
     quiet: bool,
-) -> None:
+) -> int:
     """Ask the providers of the tracked entries (or only ENTRY...) and write the sidecars.
 
     Unchanged figures leave their file untouched. Without --commit, --stage or
@@ -364,7 +443,7 @@ def sync(
       keyz sync api/deepseek --json
       keyz sync --commit --quiet     # as cron runs it
     """
-    from keyz.sync import run_sync, select_entries
+    from keyz.sync import select_entries
 
     _one_of(commit=commit, stage=stage, no_git=no_git)
     _one_of(json=as_json, quiet=quiet)
@@ -378,7 +457,7 @@ def sync(
         live.progress_on = live.rows_on = False
     live.show(0, len(live.names), None)  # before the lock, gpg and the network
     try:
-        result = run_sync(
+        result = _run_sync(
             store,
             config,
             entries,
@@ -389,12 +468,12 @@ def sync(
     finally:
         live.clear()
     if as_json:
-        _json(_sync_json(result))
+        _json(result.to_json())
     else:
         _render_sync(result, config, quiet=quiet, rows_shown=live.rows_on)
         if not live.names and not quiet:
             _err(NOTHING_TRACKED)
-    click.get_current_context().exit(_sync_exit_code(result))
+    return _sync_exit_code(result)
 
 
 class _LiveSync:
@@ -402,14 +481,11 @@ class _LiveSync:
     as soon as it is done. On a pipe: neither; the rows come at the end, in order."""
 
     def __init__(self, config: Config, entries: list[EntryConfig]) -> None:
-        from keyz.render import column_widths
-
         self.config = config
         self.names = [e.name for e in entries]
-        self.widths = column_widths([(e.name, e.provider, "") for e in entries])
+        self.columns = _Columns([(e.name, e.provider, "") for e in entries])
         self.progress_on = sys.stderr.isatty()
         self.rows_on = sys.stdout.isatty()
-        self.fit = _fit()
         self.line = ""
 
     def show(self, done: int, total: int, waiting: str | None) -> None:
@@ -424,16 +500,10 @@ class _LiveSync:
             click.echo("\r\033[K", nl=False, err=True)
 
     def row(self, entry: EntryResult) -> None:
-        from keyz.render import table_line
-
         if not self.rows_on:
             return
         self.clear()  # the same terminal, most likely: the row goes where the progress was
-        _out(
-            _paint(
-                table_line(_sync_row(entry), self.widths, self.fit), _sync_tone(entry, self.config)
-            )
-        )
+        _out(self.columns.line(_sync_row(entry), _sync_tone(entry, self.config)))
         self.line = ""  # the progress call that follows every result draws it again
 
 
@@ -444,30 +514,24 @@ def _sync_exit_code(result: SyncResult) -> int:
 
 
 def _sync_row(entry: EntryResult) -> tuple[str, str, str]:
-    from keyz.render import summarize
-
     if entry.error is None and entry.sidecar is not None:
-        return (entry.entry, entry.provider, summarize(entry.sidecar))
-    last = f"last good: {summarize(entry.sidecar)}" if entry.sidecar else "no values yet"
+        return (entry.entry, entry.provider, _figures(entry.sidecar))
+    last = f"last good: {_figures(entry.sidecar)}" if entry.sidecar else "no values yet"
     return (entry.entry, entry.provider, f"FAILED ({last})")
 
 
 def _sync_tone(entry: EntryResult, config: Config) -> str | None:
-    from keyz.check import is_low
-
     if entry.error is not None:
         return "bad"
     tracked = config.entries.get(entry.entry)
     if tracked is None or entry.sidecar is None:
         return None
-    return "bad" if is_low(config, tracked, entry.sidecar) else None
+    return "bad" if _is_low(config, tracked, entry.sidecar) else None
 
 
 def _render_sync(
     result: SyncResult, config: Config, *, quiet: bool = False, rows_shown: bool = False
 ) -> None:
-    from keyz.render import DERIVED_NOTE, column_widths, has_derived, table_line
-
     if quiet:  # problems only: one line each
         for entry in result.entries:
             if entry.error:
@@ -477,14 +541,13 @@ def _render_sync(
         return
     if not rows_shown:  # else they were shown as they finished, on a terminal
         rows = [_sync_row(entry) for entry in result.entries]
-        widths, fit = column_widths(rows), _fit()
+        columns = _Columns(rows)
         lines = [
-            _paint(table_line(row, widths, fit), _sync_tone(entry, config))
+            columns.line(row, _sync_tone(entry, config))
             for row, entry in zip(rows, result.entries, strict=True)
         ]
         _out("\n".join(lines))
-    if any(entry.sidecar is not None and has_derived(entry.sidecar) for entry in result.entries):
-        _err(DERIVED_NOTE)
+    _derived_note(_any_derived(entry.sidecar for entry in result.entries))
     for entry in result.entries:
         if entry.error:
             _err(f"keyz: {entry.entry}: {entry.error}")
@@ -505,33 +568,6 @@ def _render_sync(
             if result.staged
             else "Nothing changed to stage"
         )
-
-
-def _sync_json(result: SyncResult) -> dict[str, Any]:
-    from keyz.sidecar import json_ready
-
-    return {
-        "entries": [
-            {
-                "entry": e.entry,
-                "provider": e.provider,
-                "ok": e.error is None,
-                "changed": e.changed,
-                "error": str(e.error) if e.error else None,
-                "error_kind": e.error.kind.value if e.error else None,
-                "sidecar": json_ready(e.sidecar) if e.sidecar else None,
-            }
-            for e in result.entries
-        ],
-        "git": {
-            "mode": result.git_mode,
-            "commit": result.commit.commit if result.commit else None,
-            "paths": list(result.commit.paths) if result.commit else result.staged,
-            "error": str(result.git_error) if result.git_error else None,
-            "error_kind": result.git_error.kind.value if result.git_error else None,
-        },
-        "warnings": result.warnings,
-    }
 
 
 @cli.command()
@@ -565,20 +601,8 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
-    from click.core import ParameterSource
-
-    from keyz.check import is_low
     from keyz.fields import format_time
-    from keyz.render import (
-        DERIVED_NOTE,
-        age,
-        column_widths,
-        has_derived,
-        short_line,
-        summarize,
-        summary_parts,
-        table_line,
-    )
+    from keyz.render import age, short_line, summary_parts
     from keyz.status import collect_status
 
     source = click.get_current_context().get_parameter_source("style")
@@ -605,9 +629,9 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
         return
     tones = []
     for row in rows:
-        low = row.sidecar is not None and is_low(config, config.entries[row.entry], row.sidecar)
+        low = row.sidecar is not None and _is_low(config, config.entries[row.entry], row.sidecar)
         tones.append("bad" if low else row.tone)
-    derived = any(row.sidecar is not None and has_derived(row.sidecar) for row in rows)
+    derived = _any_derived(row.sidecar for row in rows)
     if entry is not None:  # everything about one entry, never cut
         (row,) = rows
         checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
@@ -623,18 +647,17 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
         tails = [""]
         for row in rows:
             checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
-            figures = summarize(row.sidecar) if row.sidecar else "no values yet"
+            figures = _figures(row.sidecar) if row.sidecar else "no values yet"
             table.append((row.entry, row.provider, age(checked), figures))
             tails.append(f"  ! {row.problem}" if row.problem else "")
-        widths, fit = column_widths(table), _fit()
-        lines = [table_line(r, widths, fit, tail) for r, tail in zip(table, tails, strict=True)]
+        columns = _Columns(table)
         _out(
             "\n".join(
-                _paint(line, tone) for line, tone in zip(lines, ["head", *tones], strict=True)
+                columns.line(r, tone, tail)
+                for r, tone, tail in zip(table, ["head", *tones], tails, strict=True)
             )
         )
-    if derived:
-        _err(DERIVED_NOTE)
+    _derived_note(derived)
 
 
 @cli.command()
@@ -662,10 +685,7 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
       keyz trust deepseek --remove
     """
     from keyz import trust as trusted
-    from keyz.errors import UsageError
-    from keyz.providers import get_provider
     from keyz.providers.http import resolve_base_url, shown_url
-    from keyz.redact import clean
 
     _one_of(remove=remove, yes=yes)  # forget, or approve: not both
     store = env.store()
@@ -679,7 +699,7 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
         if not rows:
             _err("No base_url from config.toml is trusted on this machine for this store")
         return
-    provider = get_provider(provider_id)
+    provider = _provider(provider_id)
     if remove:
         gone = trusted.forget(store.root, provider.id)
         _err(
@@ -733,19 +753,14 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
       keyz discover --decrypt
       keyz discover --decrypt --apply   # track the confident matches
     """
-    from keyz.config import EntryConfig, set_entry
     from keyz.discover import discover as find
-    from keyz.render import printable, table
+    from keyz.discover import track_confident
+    from keyz.render import printable
 
     store = env.store()
     config = env.config(store)
     candidates = find(store, config.entries, decrypt=decrypt)
-    tracked = []
-    if apply:
-        for candidate in candidates:
-            if candidate.confident:
-                set_entry(store.keyz_dir, EntryConfig(candidate.entry, candidate.provider, {}))
-                tracked.append(candidate.entry)
+    tracked = track_confident(store.keyz_dir, candidates) if apply else []
     if as_json:
         _json({"candidates": [c.to_json() for c in candidates], "tracked": tracked})
         return
@@ -758,7 +773,7 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
         track = "yes" if c.confident else "no"
         kind = c.key_kind.value if c.key_kind else "?"
         rows.append((printable(c.entry), c.provider, kind, track, printable(c.why)))
-    _out(table(rows, _fit()))
+    _out(_table(rows, _fit()))
     if tracked:
         _err(f"Tracked {len(tracked)}: {', '.join(tracked)}. Next: keyz sync")
     elif any(c.confident for c in candidates):
@@ -769,7 +784,7 @@ def discover(env: Env, decrypt: bool, apply: bool, as_json: bool) -> None:
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any sidecar is outdated.")
 @click.option("--commit", is_flag=True, help="Commit the rewritten sidecars (and nothing else).")
 @pass_env
-def migrate(env: Env, check: bool, commit: bool) -> None:
+def migrate(env: Env, check: bool, commit: bool) -> int:
     """Rewrite every sidecar in the current schema version.
 
     keyz reads older sidecars anyway (upgrading them in memory); this makes
@@ -807,9 +822,8 @@ def migrate(env: Env, check: bool, commit: bool) -> None:
             f"Migrated {len(result.outdated)} of {total} sidecars to schema version {SCHEMA_VERSION}"
         )
     if result.git_error is not None:
-        raise SystemExit(result.git_error.exit_code)
-    if result.problems or (check and result.outdated):
-        raise SystemExit(1)
+        return result.git_error.exit_code
+    return EXIT_FAILED if result.problems or (check and result.outdated) else EXIT_OK
 
 
 @cli.command()
@@ -847,7 +861,7 @@ def check(
     max_age: str | None,
     repeat: bool,
     as_json: bool,
-) -> None:
+) -> int:
     """Say what needs attention: low balances, low quotas, short runway, failed or stale syncs.
 
     Thresholds come from config.toml (alert_below, alert_below_percent,
@@ -872,7 +886,6 @@ def check(
 
     from keyz.alerts import parse_duration, parse_threshold
     from keyz.check import TERMINAL, UNATTENDED, remember, run_check
-    from keyz.render import DERIVED_NOTE
 
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
@@ -884,9 +897,7 @@ def check(
     config = env.config(store)
     git_problem = None
     if do_sync:
-        from keyz.sync import run_sync
-
-        result = run_sync(store, config, git_mode=git_mode or config.git)
+        result = _run_sync(store, config, git_mode=git_mode or config.git)
         git_problem = result.git_error
         if isinstance(git_problem, BusyError):
             raise git_problem
@@ -914,8 +925,7 @@ def check(
         shown = [p for p in problems if p.new or repeat]
         for problem in shown:
             _err(_paint(f"keyz: {problem.message}", problem.kind.tone))
-        if any(problem.derived for problem in shown):
-            _err(DERIVED_NOTE)
+        _derived_note(any(problem.derived for problem in shown))
         known = len(problems) - len(shown)
         if known and at_terminal:  # unattended, this line would be mailed every run
             more = "and " if shown else ""
@@ -929,8 +939,7 @@ def check(
                 if count
                 else NOTHING_TRACKED
             )
-    if problems or git_problem is not None:
-        raise SystemExit(EXIT_FAILED)
+    return EXIT_FAILED if problems or git_problem is not None else EXIT_OK
 
 
 @cli.group()
@@ -946,7 +955,7 @@ def cron() -> None:
     """
 
 
-def _schedule_options(f: Any) -> Any:
+def _schedule_options(f: F) -> F:
     for option in reversed(
         (
             click.option(
@@ -995,33 +1004,28 @@ def cron_install(
       keyz cron install --at 07:30 --check
       keyz cron install --systemd --commit --check
     """
-    from keyz import cron as c
-    from keyz.fsutil import atomic_write
+    from keyz.cron import SYSTEMD_NEXT, install_line, install_units, systemd_units, unit_dir
 
     store = env.store()
     env.config(store)
-    plan = c.make_plan(store.root.absolute(), every, at, commit, check)
+    plan = _plan(store, every, at, commit, check)
     if print_only and not systemd:
         raise UsageError("--print goes with --systemd (keyz cron show prints the crontab line)")
     if systemd:
-        units = c.systemd_units(plan)
         if print_only:
-            for name, text in units.items():
-                _out(f"# {c.unit_dir() / name}\n{text}")
+            for name, text in systemd_units(plan).items():
+                _out(f"# {unit_dir() / name}\n{text}")
             return
-        for name, text in units.items():
-            atomic_write(c.unit_dir() / name, text.encode())
-            _err(f"Wrote {c.unit_dir() / name}")
-        _err(c.SYSTEMD_NEXT)
+        for path in install_units(plan):
+            _err(f"Wrote {path}")
+        _err(SYSTEMD_NEXT)
         return
-    before = c.read_crontab()
-    after = c.with_block(before, plan)
-    if after == before:
+    edit = install_line(plan)
+    if edit is None:
         _err("Already installed; the crontab is unchanged")
         return
-    c.write_crontab(after)
-    _stale_note(c.stale_markers(before, plan.store))
-    _err(f"Installed:\n{c.cron_block(plan)}".rstrip())
+    _stale_note(edit.stale)
+    _err(f"Installed:\n{edit.block}".rstrip())
     _err("cron mails what keyz prints: nothing when all is well, one line per problem.")
 
 
@@ -1035,22 +1039,26 @@ def cron_remove(env: Env, systemd: bool) -> None:
     Example:
       keyz cron remove
     """
-    from keyz import cron as c
+    from keyz.cron import remove_line, remove_units
 
     store = env.store()
     if systemd:
-        for line in c.remove_units():
+        for line in remove_units():
             _err(line)
         return
-    before = c.read_crontab()
-    after, block = c.without_block(before, store.root.absolute())
-    if after == before:
+    edit = remove_line(store.root.absolute())
+    if edit is None:
         _err(f"No keyz line for {store.root} in the crontab")
         return
-    c.write_crontab(after)
-    if block is not None:
-        _err(f"Removed:\n{block}".rstrip())
-    _stale_note(c.stale_markers(before, store.root.absolute()))
+    if edit.block is not None:
+        _err(f"Removed:\n{edit.block}".rstrip())
+    _stale_note(edit.stale)
+
+
+def _plan(store: PassStore, every: str | None, at: str | None, commit: bool, check: bool) -> Plan:
+    from keyz.cron import make_plan
+
+    return make_plan(store.root.absolute(), every, at, commit, check)
 
 
 def _stale_note(stale: int) -> None:
@@ -1071,17 +1079,17 @@ def cron_show(env: Env, every: str | None, at: str | None, commit: bool, check: 
     Example:
       keyz cron show --commit --check
     """
-    from keyz import cron as c
+    from keyz.cron import cron_block, installed_line
 
     store = env.store()
-    plan = c.make_plan(store.root.absolute(), every, at, commit, check)
+    plan = _plan(store, every, at, commit, check)
     try:
-        _, block = c.without_block(c.read_crontab(), plan.store)
+        block = installed_line(plan.store)
         installed = block.rstrip() if block else "  (nothing for this store)"
     except KeyzError as exc:  # no crontab command: still show what would be written
         installed = f"  ({exc})"
     _out("Installed:\n" + installed)
-    _out("\n'keyz cron install' with these options would write:\n" + c.cron_block(plan).rstrip())
+    _out("\n'keyz cron install' with these options would write:\n" + cron_block(plan).rstrip())
 
 
 @cli.command()
@@ -1133,7 +1141,7 @@ def install_pass_extension(env: Env, system: bool) -> None:
 @click.argument("base", type=click.Path(dir_okay=False))
 @click.argument("ours", type=click.Path(dir_okay=False))
 @click.argument("theirs", type=click.Path(dir_okay=False))
-def merge_driver(base: str, ours: str, theirs: str) -> None:
+def merge_driver(base: str, ours: str, theirs: str) -> int:
     """Git merge driver for sidecars: keep the newer observation in OURS.
 
     Git runs it during merges once 'keyz init' has registered it; you do not.
@@ -1148,16 +1156,10 @@ def merge_driver(base: str, ours: str, theirs: str) -> None:
 
     from keyz.merge import merge_sidecars
 
-    click.get_current_context().exit(
-        EXIT_OK if merge_sidecars(Path(ours), Path(theirs)) else EXIT_FAILED
-    )
+    return EXIT_OK if merge_sidecars(Path(ours), Path(theirs)) else EXIT_FAILED
 
 
-def _parse_when(value: str | None, option: str) -> Any:
-    from datetime import UTC, datetime
-
-    from keyz.errors import UsageError
-
+def _parse_when(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
     try:
@@ -1222,10 +1224,7 @@ def history(
       keyz history --json            # burn, runway and the reason when there is none
     """
     from keyz import history as hist
-    from keyz.errors import KeyzError, UsageError
-    from keyz.fields import format_time
     from keyz.git_ops import GitRepo
-    from keyz.render import table
 
     _one_of(json=as_json, csv=as_csv)
     store = env.store()
@@ -1241,90 +1240,40 @@ def history(
         for problem in one.skipped:
             _err(f"keyz: warning: skipped {problem}")
     pick = [c.upper() for c in wanted]
-    span = " ".join(
-        part
-        for part in (
-            f"since {format_time(start)}" if start else "",
-            f"until {format_time(end)}" if end else "",
-        )
-        if part
-    )
-
-    def empty(all_of: hist.History) -> str:
-        """Why there is nothing to show for an entry, or '' when there is something."""
-        if not all_of.versions:
-            return "nothing committed yet (keyz sync --commit)"
-        count = len(all_of.versions)
-        first, last = all_of.versions[0].sidecar, all_of.versions[-1].sidecar
-        return (
-            f"no commits {span}; its {count} commit{'s' * (count != 1)} run from "
-            f"{first.observed_at:%Y-%m-%d} to {last.observed_at:%Y-%m-%d}"
-        )
+    span = hist.span_text(start, end)
 
     if entry is None:
         if as_json:
             _json({"entries": [hist.summary_json(h, pick) for h in histories]})
             return
-        rows = []
-        for all_of, one in zip(whole, histories, strict=True):
-            provider = config.entries[one.entry].provider
-            line = hist.overview_line(hist.summaries(one, pick)) if one.versions else empty(all_of)
-            if not line:
-                count = len(one.versions)
-                what = f"{' or '.join(pick)} " if pick else ""
-                line = f"no {what}figures in {count} commit{'s' * (count != 1)}"
-            rows.append((one.entry, provider, line))
-        _out(table(rows))
+        rows = [
+            (
+                one.entry,
+                config.entries[one.entry].provider,
+                hist.entry_overview(all_of, one, pick, span),
+            )
+            for all_of, one in zip(whole, histories, strict=True)
+        ]
+        _out(_table(rows))
         if not rows:
             _err(NOTHING_TRACKED)
         return
 
     (all_of,), (one,) = whole, histories
-    if pick and all_of.versions:
-        had = hist.units(hist.figures(all_of))
-        missing = [c for c in pick if c not in had]
-        if missing:
-            has = f"it has {', '.join(had)}" if had else "it has no money figures"
-            raise KeyzError(
-                f"{entry} has no {', '.join(missing)} figures in its history ({has}); "
-                "leave out --currency or name one of those"
-            )
+    hist.require_units(all_of, pick)
     if all_of.versions and not one.versions:
-        _err(f"{entry}: {empty(all_of)}")
+        _err(f"{entry}: {hist.why_empty(all_of, span)}")
     if as_json:
         _json([hist.version_json(v) for v in one.versions])
     elif as_csv:
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(hist.csv_rows(one, pick))
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(hist.csv_text(one, pick), nl=False)
     elif not all_of.versions:
         _err(f"No committed history for {entry} yet: run 'keyz sync --commit'")
     elif one.versions:
-        found = hist.all_series(one)
-        chosen = hist.select(list(found), pick)
-        _out(table(hist.changes_table(one, chosen)))
-        for figure in chosen:
-            summary = hist.summarize(one, figure, found[figure])
-            if summary is not None:
-                spark = hist.sparkline([p.remaining for p in found[figure]])
-                _out(f"{spark}  {hist.summary_line(summary)}")
-        if not chosen:
-            count = len(one.versions)
-            _out(f"no figures in {count} commit{'s' * (count != 1)} (notes or availability only)")
-
-
-def _key_kinds(provider: Any) -> str:
-    """'regular', or 'regular (balance: management)' when endpoints need different keys."""
-    main = max(provider.endpoints, key=lambda e: len(e.reports.labels()))
-    others = [
-        f"{', '.join(e.reports.labels())}: {e.key_kind.value}"
-        for e in provider.endpoints
-        if e.key_kind != main.key_kind
-    ]
-    return f"{main.key_kind.value} ({'; '.join(others)})" if others else str(main.key_kind.value)
+        changes, lines = hist.entry_detail(one, pick)
+        _out(_table(changes))
+        for line in lines:
+            _out(line)
 
 
 @cli.command()
@@ -1340,56 +1289,14 @@ def providers(as_json: bool) -> None:
       keyz providers
       keyz providers --json | jq '.providers[] | select(.key_kind == "regular") | .id'
     """
-    from keyz.providers import all_providers
-    from keyz.providers.unsupported import UNSUPPORTED
-    from keyz.render import table
+    from keyz.providers import catalog
 
-    known = all_providers()
-    unsupported = [UNSUPPORTED[pid] for pid in sorted(UNSUPPORTED)]
     if as_json:
-        _json(
-            {
-                "providers": [
-                    {
-                        "id": p.id,
-                        "title": p.title,
-                        "capabilities": p.capabilities.labels(),
-                        "key_kind": p.key_kind.value,
-                        "key_help": p.key_help,
-                        "base_url": p.default_base_url,
-                        "regions": {
-                            name: {"base_url": r.base_url, "currency": r.currency}
-                            for name, r in p.regions.items()
-                        },
-                        "endpoints": [
-                            {
-                                "path": e.target,
-                                "key_kind": e.key_kind.value,
-                                "reports": e.reports.labels(),
-                            }
-                            for e in p.endpoints
-                        ],
-                        "options": {
-                            name: {"help": o.help, "choices": list(o.choices)}
-                            for name, o in p.options.items()
-                        },
-                    }
-                    for p in known
-                ],
-                "unsupported": [
-                    {"id": u.id, "title": u.title, "reason": u.reason, "instead": u.instead}
-                    for u in unsupported
-                ],
-            }
-        )
+        _json(catalog.document())
         return
-    rows = [("ID", "REPORTS", "KEY", "ENDPOINTS")]
-    for p in known:
-        endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.target}" for e in p.endpoints)
-        rows.append((p.id, ", ".join(p.capabilities.labels()), _key_kinds(p), endpoints))
-    _out(table(rows, _fit()))
+    _out(_table(catalog.checkable_rows(), _fit()))
     _out("\nNot checkable with an API key:")
-    _out(table([(f"  {u.id}", f"{u.reason}; see {u.instead}") for u in unsupported], _fit()))
+    _out(_table(catalog.unsupported_rows(), _fit()))
 
 
 @cli.command()
@@ -1399,7 +1306,7 @@ def providers(as_json: bool) -> None:
     is_flag=True,
     help="Only run the provider simulator (every provider, demo accounts) until Ctrl-C.",
 )
-def demo(keep: bool, serve: bool) -> None:
+def demo(keep: bool, serve: bool) -> int:
     """Run the whole flow offline on a throwaway sandbox.
 
     A temporary gpg key, pass store and git repo, and a local provider
@@ -1421,8 +1328,7 @@ def demo(keep: bool, serve: bool) -> None:
 
     if keep and serve:
         raise UsageError("--keep keeps the demo's sandbox; --serve makes none (choose one)")
-    code = serve_demo(say=click.echo) if serve else run_demo(keep=keep, say=click.echo)
-    click.get_current_context().exit(code)
+    return serve_demo(say=click.echo) if serve else run_demo(keep=keep, say=click.echo)
 
 
 def main() -> NoReturn:

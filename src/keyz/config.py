@@ -68,6 +68,12 @@ GITIGNORE: Final = """\
 .*.tmp
 """
 
+GITATTRIBUTES: Final = """\
+# Sidecars are snapshots: on a merge keep the newer observation (keyz merge-driver).
+# Without the driver registered in .git/config, git merges them as text.
+entries/**/*.json merge=keyz
+"""
+
 README: Final = """\
 # .keyz
 
@@ -332,14 +338,12 @@ def _extra(error: ErrorDetails) -> bool:
 
 def init_keyz_dir(keyz_dir: Path) -> list[Path]:
     """Create .keyz/ with config.toml, .gitignore, .gitattributes and README.md; keep files that exist."""
-    from keyz.merge import ATTRIBUTES
-
     created = []
     _check_keyz_dir(safe_path(keyz_dir, keyz_dir, ConfigError))
     for name, text in (
         ("config.toml", DEFAULT_CONFIG),
         (".gitignore", GITIGNORE),
-        (".gitattributes", ATTRIBUTES),
+        (".gitattributes", GITATTRIBUTES),
         ("README.md", README),
     ):
         path = safe_path(keyz_dir, keyz_dir / name)

@@ -24,6 +24,7 @@ from typing import Final
 
 from keyz.alerts import format_duration, parse_duration
 from keyz.errors import KeyzError, UsageError
+from keyz.fsutil import atomic_write
 from keyz.program import keyz_command
 
 CRONTAB_TIMEOUT: Final = 10.0
@@ -221,6 +222,39 @@ def write_crontab(text: str) -> None:
         raise KeyzError(f"crontab - refused the new table: {done.stderr.strip()}")
 
 
+@dataclass(frozen=True)
+class Edit:
+    """What ``install_line`` or ``remove_line`` changed in the crontab."""
+
+    block: str | None  # keyz's lines written (install) or taken out (remove); None: none were
+    stale: int  # keyz's comments taken from above a line that is not keyz's job (kept)
+
+
+def install_line(plan: Plan) -> Edit | None:
+    """Write keyz's line for the plan's store; None when the crontab already had exactly it."""
+    before = read_crontab()
+    after = with_block(before, plan)
+    if after == before:
+        return None
+    write_crontab(after)
+    return Edit(cron_block(plan), stale_markers(before, plan.store))
+
+
+def remove_line(store: Path) -> Edit | None:
+    """Take keyz's line for ``store`` out, and nothing else; None when there was none."""
+    before = read_crontab()
+    after, block = without_block(before, store)
+    if after == before:
+        return None
+    write_crontab(after)
+    return Edit(block, stale_markers(before, store))
+
+
+def installed_line(store: Path) -> str | None:
+    """keyz's block for ``store`` in the crontab, None when there is none."""
+    return without_block(read_crontab(), store)[1]
+
+
 def _crontab(args: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
     if shutil.which("crontab") is None:
         raise KeyzError("crontab is not installed; use 'keyz cron install --systemd' instead")
@@ -286,6 +320,16 @@ Persistent=true
 WantedBy=timers.target
 """
     return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
+
+
+def install_units(plan: Plan) -> list[Path]:
+    """Write keyz's service and timer into the user's systemd folder; the paths written."""
+    written = []
+    for name, text in systemd_units(plan).items():
+        path = unit_dir() / name
+        atomic_write(path, text.encode())
+        written.append(path)
+    return written
 
 
 def systemctl(*args: str) -> subprocess.CompletedProcess[str] | None:
@@ -364,11 +408,16 @@ Failures land in the journal: journalctl --user -u {UNIT}.service"""
 __all__ = [
     "SYSTEMD_NEXT",
     "UNIT",
+    "Edit",
     "Plan",
     "cron_block",
+    "install_line",
+    "install_units",
+    "installed_line",
     "is_keyz_job",
     "make_plan",
     "read_crontab",
+    "remove_line",
     "remove_units",
     "stale_markers",
     "systemd_units",

@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Final
 
+from keyz.config import EntryConfig, set_entry
 from keyz.errors import KeyzError, UsageError
 from keyz.providers.keys import KeyKind
 from keyz.store import PassStore, decrypt_each
@@ -196,6 +198,16 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
     return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 
 
+def track_confident(keyz_dir: Path, candidates: Iterable[Candidate]) -> list[str]:
+    """Track each confident candidate with its provider (``keyz discover --apply``); their names."""
+    tracked = []
+    for candidate in candidates:
+        if candidate.confident:
+            set_entry(keyz_dir, EntryConfig(candidate.entry, candidate.provider, {}))
+            tracked.append(candidate.entry)
+    return tracked
+
+
 __all__ = [
     "NOT_A_KEY",
     "Candidate",
@@ -207,4 +219,5 @@ __all__ = [
     "path_words",
     "prefix_of",
     "prefixes",
+    "track_confident",
 ]

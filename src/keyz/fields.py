@@ -6,7 +6,6 @@ current one validate figures the same way.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +22,7 @@ from pydantic import (
     model_serializer,
 )
 
+from keyz.clock import utc_now  # the clock's home; kept importable from here
 from keyz.money import FRACTION_DIGITS, INTEGER_DIGITS, format_amount
 
 DECIMAL_PATTERN: Final = rf"^-?[0-9]{{1,{INTEGER_DIGITS}}}(\.[0-9]{{1,{FRACTION_DIGITS}}})?$"
@@ -109,18 +109,6 @@ def parse_time(text: str) -> datetime:
 def format_time(value: datetime) -> str:
     """UTC, seconds, 'Z': the one time format of sidecars and state."""
     return _time_out(value)
-
-
-def utc_now() -> datetime:
-    """keyz's one clock: UTC to the second.
-
-    ``KEYZ_NOW`` (``2026-11-20T09:00:00Z``) pretends another time; ``keyz demo`` uses it to
-    show days of history in a minute. Not meant for real stores.
-    """
-    pretend = os.environ.get("KEYZ_NOW")
-    if pretend:
-        return parse_time(pretend)
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 CLOCK_SKEW: Final = timedelta(minutes=5)  # two machines' clocks may differ by this much

@@ -1,4 +1,4 @@
-"""Files under ``.keyz/``: atomic, durable writes (reliability.md §4.1), and no way out.
+"""Files under ``.keyz/``: atomic, durable writes (see :func:`atomic_write`), and no way out.
 
 ``.keyz/`` travels with the store's git repository, and git carries symlinks, FIFOs
 are one ``mkfifo`` away: nothing under it is trusted to be what its name says.

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from keyz import sidecar as sc
 from keyz.alerts import format_duration
@@ -59,7 +59,7 @@ class Problem:
         self.key = self.key or self.kind.value
         self.mark = self.mark or self.message.removeprefix(f"{self.entry}: ")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "entry": self.entry,
             "kind": self.kind.value,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import csv
+import io
 import itertools
 import json
 from collections.abc import Iterator
@@ -359,10 +361,10 @@ def _amount(value: Decimal | None, step: Decimal = CENT) -> str | None:
     return None if value is None else format_amount(rounded(value, step))
 
 
-def summary_dict(s: Summary) -> dict[str, Any]:
+def summary_dict(s: Summary) -> dict[str, object]:
     """Burn to the cent and runway to a tenth of a day, as the human line shows them."""
     f = s.figure
-    common: dict[str, Any] = {"kind": f.kind, "name": f.name, "currency": f.unit}
+    common: dict[str, object] = {"kind": f.kind, "name": f.name, "currency": f.unit}
     common["observations"] = s.observations
     if f.kind == "spend":
         return {**common, "period": f.period, "amount": _amount(s.latest)}
@@ -385,7 +387,7 @@ def summary_dict(s: Summary) -> dict[str, Any]:
     }
 
 
-def summary_json(history: History, wanted: list[str]) -> dict[str, Any]:
+def summary_json(history: History, wanted: list[str]) -> dict[str, object]:
     return {
         "entry": history.entry,
         "observations": len(history.versions),
@@ -466,6 +468,71 @@ def overview_line(found: list[Summary]) -> str:
         else:
             parts.extend(summary_line(s) for s in items)
     return "; ".join(parts)
+
+
+def span_text(since: datetime | None, until: datetime | None) -> str:
+    """'since 2026-11-01T00:00:00Z until ...': the range asked for, '' for all of it."""
+    parts = (
+        f"since {sc.format_time(since)}" if since else "",
+        f"until {sc.format_time(until)}" if until else "",
+    )
+    return " ".join(part for part in parts if part)
+
+
+def why_empty(whole: History, span: str) -> str:
+    """Why there is nothing to show for an entry: nothing committed, or nothing in ``span``."""
+    if not whole.versions:
+        return "nothing committed yet (keyz sync --commit)"
+    count = len(whole.versions)
+    first, last = whole.versions[0].sidecar, whole.versions[-1].sidecar
+    return (
+        f"no commits {span}; its {count} commit{'s' * (count != 1)} run from "
+        f"{first.observed_at:%Y-%m-%d} to {last.observed_at:%Y-%m-%d}"
+    )
+
+
+def entry_overview(whole: History, shown: History, wanted: list[str], span: str) -> str:
+    """One entry's line of ``keyz history`` without ENTRY: its figures, or why there are none.
+
+    ``whole`` is everything committed, ``shown`` the part within ``span``."""
+    line = overview_line(summaries(shown, wanted)) if shown.versions else why_empty(whole, span)
+    if line:
+        return line
+    count = len(shown.versions)
+    what = f"{' or '.join(wanted)} " if wanted else ""
+    return f"no {what}figures in {count} commit{'s' * (count != 1)}"
+
+
+def require_units(history: History, wanted: list[str]) -> None:
+    """A KeyzError when the entry never had figures in one of the ``wanted`` units."""
+    if not wanted or not history.versions:
+        return
+    had = units(figures(history))
+    missing = [unit for unit in wanted if unit not in had]
+    if missing:
+        has = f"it has {', '.join(had)}" if had else "it has no money figures"
+        raise KeyzError(
+            f"{history.entry} has no {', '.join(missing)} figures in its history ({has}); "
+            "leave out --currency or name one of those"
+        )
+
+
+def entry_detail(history: History, wanted: list[str]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """``keyz history ENTRY``: the table of changes, and a sparkline and summary per figure."""
+    found = all_series(history)
+    chosen = select(list(found), wanted)
+    lines = []
+    for figure in chosen:
+        summary = summarize(history, figure, found[figure])
+        if summary is not None:
+            spark = sparkline([p.remaining for p in found[figure]])
+            lines.append(f"{spark}  {summary_line(summary)}")
+    if not chosen:
+        count = len(history.versions)
+        lines.append(
+            f"no figures in {count} commit{'s' * (count != 1)} (notes or availability only)"
+        )
+    return changes_table(history, chosen), lines
 
 
 def changes_table(history: History, chosen: list[Figure]) -> list[tuple[str, ...]]:
@@ -586,9 +653,16 @@ def csv_rows(history: History, wanted: list[str]) -> list[list[str]]:
     return rows
 
 
-def version_json(version: Version) -> dict[str, Any]:
+def csv_text(history: History, wanted: list[str]) -> str:
+    """``keyz history ENTRY --csv``: one row per observation and item, with a header."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(csv_rows(history, wanted))
+    return buffer.getvalue()
+
+
+def version_json(version: Version) -> dict[str, object]:
     # a validated current-version file is already the JSON we would write: skip re-dumping
-    data: dict[str, Any] = (
+    data: dict[str, object] = (
         json.loads(version.document)
         if version.document is not None
         else sc.json_ready(version.sidecar)
@@ -611,13 +685,18 @@ __all__ = [
     "burn_per_day",
     "changes_table",
     "csv_rows",
+    "csv_text",
+    "entry_detail",
+    "entry_overview",
     "figures",
     "figures_of",
     "in_range",
     "overview_line",
     "read_history",
+    "require_units",
     "select",
     "series",
+    "span_text",
     "sparkline",
     "summaries",
     "summarize",
@@ -627,4 +706,5 @@ __all__ = [
     "units",
     "value_text",
     "version_json",
+    "why_empty",
 ]

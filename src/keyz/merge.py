@@ -9,19 +9,13 @@ sidecar is a snapshot, not a document to combine: the newer one wins. Git runs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
 
 from keyz import sidecar as sc
 from keyz.errors import KeyzError
 from keyz.fields import in_future
 from keyz.fsutil import atomic_write
+from keyz.git_ops import GitRepo
 from keyz.program import keyz_shell_command
-
-ATTRIBUTES: Final = """\
-# Sidecars are snapshots: on a merge keep the newer observation (keyz merge-driver).
-# Without the driver registered in .git/config, git merges them as text.
-entries/**/*.json merge=keyz
-"""
 
 
 def merge_sidecars(ours_path: Path, theirs_path: Path) -> bool:
@@ -46,4 +40,16 @@ def driver_command() -> str:
     return f"{keyz_shell_command('merge-driver')} %O %A %B"
 
 
-__all__ = ["ATTRIBUTES", "driver_command", "merge_sidecars"]
+def register_driver(root: Path) -> bool:
+    """Register the driver in the store's own .git/config; True if that changed it (False
+    also when the store is not a git repository)."""
+    repo = GitRepo.find(root)
+    if repo is None:
+        return False
+    try:
+        return repo.register_merge_driver(driver_command())
+    finally:
+        repo.close()
+
+
+__all__ = ["driver_command", "merge_sidecars", "register_driver"]

@@ -22,8 +22,9 @@ MASK: Final = "[REDACTED]"
 # The key shapes every provider declares (Provider.key_shapes, Unsupported.key_shapes),
 # copied here because every output is masked and must not import the providers to do it;
 # tests/providers/test_contract.py proves the copy equal to the declarations.
-# Most specific first (reliability.md §7.2); ANY_SK, last, catches other sk- keys (deepseek,
-# moonshot, siliconflow, ... declare no shape of their own).
+# Most specific first, so that a key matches its own provider's longer shape before a
+# shorter one could cut it; ANY_SK, last, catches other sk- keys (deepseek, moonshot,
+# siliconflow, ... declare no shape of their own).
 ANY_SK: Final = r"sk-[A-Za-z0-9_\-]{20,}"
 KEY_SHAPES: Final = (
     r"sk-ant-(?:api\d\d|admin\d\d)-[A-Za-z0-9_\-]{20,}",  # anthropic
@@ -142,19 +143,6 @@ def redact(text: str) -> str:
     return REDACTOR(text)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in the formatted message and traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            formatted = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact(formatted)
-            record.exc_info = None
-        return True
-
-
 def quiet_third_party_loggers() -> None:
     """httpx logs URLs at INFO and gnupg logs gpg's stderr: keep them at WARNING."""
     for name in ("httpx", "httpcore", "gnupg", "git"):
@@ -166,7 +154,6 @@ __all__ = [
     "KEY_SHAPES",
     "MASK",
     "REDACTOR",
-    "RedactingFilter",
     "Redactor",
     "clean",
     "quiet_third_party_loggers",

@@ -248,9 +248,9 @@ def dumps(sidecar: Sidecar) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def json_ready(sidecar: Sidecar) -> dict[str, Any]:
+def json_ready(sidecar: Sidecar) -> dict[str, object]:
     """The sidecar as the JSON object it is written as (for --json output)."""
-    result: dict[str, Any] = sidecar.model_dump(mode="json")
+    result: dict[str, object] = sidecar.model_dump(mode="json")
     return result
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from keyz import sidecar as sc
 from keyz.config import Config
@@ -37,7 +36,7 @@ class StatusRow:
     def tone(self) -> Tone | None:
         return tone(self.problems)
 
-    def spendable(self) -> list[dict[str, Any]]:
+    def spendable(self) -> list[dict[str, object]]:
         """What can be spent, per currency or unit, and whether keyz derived it."""
         if self.sidecar is None:
             return []
@@ -51,7 +50,7 @@ class StatusRow:
             for b in self.sidecar.balances
         ]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         state = self.state.model_dump(mode="json")
         return {
             "entry": self.entry,

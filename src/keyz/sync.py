@@ -73,6 +73,31 @@ class SyncResult:
     def failed(self) -> bool:
         return any(e.error is not None for e in self.entries) or self.git_error is not None
 
+    def to_json(self) -> dict[str, object]:
+        """The ``keyz sync --json`` document."""
+        return {
+            "entries": [
+                {
+                    "entry": e.entry,
+                    "provider": e.provider,
+                    "ok": e.error is None,
+                    "changed": e.changed,
+                    "error": str(e.error) if e.error else None,
+                    "error_kind": e.error.kind.value if e.error else None,
+                    "sidecar": sc.json_ready(e.sidecar) if e.sidecar else None,
+                }
+                for e in self.entries
+            ],
+            "git": {
+                "mode": self.git_mode,
+                "commit": self.commit.commit if self.commit else None,
+                "paths": list(self.commit.paths) if self.commit else self.staged,
+                "error": str(self.git_error) if self.git_error else None,
+                "error_kind": self.git_error.kind.value if self.git_error else None,
+            },
+            "warnings": self.warnings,
+        }
+
 
 def select_entries(config: Config, names: Sequence[str]) -> list[EntryConfig]:
     if not names:

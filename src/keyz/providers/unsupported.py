@@ -1,8 +1,9 @@
 """Providers people ask about that keyz cannot check, each with the reason and where to look.
 
 Listed by ``keyz providers``; ``keyz track X --provider <id>`` explains and exits 2.
-Sources: ../shared/docs/providers-reference.md §9-§10 (no API-key balance endpoint found;
-Alibaba, Volcengine, Baidu and Tencent bill through signed cloud APIs), and each provider's docs.
+Each reason is what the provider's own API documentation shows: no endpoint that an
+API key can call for a balance (Alibaba, Volcengine, Baidu and Tencent bill through
+signed cloud APIs that need account credentials, not the model key).
 """
 
 from __future__ import annotations
