@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
-from keyz.sandbox import IDENTITY, make_gnupghome, make_store, sandbox_env, stop_agent
-from keyz.simulator import Simulator
+from keyz.demo.sandbox import IDENTITY, make_gnupghome, make_store, sandbox_env, stop_agent
+from keyz.demo.simulator import Simulator
 
 KEYZ = str(Path(sys.executable).with_name("keyz"))
 PROVIDERS = ("deepseek", "openrouter", "novita")

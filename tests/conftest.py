@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
+from keyz.demo.sandbox import make_gnupghome, make_store, sandbox_env, stop_agent
+from keyz.demo.simulator import Answer, Simulator
 from keyz.redact import REDACTOR
-from keyz.sandbox import make_gnupghome, make_store, sandbox_env, stop_agent
-from keyz.simulator import Answer, Simulator
 
 # A canary secret: searched for in every output a test can see. Shaped like a DeepSeek key.
 CANARY = "sk-canary7e3f9a1c5b2d4e6f80a1b2c3d4e5f6"

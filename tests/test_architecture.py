@@ -63,7 +63,7 @@ LAYERS: Final = (
             "keyz.render",
         ),
     ),
-    ("demo", ("keyz.demo", "keyz.sandbox", "keyz.simulator")),
+    ("demo", ("keyz.demo", "keyz.demo.story", "keyz.demo.sandbox", "keyz.demo.simulator")),
     ("command line", ("keyz.cli", "keyz.__main__")),
 )
 ADAPTERS: Final = ("keyz.store", "keyz.git_ops", "keyz.providers")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from keyz.alerts import parse_duration, parse_threshold
+from keyz.demo.simulator import Simulator
 from keyz.errors import UsageError
-from keyz.simulator import Simulator
 from tests.conftest import CANARY, OPENROUTER_KEY, SERVER_ERROR, MakeStore, Sandbox
 from tests.tty import run_tty
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from keyz.simulator import Answer, Simulator
+from keyz.demo.simulator import Answer, Simulator
 
 from .conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
 

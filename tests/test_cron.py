@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from keyz.cron import cron_schedule, is_keyz_job, make_plan, without_block
+from keyz.demo.sandbox import fake_crontab
 from keyz.errors import UsageError
-from keyz.sandbox import fake_crontab
 from tests.conftest import Sandbox
 
 USER_TABLE = (

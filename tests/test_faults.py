@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from keyz.simulator import Answer, Simulator
+from keyz.demo.simulator import Answer, Simulator
 from tests.conftest import CANARY, Sandbox
 
 HTML = "<!doctype html><html><body><h1>502 Bad Gateway</h1></body></html>"

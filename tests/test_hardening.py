@@ -22,12 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyz import sidecar as sc
+from keyz.demo.sandbox import fake_crontab
+from keyz.demo.simulator import Answer, Simulator
 from keyz.errors import UsageError
 from keyz.history import History, Version, summaries
 from keyz.money import parse_amount
 from keyz.render import age
-from keyz.sandbox import fake_crontab
-from keyz.simulator import Answer, Simulator
 from keyz.store import validate_entry_name
 from tests.conftest import (
     CANARY,

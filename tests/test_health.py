@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from keyz.demo.simulator import Simulator
 from keyz.fields import format_time, parse_time
-from keyz.simulator import Simulator
 from tests.conftest import CANARY, SERVER_ERROR, Sandbox
 from tests.test_check import configure
 

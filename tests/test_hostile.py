@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
-from keyz.simulator import Answer, Simulator
+from keyz.demo.simulator import Answer, Simulator
 from tests.conftest import MakeStore, Sandbox, files_text, git_everything, leaked
 
 MINIMAX_KEY = "sk-cp-Q7vXw2LpR9tYh4KmN8bZc3Jd"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keyz.simulator import Answer, Simulator
+from keyz.demo.simulator import Answer, Simulator
 
 from .conftest import CANARY, KEYZ, OPENROUTER_KEY, MakeStore, Sandbox
 

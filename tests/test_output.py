@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from keyz.demo.simulator import Answer, Simulator
 from keyz.render import DERIVED_NOTE
-from keyz.simulator import Answer, Simulator
 from tests.conftest import CANARY, OPENROUTER_KEY, SERVER_ERROR, MakeStore, Sandbox
 from tests.tty import run_tty
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
-from keyz.simulator import Answer, Simulator
+from keyz.demo.simulator import Answer, Simulator
 from tests.conftest import CANARY, MakeStore, Sandbox, files_text
 
 PROVIDERS = ("moonshot", "novita", "xai", "siliconflow", "fal", "venice", "poe")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
-from keyz.simulator import Simulator
+from keyz.demo.simulator import Simulator
 from tests.conftest import CANARY, MakeStore, Sandbox, files_text
 
 PROVIDERS = ("anthropic", "openai", "minimax", "zai", "elevenlabs")

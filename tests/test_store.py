@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from keyz.demo.sandbox import make_gnupghome, stop_agent
 from keyz.errors import DecryptError, StoreError, UsageError
 from keyz.redact import redact
-from keyz.sandbox import make_gnupghome, stop_agent
 from keyz.store import PassStore, locate_store, validate_entry_name
 
 from .conftest import CANARY, MakeStore, needs_pass

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from keyz.demo.simulator import Simulator
 from keyz.fsutil import clean_stale_temp_files
-from keyz.simulator import Simulator
 from tests.conftest import CANARY, KEYZ, MakeStore, Sandbox
 
 pytestmark = pytest.mark.cli

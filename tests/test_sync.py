@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from keyz.config import GitMode, load_config
+from keyz.demo.simulator import Answer, Simulator
 from keyz.errors import BusyError, KeyzError, UsageError
 from keyz.lock import store_lock
-from keyz.simulator import Answer, Simulator
 from keyz.state import load_state
 from keyz.store import PassStore
 from keyz.sync import SyncResult, lock_path, run_sync

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from keyz.simulator import Simulator
+from keyz.demo.simulator import Simulator
 from tests.conftest import CANARY, MakeStore, Sandbox
 
 

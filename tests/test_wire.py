@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
-from keyz.simulator import Answer, Simulator
+from keyz.demo.simulator import Answer, Simulator
 from tests.conftest import CANARY, KEYZ, OPENROUTER_KEY, MakeStore, Sandbox, files_text
 from tests.proxy import ConnectProxy
 

@@ -1323,8 +1323,8 @@ def demo(keep: bool, serve: bool) -> int:
       keyz demo --keep
       keyz demo --serve
     """
-    from keyz.demo import run_demo
-    from keyz.demo import serve as serve_demo
+    from keyz.demo.story import run_demo
+    from keyz.demo.story import serve as serve_demo
 
     if keep and serve:
         raise UsageError("--keep keeps the demo's sandbox; --serve makes none (choose one)")

@@ -16,8 +16,8 @@ import httpx
 import pytest
 import respx
 
+from keyz.demo.simulator import Simulator
 from keyz.providers import KNOWN
-from keyz.simulator import Simulator
 from tests.providers.helpers import ACCOUNT_KEY, fetch
 
 KEY = ACCOUNT_KEY

@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyz import redact
+from keyz.demo.simulator import Simulator
 from keyz.discover import path_guess, prefix_of
 from keyz.providers import _MODULES, KNOWN, all_specs, get_provider
 from keyz.providers.base import Capability, Endpoint, Example, FetchContext, Provider, Report
 from keyz.providers.unsupported import UNSUPPORTED
 from keyz.render import short_name
-from keyz.simulator import Simulator
 from tests.conftest import Sandbox
 from tests.providers.helpers import ACCOUNT_KEY, fetch
 
@@ -110,7 +110,7 @@ def test_its_module_provides_its_examples_and_a_demo_key(pid: str) -> None:
 
 
 def test_the_demo_serves_every_provider_its_demo_account() -> None:
-    from keyz.demo import DEMO_KEYS, open_accounts  # reads every demo_key: not at collection
+    from keyz.demo.story import DEMO_KEYS, open_accounts  # reads every demo_key: not at collection
 
     assert set(DEMO_KEYS) == set(KNOWN)
     assert len(set(DEMO_KEYS.values())) == len(KNOWN), "each provider its own demo key"
@@ -143,7 +143,7 @@ def test_a_provider_module_imports_neither_the_simulator_nor_the_demo() -> None:
         "import importlib, sys\n"
         f"for name in {sorted(_MODULES.values())!r}:\n    importlib.import_module(name)\n"
         "print(' '.join(sorted(m for m in sys.modules if m in "
-        "('keyz.simulator', 'keyz.demo', 'keyz.sandbox', 'trustme', 'http.server'))))\n"
+        "('keyz.demo', 'keyz.demo.story', 'keyz.demo.simulator', 'keyz.demo.sandbox', 'trustme', 'http.server'))))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

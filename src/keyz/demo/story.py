@@ -24,9 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from keyz.fields import format_time, utc_now
-from keyz.providers import KNOWN, all_providers
-from keyz.sandbox import (
+from keyz.demo.sandbox import (
     IDENTITY,
     fake_crontab,
     make_gnupghome,
@@ -34,7 +32,9 @@ from keyz.sandbox import (
     sandbox_env,
     stop_agent,
 )
-from keyz.simulator import Simulator
+from keyz.demo.simulator import Simulator
+from keyz.fields import format_time, utc_now
+from keyz.providers import KNOWN, all_providers
 
 # Fake keys of the providers' shapes, one demo account each (each module's ``demo_key``);
 # they only ever reach the simulator.
