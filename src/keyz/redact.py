@@ -32,6 +32,7 @@ KEY_SHAPES: Final = (
     r"sk-(?:proj|svcacct|service|admin)-[A-Za-z0-9_\-]{16,}",  # openai
     r"sk-cp-[A-Za-z0-9_\-]{16,}",  # minimax
     r"xai-[0-9A-Za-z_]{40,}",  # xai
+    r"fw_[A-Za-z0-9]{20,}",  # fireworks
     r"gsk_[A-Za-z0-9]{40,}",  # groq
     r"pplx-[A-Za-z0-9]{40,}",  # perplexity
     r"AIza[0-9A-Za-z_\-]{35}",  # gemini

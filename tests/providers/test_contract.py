@@ -155,7 +155,8 @@ def test_the_simulator_answers_it_at_its_declared_endpoints_only(
 ) -> None:
     simulator.now = NOW
     simulator.account(pid, ACCOUNT_KEY)  # its examples, with their documented figures
-    report = fetch(pid, ACCOUNT_KEY, base_url=simulator.base_url(pid), now=NOW)
+    options = dict(provider(pid).example_options)  # e.g. the account id its examples are at
+    report = fetch(pid, ACCOUNT_KEY, options=options, base_url=simulator.base_url(pid), now=NOW)
     said = {
         Capability.BALANCE: bool(report.balances),
         Capability.KEY_LIMIT: report.key_limit is not None,

@@ -27,6 +27,7 @@ _MODULES: Final = {
     "deepseek": "keyz.providers.deepseek",
     "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
+    "fireworks": "keyz.providers.fireworks",
     "minimax": "keyz.providers.minimax",
     "moonshot": "keyz.providers.moonshot",
     "novita": "keyz.providers.novita",

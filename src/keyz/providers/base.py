@@ -149,6 +149,9 @@ class Provider(abc.ABC):
     endpoints: ClassVar[tuple[Endpoint, ...]]
     options: ClassVar[Mapping[str, Option]] = {}
     regions: ClassVar[Mapping[str, Region]] = {}  # the first one is the default
+    # the options the account of its examples() needs (a required option, e.g. an account id):
+    # the contract and compressed-answer tests pass them when they fetch that account
+    example_options: ClassVar[Mapping[str, str]] = {}
     key_help: ClassVar[str]  # where to create the right key
     path_words: ClassVar[tuple[str, ...]]  # words of an entry's path that name it (discover);
     # one holding a '.' ('x.ai') is looked for anywhere in the path
