@@ -71,7 +71,7 @@ INT64: Final = range(-(2**63), 2**63)
 NANOS: Final = range(-999_999_999, 1_000_000_000)
 MAX_ITEMS: Final = 10_000  # line items in one answer: far more than 31 days of any account
 _INTEGER: Final = re.compile(r"-?[0-9]{1,19}")  # int64 as proto3 JSON writes it: ASCII only
-_CURRENCY: Final = re.compile(r"[A-Z]{3}")
+_CURRENCY: Final = re.compile(r"[A-Za-z]{3}")  # ISO 4217; upper-cased
 _RFC3339: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
 )
@@ -93,6 +93,10 @@ def _integer(value: Any, *, field: str, allowed: range) -> int:
     return number
 
 
+def _default(value: Any) -> Any:
+    return 0 if value is None else value
+
+
 def parse_money(value: Any, *, field: str = "totalCost") -> tuple[str, Decimal]:
     """A google.type.Money → (currency, exact amount in the major unit).
 
@@ -104,13 +108,14 @@ def parse_money(value: Any, *, field: str = "totalCost") -> tuple[str, Decimal]:
     currency = value.get("currencyCode")
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise ParseError(f"{field}.currencyCode is not a three-letter currency code")
-    units = _integer(value.get("units", 0), field=f"{field}.units", allowed=INT64)
-    nanos = _integer(value.get("nanos", 0), field=f"{field}.nanos", allowed=NANOS)
+    # proto3 JSON: a field left out, or null, is its default value, 0
+    units = _integer(_default(value.get("units")), field=f"{field}.units", allowed=INT64)
+    nanos = _integer(_default(value.get("nanos")), field=f"{field}.nanos", allowed=NANOS)
     if (units > 0 and nanos < 0) or (units < 0 and nanos > 0):
         raise ParseError(f"{field}: units and nanos have opposite signs")
     exact = Decimal(units) + Decimal(nanos).scaleb(-9)
     amount = parse_amount(exact, field=f"{field} ({currency})")  # bounded: 15 digits at most
-    return currency, amount.normalize() if amount else Decimal(0)
+    return currency.upper(), amount.normalize() if amount else Decimal(0)
 
 
 def _when(value: Any) -> datetime:
