@@ -27,8 +27,10 @@ _MODULES: Final = {
     "deepseek": "keyz.providers.deepseek",
     "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
+    "merge": "keyz.providers.merge",
     "minimax": "keyz.providers.minimax",
     "moonshot": "keyz.providers.moonshot",
+    "ngrok": "keyz.providers.ngrok",
     "novita": "keyz.providers.novita",
     "openai": "keyz.providers.openai",
     "openrouter": "keyz.providers.openrouter",
@@ -37,6 +39,7 @@ _MODULES: Final = {
     "venice": "keyz.providers.venice",
     "xai": "keyz.providers.xai",
     "zai": "keyz.providers.zai",
+    "zenmux": "keyz.providers.zenmux",
 }
 KNOWN: Final = tuple(sorted(_MODULES))
 
