@@ -28,8 +28,10 @@ _MODULES: Final = {
     "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
     "fireworks": "keyz.providers.fireworks",
+    "merge": "keyz.providers.merge",
     "minimax": "keyz.providers.minimax",
     "moonshot": "keyz.providers.moonshot",
+    "ngrok": "keyz.providers.ngrok",
     "novita": "keyz.providers.novita",
     "openai": "keyz.providers.openai",
     "openrouter": "keyz.providers.openrouter",
@@ -38,6 +40,7 @@ _MODULES: Final = {
     "venice": "keyz.providers.venice",
     "xai": "keyz.providers.xai",
     "zai": "keyz.providers.zai",
+    "zenmux": "keyz.providers.zenmux",
 }
 KNOWN: Final = tuple(sorted(_MODULES))
 
