@@ -28,6 +28,7 @@ _MODULES: Final = {
     "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
     "fireworks": "keyz.providers.fireworks",
+    "github": "keyz.providers.github",
     "merge": "keyz.providers.merge",
     "minimax": "keyz.providers.minimax",
     "moonshot": "keyz.providers.moonshot",
