@@ -75,6 +75,7 @@ from keyz.providers.base import (
     Provider,
     Report,
 )
+from keyz.redact import clean
 from keyz.sidecar import Quota, Spend, SpendLine
 
 API_VERSION: Final = "2026-03-10"  # the current documented version (2022-11-28 answers alike)
@@ -233,11 +234,9 @@ def parse_usage(payload: Any, *, now: datetime, source: str) -> Report:
             outside += 1
             continue
         product = item.get("product")
-        label = (
-            product.strip()[:60] if isinstance(product, str) and product.strip() else "(no product)"
-        )
+        label = clean(product, 60) if isinstance(product, str) else ""
         total += amount
-        by_product[label] += amount
+        by_product[label or "(no product)"] += amount
     notes: list[str] = []
     if outside:
         notes.append(f"{outside} usage item(s) dated outside {now:%Y-%m} were left out")
