@@ -128,9 +128,9 @@ def account_of(options: Mapping[str, str]) -> tuple[str, str]:
     if org:
         return "org", org
     raise ConfigError(
-        "github needs the account to report on: -o user=<login> for a personal account, or "
-        "-o org=<name> for an organization (or a 'user: …' / 'org: …' line in the pass "
-        "entry); nothing was sent"
+        "github needs the account to report on: a 'user: <login>' (a personal account) or "
+        "'org: <name>' (an organization) line in the pass entry, or keyz track ENTRY -p github "
+        "-o user=<login> (or -o org=<name>); nothing was sent"
     )
 
 
