@@ -60,6 +60,7 @@ class Option:
     help: str
     choices: tuple[str, ...] = ()  # allowed values, when the set is closed
     pattern: str = r"[A-Za-z0-9._-]{1,128}"  # otherwise: what a value must look like
+    required: bool = False  # the endpoints cannot be asked without it (an account id, ...)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Provider(abc.ABC):
         """
         if ctx.region is None and self.regions:
             ctx = replace(ctx, region=self.region(ctx.options))
+        self.check_required(ctx.options)
         try:
             return await self.fetch(ctx)
         except ProviderError as exc:
@@ -229,6 +231,16 @@ class Provider(abc.ABC):
                 )
             if not option.choices and not re.fullmatch(option.pattern, value):
                 raise UsageError(f"{origin} {name}: {shown} does not look like a {name}")
+
+    def check_required(self, options: Mapping[str, str]) -> None:
+        """ConfigError, before anything is sent, when a required option is missing."""
+        for name, option in self.options.items():
+            if option.required and not options.get(name):
+                raise ConfigError(
+                    f"{self.id} needs the {name} option ({option.help}); nothing was sent. "
+                    f"Set it with 'keyz track ENTRY -p {self.id} -o {name}=…', or add the "
+                    f"line '{name}: …' to the pass entry"
+                )
 
     def region(self, options: Mapping[str, str]) -> Region | None:
         if not self.regions:

@@ -512,8 +512,9 @@ def error_detail(body: bytes) -> str:
 
     Anthropic/OpenAI ``error.type`` + ``error.message``; ElevenLabs ``detail.status``
     + ``detail.message``; z.ai ``msg``; MiniMax ``base_resp.status_msg``; Cloudflare
-    ``errors[].message``; ``message`` / ``error`` / ``detail`` strings; a plain-text or
-    JSON-string body (SiliconFlow's 401).
+    ``errors[].code`` + ``errors[].message``; Deepgram ``err_code`` + ``err_msg`` (and
+    ``category`` + ``message``); ``message`` / ``error`` / ``detail`` strings; a plain-text
+    or JSON-string body (SiliconFlow's 401).
     """
     try:
         text = body.decode("utf-8")
@@ -524,7 +525,12 @@ def error_detail(body: bytes) -> str:
     except (ValueError, RecursionError):
         plain = text.strip()
         return "" if not plain or plain.startswith("<") else clean(plain)
-    return clean(" ".join(_reasons(payload)))
+    return payload_detail(payload)
+
+
+def payload_detail(payload: Any) -> str:
+    """:func:`error_detail` of an answer already decoded (an error sent with HTTP 200)."""
+    return clean("; ".join(r for r in _reasons(payload) if r))
 
 
 def _reasons(payload: Any) -> list[str]:
@@ -547,16 +553,27 @@ def _reasons(payload: Any) -> list[str]:
     if isinstance(base, dict) and isinstance(base.get("status_msg"), str):
         return [base["status_msg"]]
     errors = payload.get("errors")
-    if isinstance(errors, list):
+    if isinstance(errors, list):  # Cloudflare: [{"code": 10000, "message": "..."}]
         return [
-            e["message"]
+            _coded(e.get("code"), e["message"])
             for e in errors[:3]
             if isinstance(e, dict) and isinstance(e.get("message"), str)
         ]
+    if isinstance(payload.get("err_msg"), str):  # Deepgram's older shape
+        return [_coded(payload.get("err_code"), payload["err_msg"])]
+    if isinstance(payload.get("category"), str) and isinstance(payload.get("message"), str):
+        return [_coded(payload["category"], payload["message"])]  # Deepgram's newer shape
     for name in ("error", "detail", "msg", "message", "error_msg"):
         if isinstance(payload.get(name), str):
             return [payload[name]]
     return []
+
+
+def _coded(code: Any, message: str) -> str:
+    """'10000: Authentication error', or the message alone when the code is not a word or number."""
+    if isinstance(code, bool) or not isinstance(code, int | str) or not str(code).strip():
+        return message
+    return f"{str(code)[:40]}: {message}"
 
 
 def _auth_error(status: int, text: str, detail: str) -> AuthError:
@@ -575,6 +592,7 @@ __all__ = [
     "check_configured_base_url",
     "env_base_url_name",
     "error_detail",
+    "payload_detail",
     "request_timeout",
     "resolve_base_url",
     "ssl_context",
