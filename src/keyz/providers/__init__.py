@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 # id -> module; modules are imported only when their provider is used
 _MODULES: Final = {
     "anthropic": "keyz.providers.anthropic",
+    "cloudflare": "keyz.providers.cloudflare",
+    "deepgram": "keyz.providers.deepgram",
     "deepseek": "keyz.providers.deepseek",
     "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
@@ -38,6 +40,7 @@ _MODULES: Final = {
     "openrouter": "keyz.providers.openrouter",
     "poe": "keyz.providers.poe",
     "siliconflow": "keyz.providers.siliconflow",
+    "stepfun": "keyz.providers.stepfun",
     "venice": "keyz.providers.venice",
     "xai": "keyz.providers.xai",
     "zai": "keyz.providers.zai",
