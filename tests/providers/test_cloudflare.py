@@ -182,3 +182,18 @@ def test_an_error_envelope_with_http_200_is_an_error() -> None:
     respx.get(URL).respond(200, json=AUTH_ERROR)
     with pytest.raises(ProviderError, match=r"^cloudflare credit balance: .*10000"):
         fetch("cloudflare", KEY)
+
+
+def test_keyz_providers_says_the_account_id_is_required() -> None:
+    from keyz.providers.catalog import describe
+
+    options = describe(get_provider("cloudflare"))["options"]
+    assert isinstance(options, dict)
+    assert options["account_id"]["required"] is True
+    assert describe(get_provider("xai"))["options"] == {
+        "team_id": {
+            "help": get_provider("xai").options["team_id"].help,
+            "choices": [],
+            "required": False,
+        }
+    }

@@ -33,7 +33,7 @@ def describe(provider: Provider) -> dict[str, object]:
             for e in provider.endpoints
         ],
         "options": {
-            name: {"help": o.help, "choices": list(o.choices)}
+            name: {"help": o.help, "choices": list(o.choices), "required": o.required}
             for name, o in provider.options.items()
         },
     }
