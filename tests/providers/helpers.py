@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -22,20 +21,6 @@ def doc(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def example_options(provider_id: str) -> dict[str, str]:
-    """The provider's required options (an account id, ...), at the values its documented
-    examples answer for: ``examples(now, *, account_id=...)``'s defaults."""
-    from keyz.providers import get_provider
-
-    provider = get_provider(provider_id)
-    figures = inspect.signature(provider.examples).parameters
-    return {
-        name: str(figures[name].default)
-        for name, option in provider.options.items()
-        if option.required
-    }
-
-
 def fetch(
     provider_id: str,
     key: str,
@@ -46,14 +31,11 @@ def fetch(
     now: datetime | None = None,
 ) -> Report:
     """What sync does for one entry once the key is decrypted, minus the store: its resolve
-    and fetch steps, ``base_url`` standing in for config.toml's. ``options`` default to the
-    required ones at their example values (:func:`example_options`); ``{}`` gives none."""
+    and fetch steps, ``base_url`` standing in for config.toml's."""
     from keyz import sync
     from keyz.providers.http import HttpClient
 
-    if options is None:
-        options = example_options(provider_id)
-    entry = EntryConfig("api/test", provider_id, options)
+    entry = EntryConfig("api/test", provider_id, options or {})
 
     async def go() -> Report:
         async with HttpClient.make_async_client() as client:

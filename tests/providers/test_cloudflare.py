@@ -160,7 +160,7 @@ def test_a_refused_token_gets_cloudflares_reason_and_the_permission_needed(statu
     REDACTOR.add(KEY)
     respx.get(URL).respond(status, json=echo)
     with pytest.raises(AuthError) as info:
-        fetch("cloudflare", KEY)
+        fetch("cloudflare", KEY, options={"account_id": ACCOUNT})
     message = str(info.value)
     assert message.startswith("cloudflare credit balance: ")
     assert "10000: bad token" in message and "AI Gateway Read" in message
@@ -173,7 +173,7 @@ def test_other_http_errors_quote_the_envelope(status: int, code: int) -> None:
     body = {"success": False, "errors": [{"code": code, "message": "nope"}], "result": None}
     respx.get(URL).respond(status, json=body)
     with pytest.raises(ProviderError, match=rf"HTTP {status}.*{code}: nope") as info:
-        fetch("cloudflare", KEY)
+        fetch("cloudflare", KEY, options={"account_id": ACCOUNT})
     assert not isinstance(info.value, AuthError)
 
 
@@ -181,7 +181,7 @@ def test_other_http_errors_quote_the_envelope(status: int, code: int) -> None:
 def test_an_error_envelope_with_http_200_is_an_error() -> None:
     respx.get(URL).respond(200, json=AUTH_ERROR)
     with pytest.raises(ProviderError, match=r"^cloudflare credit balance: .*10000"):
-        fetch("cloudflare", KEY)
+        fetch("cloudflare", KEY, options={"account_id": ACCOUNT})
 
 
 def test_keyz_providers_says_the_account_id_is_required() -> None:

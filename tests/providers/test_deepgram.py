@@ -177,7 +177,7 @@ def test_a_refused_key_is_told_in_deepgrams_words(
 ) -> None:
     respx.get(URL).respond(status, json=body)
     with pytest.raises(AuthError) as info:
-        fetch("deepgram", KEY)
+        fetch("deepgram", KEY, options={"project_id": PROJECT})
     message = str(info.value)
     assert message.startswith("deepgram balances: ") and said in message
 
@@ -205,7 +205,7 @@ def test_other_errors_quote_either_documented_shape(
 ) -> None:
     respx.get(URL).respond(status, json=body)
     with pytest.raises(ProviderError, match=rf"HTTP {status}") as info:
-        fetch("deepgram", KEY)
+        fetch("deepgram", KEY, options={"project_id": PROJECT})
     assert said in str(info.value) and not isinstance(info.value, AuthError)
 
 
@@ -215,5 +215,5 @@ def test_the_key_echoed_in_an_error_is_never_shown() -> None:
     body = {"err_code": "INVALID_AUTH", "err_msg": f"Invalid credentials: Token {KEY}"}
     respx.get(URL).respond(401, json=body)
     with pytest.raises(AuthError) as info:
-        fetch("deepgram", KEY)
+        fetch("deepgram", KEY, options={"project_id": PROJECT})
     assert KEY not in str(info.value) and "INVALID_AUTH" in str(info.value)

@@ -54,6 +54,7 @@ CREDIT_BALANCE = Endpoint(
     KeyKind.MANAGEMENT,
     Capability.BALANCE,
 )
+EXAMPLE_ACCOUNT: Final = "023e105f4ecef8ad9ca31a8372d0c353"  # the account of its examples
 CENTS: Final = Decimal(100)
 UNIT_NOTE: Final = (
     "Cloudflare does not document the unit of the credit balance; keyz reads it as US cents, "
@@ -94,6 +95,7 @@ class Cloudflare(Provider):
             required=True,
         )
     }
+    example_options: ClassVar = {"account_id": EXAMPLE_ACCOUNT}
     key_help: ClassVar[str] = (
         "a Cloudflare API token with the AI Gateway Read permission "
         "(dash.cloudflare.com → My Profile → API Tokens → Create Token)"
@@ -112,7 +114,7 @@ class Cloudflare(Provider):
         self,
         now: datetime,
         *,
-        account_id: str = "023e105f4ecef8ad9ca31a8372d0c353",
+        account_id: str = EXAMPLE_ACCOUNT,
         balance: int | str = 1000,
     ) -> dict[str, Example]:
         """The reference's example answer (its placeholders kept), for ``account_id``.

@@ -51,6 +51,7 @@ from keyz.sidecar import Balance
 BALANCES = Endpoint(
     "balances", "/v1/projects/{project_id}/balances", KeyKind.REGULAR, Capability.BALANCE
 )
+EXAMPLE_PROJECT: Final = "3fa85f64-5717-4562-b3fc-2c963f66afa6"  # the account of its examples
 MONEY: Final = frozenset({"USD"})  # the one unit Deepgram documents; anything else is no money
 _UNIT_WORD: Final = re.compile(r"[A-Z][A-Z0-9_]{1,15}")  # what a sidecar unit may be
 NO_BALANCE_NOTE: Final = "Deepgram lists no balance for this project"
@@ -109,6 +110,7 @@ class Deepgram(Provider):
             required=True,
         )
     }
+    example_options: ClassVar = {"project_id": EXAMPLE_PROJECT}
     key_help: ClassVar[str] = (
         "an API key of that project from console.deepgram.com → API Keys (keys get the "
         "Member scope by default; a key limited to narrower scopes may be refused)"
@@ -126,7 +128,7 @@ class Deepgram(Provider):
         self,
         now: datetime,
         *,
-        project_id: str = "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        project_id: str = EXAMPLE_PROJECT,
         balances: Sequence[tuple[str, str]] = (("200", "usd"),),
     ) -> dict[str, Example]:
         """balances: (amount, units) of each item, as Deepgram lists them (amounts as numbers)."""
