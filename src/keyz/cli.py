@@ -373,13 +373,9 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], forc
     shape = prefix_of(secret.value)
     if shape is not None and not shape.usable:
         _err(f"keyz: warning: the key looks like {shape.label}; {provider.id} needs another kind")
-    for option in [n for n, o in provider.options.items() if o.required]:
-        if option not in parsed and option not in secret.hints:
-            _err(
-                f"keyz: warning: {provider.id} needs the {option} option, and neither -o nor "
-                f"the entry gives it; its sync fails until it is set (-o {option}=…, or the "
-                f"line '{option}: …' in the entry)"
-            )
+    missing = provider.missing_options({**secret.hints, **parsed})
+    if missing:
+        _err(f"keyz: warning: {missing}; its sync fails until then")
     changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
     verb = "Tracking" if changed else "Already tracking"
     _err(f"{verb} {name} with {provider.id} (needs {provider.key_needed()})")

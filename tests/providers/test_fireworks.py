@@ -302,7 +302,9 @@ def test_each_currency_gets_its_own_windows() -> None:
 @respx.mock(assert_all_called=False)
 def test_without_account_id_nothing_is_sent(respx_mock: respx.MockRouter) -> None:
     route = respx_mock.get(url__regex=r".*").respond(json={})
-    with pytest.raises(ConfigError, match=r"no account_id.*-o account_id=.*nothing was sent"):
+    with pytest.raises(
+        ConfigError, match=r"needs the account_id option.*-o account_id=.*nothing was sent"
+    ):
         fetch("fireworks", KEY)
     assert route.call_count == 0
 

@@ -232,15 +232,25 @@ class Provider(abc.ABC):
             if not option.choices and not re.fullmatch(option.pattern, value):
                 raise UsageError(f"{origin} {name}: {shown} does not look like a {name}")
 
-    def check_required(self, options: Mapping[str, str]) -> None:
-        """ConfigError, before anything is sent, when a required option is missing."""
+    def missing_options(self, options: Mapping[str, str]) -> str | None:
+        """What its endpoints cannot be asked without and ``options`` lacks, said as what to
+        set and how; None when nothing is missing. The one place that says it: sync (before
+        sending), ``keyz track`` (a warning) and ``keyz discover`` (never confident) ask here.
+        A provider whose rule is not one required option at a time overrides it."""
         for name, option in self.options.items():
             if option.required and not options.get(name):
-                raise ConfigError(
-                    f"{self.id} needs the {name} option ({option.help}); nothing was sent. "
-                    f"Set it with 'keyz track ENTRY -p {self.id} -o {name}=…', or add the "
-                    f"line '{name}: …' to the pass entry"
+                return (
+                    f"{self.id} needs the {name} option ({option.help}): set it with "
+                    f"'keyz track ENTRY -p {self.id} -o {name}=…', or add the line "
+                    f"'{name}: …' to the pass entry"
                 )
+        return None
+
+    def check_required(self, options: Mapping[str, str]) -> None:
+        """ConfigError, before anything is sent, when a required option is missing."""
+        missing = self.missing_options(options)
+        if missing:
+            raise ConfigError(f"{missing}; nothing was sent")
 
     def region(self, options: Mapping[str, str]) -> Region | None:
         if not self.regions:

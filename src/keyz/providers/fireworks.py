@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
-from keyz.errors import ConfigError, ParseError, ProviderError
+from keyz.errors import ParseError, ProviderError
 from keyz.fields import format_time
 from keyz.money import parse_amount
 from keyz.periods import day_start
@@ -197,6 +197,7 @@ class Fireworks(Provider):
             "the account id (required): firectl whoami, or the account switcher on "
             "app.fireworks.ai",
             pattern=r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}",
+            required=True,
         )
     }
     example_options: ClassVar = {"account_id": EXAMPLE_ACCOUNT}
@@ -209,13 +210,7 @@ class Fireworks(Provider):
     demo_key = "fw_" + "Demo0Fireworks" * 2
 
     async def fetch(self, ctx: FetchContext) -> Report:
-        account = ctx.options.get("account_id")
-        if not account:
-            raise ConfigError(
-                "fireworks: no account_id; set it with `keyz track <entry> -p fireworks "
-                "-o account_id=<id>` or an `account_id: <id>` line in the pass entry "
-                "(firectl whoami shows it); nothing was sent"
-            )
+        account = ctx.options["account_id"]  # required: report() checked it
         tomorrow = day_start(ctx.now) + timedelta(days=1)  # endTime is exclusive: today is in
         query = {"startTime": format_time(query_start(ctx.now)), "endTime": format_time(tomorrow)}
         try:

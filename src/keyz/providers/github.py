@@ -115,23 +115,30 @@ ORG_NEEDS: Final = (
 )
 
 
-def account_of(options: Mapping[str, str]) -> tuple[str, str]:
-    """('user', login) or ('org', name): exactly one of the two options, else ConfigError."""
+def missing_account(options: Mapping[str, str]) -> str | None:
+    """What is wrong with the account options (exactly one of user and org), or None."""
     user, org = options.get("user"), options.get("org")
     if user and org:
-        raise ConfigError(
+        return (
             "github reports on one account per entry: set user or org, not both (an entry "
-            "line and config.toml may each name one); nothing was sent"
+            "line and config.toml may each name one)"
         )
-    if user:
-        return "user", user
-    if org:
-        return "org", org
-    raise ConfigError(
-        "github needs the account to report on: a 'user: <login>' (a personal account) or "
-        "'org: <name>' (an organization) line in the pass entry, or keyz track ENTRY -p github "
-        "-o user=<login> (or -o org=<name>); nothing was sent"
-    )
+    if not user and not org:
+        return (
+            "github needs the account to report on: a 'user: <login>' (a personal account) or "
+            "'org: <name>' (an organization) line in the pass entry, or keyz track ENTRY -p "
+            "github -o user=<login> (or -o org=<name>)"
+        )
+    return None
+
+
+def account_of(options: Mapping[str, str]) -> tuple[str, str]:
+    """('user', login) or ('org', name): exactly one of the two options, else ConfigError."""
+    missing = missing_account(options)
+    if missing:
+        raise ConfigError(f"{missing}; nothing was sent")
+    user = options.get("user")
+    return ("user", user) if user else ("org", options["org"])
 
 
 def _items(payload: Any) -> list[Any]:
@@ -285,6 +292,9 @@ class GitHub(Provider):
     key_shapes = (r"github_pat_[A-Za-z0-9_]{36,}", r"gh[pousr]_[A-Za-z0-9_]{36,}")
     demo_key = "github_pat_" + "11KEYZDEMO0" * 8
     example_options: ClassVar[Mapping[str, str]] = {"user": "monalisa"}
+
+    def missing_options(self, options: Mapping[str, str]) -> str | None:
+        return missing_account(options)
 
     async def fetch(self, ctx: FetchContext) -> Report:
         kind, name = account_of(ctx.options)  # before anything is sent
