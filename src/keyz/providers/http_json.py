@@ -264,7 +264,7 @@ class HttpJson(Provider):
     }
     key_help: ClassVar[str] = (
         "the key the site gives you, with a 'base_url: https://…' line under it in the pass "
-        "entry, and the mapping in config.toml (docs/providers.md#http-json)"
+        "entry, and the mapping as options (path, remaining, ...: keyz providers --json)"
     )
     path_words = ("http-json",)
     demo_key = "demo-http-json-" + "5eed" * 8
@@ -294,7 +294,7 @@ class HttpJson(Provider):
         if missing:
             raise UsageError(
                 f"http-json needs {' and '.join(missing)}: keyz track ENTRY -p http-json "
-                "-o path=... -o remaining=... (docs/providers.md#http-json)"
+                "-o path=/api/balance -o remaining=data.balance (expressions are JMESPath)"
             )
 
     async def fetch(self, ctx: FetchContext) -> Report:
