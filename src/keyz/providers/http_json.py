@@ -130,6 +130,8 @@ def is_literal_unit(text: str) -> bool:
 
 def _shown(value: Any) -> str:
     """A value found in the answer, as JSON, masked and cut (it may echo anything)."""
+    if isinstance(value, Decimal):  # a JSON number, as the answer wrote it
+        return clean(str(value), 80)
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
