@@ -217,3 +217,22 @@ def test_plain_http_to_a_relay_is_refused_and_a_redirect_is_not_followed(
     assert attacker.requests == []
     assert [r.path for r in simulator.requests] == ["/oneapi/dashboard/billing/subscription"]
     assert CANARY not in result.stdout + result.stderr
+
+
+@pytest.mark.cli
+def test_provider_test_works_for_any_provider_and_fails_as_sync_would(
+    two_keys: Sandbox, simulator: Simulator
+) -> None:
+    shown = two_keys.keyz("provider", "test", "api/deepseek")
+    assert shown.returncode == 0, shown.stderr
+    assert "balance CNY.remaining  110.00" in shown.stdout
+    assert "How each figure was read" not in shown.stdout  # only mappings have a trace
+    untracked = two_keys.keyz("provider", "test", "api/nothing")
+    assert untracked.returncode == 2 and "not tracked: api/nothing" in untracked.stderr
+    echo = {"error": {"message": f"Invalid key {CANARY}", "type": "authentication_error"}}
+    simulator.fail(CANARY, Answer(401, echo))
+    refused = two_keys.keyz("provider", "test", "api/deepseek", "--json")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("keyz: deepseek balance: the key was rejected (HTTP 401)")
+    assert CANARY not in refused.stderr
+    assert not (two_keys.store / ".keyz" / "entries" / "api").exists()  # never written
