@@ -61,6 +61,7 @@ LAYERS: Final = (
             "keyz.merge",
             "keyz.ledger",
             "keyz.render",
+            "keyz.probe",
         ),
     ),
     ("demo", ("keyz.demo", "keyz.demo.story", "keyz.demo.sandbox", "keyz.demo.simulator")),
@@ -75,6 +76,7 @@ HOMES: Final = {
     "httpx": ("keyz.providers.http",),
     "git": ("keyz.git_ops",),
     "gnupg": ("keyz.store",),
+    "jmespath": ("keyz.providers.http_json",),
     "tomlkit": ("keyz.config",),
     "pydantic": (
         "keyz.fields",

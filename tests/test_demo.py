@@ -156,10 +156,13 @@ def test_demo_serve_lets_a_store_of_ones_own_sync_offline(make_sandbox: MakeStor
             for line in lines
             if line.startswith("export ")
         )
-        from keyz.providers import KNOWN
+        from keyz.providers import all_providers
 
-        wanted = {f"KEYZ_{p.upper()}_BASE_URL" for p in KNOWN} | {"SSL_CERT_FILE"}
+        hosted = [p.id for p in all_providers() if not p.host_from_entry]
+        wanted = {f"KEYZ_{p.upper()}_BASE_URL" for p in hosted} | {"SSL_CERT_FILE"}
         assert set(exports) == wanted
+        # a relay's host is the entry's own line: no variable could set it, so none is printed
+        assert any(line.startswith("# oneapi: ") and "base_url: https://" in line for line in lines)
         assert all(url.startswith("https://127.0.0.1:") for k, url in exports.items() if "URL" in k)
         sandbox = make_sandbox(
             {

@@ -368,6 +368,13 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], forc
     check_key_belongs(
         EntryConfig(name, provider.id), secret.value, secret.hints.get("provider"), tracking=True
     )  # sync refuses such a key too: --force cannot help it
+    hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
+    provider.check_options(hinted, origin="the pass entry's line")
+    if provider.host_from_entry and not secret.hints.get("base_url"):
+        _err(
+            f"keyz: warning: {name} has no 'base_url: https://…' line; {provider.id} sends the "
+            f"key only to the host that line names: add it with 'pass edit {name}'"
+        )
     if not force and not looks_like_key(secret.value):
         raise UsageError(f"{name}: {NOT_A_KEY}; not tracked. If it is one: --force")
     shape = prefix_of(secret.value)
@@ -711,6 +718,12 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
             else f"Nothing trusted for {provider.id}"
         )
         return
+    if provider.host_from_entry:
+        raise UsageError(
+            f"{provider.id} keys go only to the host of each pass entry's own 'base_url:' line; "
+            f"a [providers.{provider.id}] base_url is never used for them, so there is nothing "
+            "to approve"
+        )
     configured = config.providers.get(provider.id)
     if configured is None or not configured.base_url:
         raise UsageError(
@@ -1300,6 +1313,58 @@ def providers(as_json: bool) -> None:
     _out(_table(catalog.checkable_rows(), _fit()))
     _out("\nNot checkable with an API key:")
     _out(_table(catalog.unsupported_rows(), _fit()))
+
+
+@cli.group()
+def provider() -> None:
+    """Work with a tracked entry's provider: see what its answer yields.
+
+    \b
+    Example:
+      keyz provider test api/my-relay
+    """
+
+
+@provider.command("test")
+@click.argument("entry", shell_complete=_complete_entries)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def provider_test(env: Env, entry: str, as_json: bool) -> None:
+    """Ask ENTRY's provider once and show every figure its answer yields.
+
+    Runs the checks and the request of a sync for one tracked entry, but
+    writes nothing: no sidecar, no state, no git. For http-json and oneapi it
+    also shows how each figure was read (the expression or field, and the raw
+    value in the answer), to try a mapping before the first sync. The key is
+    never shown.
+
+    \b
+    Examples:
+      keyz provider test api/my-relay
+      keyz provider test api/my-relay --json
+    """
+    from keyz.probe import run_probe
+
+    store = env.store()
+    result = run_probe(store, env.config(store), _entry_name(entry))
+    if as_json:
+        _json(result.to_json())
+        return
+    _out(f"{result.entry} ({result.provider}): {_figures(result.sidecar)}")
+    _out(f"asked: {', '.join(result.asked)}")
+    rows = [("FIGURE", "VALUE", "")] + [
+        (r.figure, r.value if r.value is not None else "unknown", "derived" if r.derived else "")
+        for r in result.rows
+    ]
+    _out(_table(rows))
+    if result.trace:
+        _out("\nHow each figure was read:")
+        _out(
+            _table(
+                [("FIGURE", "FROM", "RAW")] + [(t.figure, t.source, t.raw) for t in result.trace]
+            )
+        )
+    _err("Nothing was written (no sidecar, no state, no git)")
 
 
 @cli.command()

@@ -44,7 +44,7 @@ def provider(pid: str) -> Provider:
 @pytest.mark.parametrize("pid", KNOWN)
 def test_its_id_is_its_registry_key_and_module(pid: str) -> None:
     assert provider(pid).id == pid
-    assert _MODULES[pid] == f"keyz.providers.{pid}"
+    assert _MODULES[pid] == f"keyz.providers.{pid.replace('-', '_')}"
     assert pid not in UNSUPPORTED
 
 
@@ -257,4 +257,5 @@ def test_help_and_status_import_no_provider_and_a_status_bar_only_those_shown(
     assert imported_providers(two_keys, "status") == set()
     shown = imported_providers(two_keys, "status", "--format", "short")
     assert shown & set(KNOWN) == {"deepseek", "openrouter"}
-    assert imported_providers(two_keys, "providers") >= set(KNOWN)  # the check can fail
+    modules = {_MODULES[pid].removeprefix("keyz.providers.") for pid in KNOWN}  # http_json
+    assert imported_providers(two_keys, "providers") >= modules  # the check can fail

@@ -34,7 +34,7 @@ from keyz.demo.sandbox import (
 )
 from keyz.demo.simulator import Simulator
 from keyz.fields import format_time, utc_now
-from keyz.providers import KNOWN, all_providers
+from keyz.providers import all_providers
 
 # Fake keys of the providers' shapes, one demo account each (each module's ``demo_key``);
 # they only ever reach the simulator.
@@ -212,8 +212,13 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say(f"# keyz demo server: every provider's API, offline, on {simulator.url}")
         say("# In another shell, paste these lines (SSL_CERT_FILE replaces the system's trust in")
         say("# that shell, so use it for keyz only):")
-        for name, value in sorted(simulator.env(*KNOWN).items()):
+        hosted = [p.id for p in all_providers() if not p.host_from_entry]
+        for name, value in sorted(simulator.env(*hosted).items()):
             say(f"export {name}={shlex.quote(value)}")
+        for relay in (p.id for p in all_providers() if p.host_from_entry):
+            say(
+                f"# {relay}: its host is the entry's own line: base_url: {simulator.base_url(relay)}"
+            )
         say("# then try keyz on a copy of your store, so demo figures never reach your ledger:")
         say('#   cp -a "${PASSWORD_STORE_DIR:-$HOME/.password-store}" /tmp/keyz-try')
         say("#   export PASSWORD_STORE_DIR=/tmp/keyz-try")

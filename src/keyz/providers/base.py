@@ -109,6 +109,15 @@ class FetchContext:
 
 
 @dataclass(frozen=True)
+class Traced:
+    """How one figure was read: shown by ``keyz provider test``, never written to a sidecar."""
+
+    figure: str  # where it went: 'key_limit.limit', 'balance.remaining'
+    source: str  # what produced it: a field of the answer, or the user's expression
+    raw: str  # the value as the answer had it (masked and cut when shown)
+
+
+@dataclass(frozen=True)
 class Report:
     """What a provider said, normalized. Unknown stays None; nothing is invented."""
 
@@ -118,6 +127,7 @@ class Report:
     spend: list[Spend] = field(default_factory=list)
     quotas: list[Quota] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    trace: list[Traced] = field(default_factory=list)  # for 'keyz provider test' only
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,10 @@ class Provider(abc.ABC):
     key_shapes: ClassVar[tuple[str, ...]] = ()  # regexes of its keys, masked in any output
     concurrency: ClassVar[int] = 8  # requests in flight per provider; [providers.<id>] overrides
     demo_key: ClassVar[str]  # a fake key of its keys' look: the demo's account (never a real one)
+    # A relay (oneapi, http-json): no documented host; the host is the entry's own base_url:
+    # line, bound to the key. config.toml and KEYZ_<ID>_BASE_URL cannot set or move it.
+    host_from_entry: ClassVar[bool] = False
+    demo_options: ClassVar[Mapping[str, str]] = {}  # options its examples need (demo, tests)
 
     @property
     def capabilities(self) -> Capability:
@@ -289,4 +303,5 @@ __all__ = [
     "Provider",
     "Region",
     "Report",
+    "Traced",
 ]
