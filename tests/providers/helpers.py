@@ -39,7 +39,7 @@ def fetch(
 
     provider = get_provider(provider_id)
     if options is None:
-        options = dict(provider.demo_options)
+        options = dict(provider.example_options)
     if provider.host_from_entry and base_url is not None:
         hints = {"base_url": base_url, **(hints or {})}
         base_url = None

@@ -305,7 +305,7 @@ def test_without_account_id_nothing_is_sent(respx_mock: respx.MockRouter) -> Non
     with pytest.raises(
         ConfigError, match=r"needs the account_id option.*-o account_id=.*nothing was sent"
     ):
-        fetch("fireworks", KEY)
+        fetch("fireworks", KEY, options={})
     assert route.call_count == 0
 
 

@@ -196,7 +196,7 @@ def test_a_user_or_org_must_look_like_a_github_login(value: str) -> None:
 def test_neither_or_both_fail_before_anything_is_sent() -> None:
     route = respx.get(url__startswith=BASE).respond(200, json={"usageItems": []})
     with pytest.raises(ConfigError, match="needs the account"):
-        fetch("github", KEY, now=NOW)
+        fetch("github", KEY, options={}, now=NOW)
     with pytest.raises(ConfigError, match="not both"):
         fetch("github", KEY, options={"org": "GitHub"}, hints={"user": "monalisa"}, now=NOW)
     assert route.call_count == 0

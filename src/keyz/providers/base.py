@@ -161,7 +161,7 @@ class Provider(abc.ABC):
     options: ClassVar[Mapping[str, Option]] = {}
     regions: ClassVar[Mapping[str, Region]] = {}  # the first one is the default
     # the options the account of its examples() needs (a required option, e.g. an account id):
-    # the contract and compressed-answer tests pass them when they fetch that account
+    # the tests and the demo pass them when they fetch that account
     example_options: ClassVar[Mapping[str, str]] = {}
     key_help: ClassVar[str]  # where to create the right key
     path_words: ClassVar[tuple[str, ...]]  # words of an entry's path that name it (discover);
@@ -173,7 +173,6 @@ class Provider(abc.ABC):
     # A relay (oneapi, http-json): no documented host; the host is the entry's own base_url:
     # line, bound to the key. config.toml and KEYZ_<ID>_BASE_URL cannot set or move it.
     host_from_entry: ClassVar[bool] = False
-    demo_options: ClassVar[Mapping[str, str]] = {}  # options its examples need (demo, tests)
 
     @property
     def capabilities(self) -> Capability:

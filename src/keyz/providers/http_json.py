@@ -270,7 +270,7 @@ class HttpJson(Provider):
     )
     path_words = ("http-json",)
     demo_key = "demo-http-json-" + "5eed" * 8
-    demo_options: ClassVar[dict[str, str]] = {
+    example_options: ClassVar[Mapping[str, str]] = {
         "path": "/balance",
         "remaining": "data.balance",
         "spend": "data.used",
@@ -311,7 +311,7 @@ class HttpJson(Provider):
     def examples(
         self, now: datetime, *, balance: str = "12.50", used: str = "7.50", currency: str = "USD"
     ) -> dict[str, Example]:
-        """A made-up site (there is no documented one): what ``demo_options`` maps."""
+        """A made-up site (there is no documented one): what ``example_options`` maps."""
         body = {"success": True, "data": {"balance": balance, "used": used, "currency": currency}}
         return {"/balance": Example(body)}
 
