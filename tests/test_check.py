@@ -278,8 +278,10 @@ def test_alert_state_is_versioned(two_keys: Sandbox, simulator: Simulator) -> No
     assert "CNY 40.00 left" in run_tty("--no-color", "check", env=two_keys.env).text("tty")
     version2 = {"schema_version": 2, "destinations": {"terminal": said}}  # what keyz 1.x wrote
     path.write_text(json.dumps(version2))
-    assert run_tty("--no-color", "check", env=two_keys.env).text("tty").startswith(
-        "keyz: 1 known problem"
+    assert (
+        run_tty("--no-color", "check", env=two_keys.env)
+        .text("tty")
+        .startswith("keyz: 1 known problem")
     )  # the terminal's record survived the upgrade ...
     assert "CNY 40.00 left" in two_keys.keyz("check").stderr  # ... and cron had not been told
     path.write_text(json.dumps({"schema_version": 4, "destinations": {}}))

@@ -54,11 +54,14 @@ class Delivery:
 def url_of(store: PassStore, destination: str) -> str:
     """The Apprise URL of a destination: the first line of its pass entry, or the URL itself."""
     if destination.startswith(PASS_PREFIX):
-        url = store.decrypt(destination.removeprefix(PASS_PREFIX)).value
-    else:
-        url = destination
-    protect(url)
-    return url
+        reader = PassStore(store.root)  # its own gpg: a sync before may have closed the store's
+        try:
+            url = reader.decrypt(destination.removeprefix(PASS_PREFIX)).value
+        finally:
+            reader.close()
+        protect(url)  # its token, host and path are never shown
+        return url
+    return destination  # token-less and local, written in config.toml: nothing to hide
 
 
 def notify_check(store: PassStore, config: Config, problems: Sequence[Problem]) -> list[Delivery]:
@@ -138,7 +141,7 @@ def compose(problems: Sequence[Problem], happened: Sequence[Event]) -> tuple[str
 
 def ascii_safe(text: str, limit: int) -> str:
     """Masked first, then cut (keyz.redact.clean), then ASCII: accents dropped, the rest escaped."""
-    cut = clean(text, limit)
+    cut = clean(text, limit - 2)  # "…" becomes "..."
     plain = unicodedata.normalize("NFKD", cut.replace("…", "...").replace("·", "-"))
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return plain.encode("ascii", "backslashreplace").decode("ascii")

@@ -307,8 +307,8 @@ def _destination(value: Any) -> str:
 
 
 class _Notify(_Table):
-    destinations: tuple[Annotated[str, PlainValidator(_destination)], ...] = Field(
-        default=(), max_length=32
+    destinations: list[Annotated[str, PlainValidator(_destination)]] = Field(
+        default_factory=list, max_length=32
     )
 
 
@@ -371,7 +371,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
         },
         alerts=defaults.alerts(),
         max_age=defaults.max_age,
-        notify=document.notify.destinations,
+        notify=tuple(document.notify.destinations),
     )
 
 
@@ -387,6 +387,10 @@ def _explain(errors: list[ErrorDetails]) -> str:
         return _HINTS["schema_version"]
     if len(loc) == 1:
         return f"{loc[0]} must be a table ([{loc[0]}])"
+    if loc[0] == "notify":
+        if _extra(error):
+            return f"unknown key {loc[1]!r} in [notify]; it has destinations only"
+        return f"[notify] {said or _HINTS['destinations']}"
     if loc[0] == "defaults":
         where, key = "[defaults]", loc[1]
         if _extra(error):

@@ -44,9 +44,10 @@ def protect(url: str) -> None:
 def send(url: str, title: str, body: str, level: str = "info") -> None:
     """Deliver one notification to one Apprise URL, or raise NotifyError saying why (masked).
 
+    The caller registers a URL from pass with :func:`protect` first.
+
     ``level`` is Apprise's notify type: info, success, warning or failure.
     """
-    protect(url)
     with warnings.catch_warnings():
         # apprise's plugins import modules Python deprecates (imghdr): nothing keyz can act on
         warnings.simplefilter("ignore")
