@@ -968,7 +968,7 @@ def check(
 
 NO_DESTINATIONS = (
     'no [notify] destinations in config.toml; add destinations = ["pass:keyz/notify/NAME"] '
-    "under [notify] (see docs/scheduling.md)"
+    "under [notify], the entry's first line an Apprise URL such as ntfys://TOKEN@ntfy.sh/topic"
 )
 
 

@@ -63,7 +63,7 @@ timeout = 30       # seconds one entry may take, retries included
 # alert_spend_above = "200 USD/month"  # keyz check: a month's spend at 80 % and 100 % of this
 # alert_failing_runs = 2     # keyz check: alert when syncs of an entry failed this many runs in a row
 
-# [notify]                   # keyz check --notify, keyz notify test (docs/scheduling.md)
+# [notify]                   # keyz check --notify, keyz notify test (first line: an Apprise URL)
 # destinations = ["pass:keyz/notify/ntfy"]   # a pass entry whose first line is an Apprise URL
 
 # [entries."api/deepseek"]
