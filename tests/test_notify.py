@@ -329,3 +329,17 @@ def test_notifications_are_short_ascii_and_masked() -> None:
     assert (title + body).isascii() and CANARY not in body and "[REDACTED]" in body
     assert "api/cafe" in body
     assert ascii_safe("a\u202eb", 10) == "a\\u202eb"
+
+
+def test_entries_state_version_1_is_upgraded_with_a_failure_count(tmp_path: Any) -> None:
+    from keyz.state import load_state, save_state
+
+    path = tmp_path / "state" / "entries.json"
+    path.parent.mkdir()
+    old = {"api/a": {"last_error": "HTTP 500"}, "api/b": {"last_success": "2026-11-01T00:00:00Z"}}
+    path.write_text(json.dumps({"schema_version": 1, "entries": old}))
+    states = load_state(tmp_path)
+    assert (states["api/a"].failures, states["api/b"].failures) == (1, 0)
+    save_state(tmp_path, states)
+    assert json.loads(path.read_text())["schema_version"] == 2
+    assert load_state(tmp_path)["api/a"].failures == 1

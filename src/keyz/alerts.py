@@ -4,7 +4,7 @@
     alert_below_percent = 10         # quota windows: remaining percent
     alert_runway_days = 7            # days left at the burn rate from the history
     alert_spend_above = "200 USD/month"  # a month's spend: said at 80 % and at 100 %
-    alert_failing_runs = 2           # a sync failing this many runs in a row
+    alert_failing_runs = 2           # a sync failing this many runs in a row (default 1)
     max_age = "12h"                  # [defaults] only: older figures are stale
 
 They can be set in ``[defaults]``, ``[providers.ID]`` and ``[entries."NAME"]``; the
@@ -28,7 +28,9 @@ ALERT_KEYS: Final = (
     "alert_spend_above",
     "alert_failing_runs",
 )
-DEFAULT_FAILING_RUNS: Final = 2  # one failed run is often a blip; two in a row is a problem
+# A failed sync is said at once, so check and status (which marks it at once) agree; set
+# alert_failing_runs = 2 or 3 to ride out one-off blips of an unattended run.
+DEFAULT_FAILING_RUNS: Final = 1
 BUDGET_STEPS: Final = (80, 100)  # percent of a spend budget at which check speaks
 _DURATION: Final = re.compile(r"\s*([0-9]+)\s*([mhdw])\s*")  # ASCII: \d takes '١٢'
 _UNITS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

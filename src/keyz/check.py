@@ -305,7 +305,7 @@ def _failing(problems: list[Problem], state: EntryState, runs: int) -> list[Prob
     for problem in problems:
         if problem.kind is Kind.FAILED:
             if state.failures < runs:
-                continue  # one blip: status shows it, check waits for the next run
+                continue  # fewer than alert_failing_runs: status shows it, check waits
             if state.failures > 1:
                 problem.message = problem.message.replace(
                     "last sync failed:", f"sync failed {state.failures} runs in a row, last:", 1

@@ -61,7 +61,7 @@ timeout = 30       # seconds one entry may take, retries included
 # alert_below_percent = 10   # keyz check: alert when a quota window has less left
 # alert_runway_days = 7      # keyz check: alert when the history says money runs out sooner
 # alert_spend_above = "200 USD/month"  # keyz check: a month's spend at 80 % and 100 % of this
-# alert_failing_runs = 2     # keyz check: alert when syncs of an entry failed this many runs in a row
+# alert_failing_runs = 2     # keyz check: alert once syncs failed this many runs in a row (default 1)
 
 # [notify]                   # keyz check --notify, keyz notify test (first line: an Apprise URL)
 # destinations = ["pass:keyz/notify/ntfy"]   # a pass entry whose first line is an Apprise URL
