@@ -85,6 +85,8 @@ def test_demo_runs_offline_and_tells_the_whole_story(demo: DemoRun) -> None:
     assert "no balance" not in out and "not enough history" not in out
     assert "keyz: api/deepseek: CNY 41.20 left, below 50 CNY" in out  # check catches it
     assert "keyz: plan/minimax: interval (5h) 7% left, below 10%" in out
+    assert "The webhook received: keyz: 2 alerts" in out  # check --notify reached a receiver
+    assert "  | ALERT api/deepseek: CNY 41.20 left, below 50 CNY" in out
     assert "# keyz: scheduled run for the store" in out  # what cron install writes
     assert '-      "remaining": "130.00",' in out and '+      "remaining": "41.20",' in out
     for key in ("sk-demo0000deepseek", "sk-ant-admin01-demo", "sk-cp-demo"):

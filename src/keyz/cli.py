@@ -865,6 +865,12 @@ def migrate(env: Env, check: bool, commit: bool) -> int:
     help="Figures older than this are stale (e.g. 12h; default [defaults] max_age, else 2d).",
 )
 @click.option("--repeat", is_flag=True, help="Say every alert, not only the ones not said yet.")
+@click.option(
+    "--notify",
+    "do_notify",
+    is_flag=True,
+    help="Also send what is new to each [notify] destination (ntfy, email, ...).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_env
 def check(
@@ -876,6 +882,7 @@ def check(
     below_percent: float | None,
     max_age: str | None,
     repeat: bool,
+    do_notify: bool,
     as_json: bool,
 ) -> int:
     """Say what needs attention: low balances, low quotas, short runway, failed or stale syncs.
@@ -888,6 +895,11 @@ def check(
     and for unattended runs (cron), so checking by hand never silences cron; at a
     terminal, alerts already said are counted in one line. Silent when all is well.
 
+    --notify also sends each [notify] destination of config.toml what is new to it:
+    alerts, and alerts that cleared, quota windows that reset, balances topped up.
+    A destination that cannot be reached is told on the next run; its failure is
+    one line on stderr and does not change the exit code.
+
     \b
     Exit codes: 0 all is well, 1 something needs attention, 2 usage error,
     75 busy (with --sync).
@@ -896,6 +908,7 @@ def check(
     Examples:
       keyz check --below "5 USD"
       keyz check --sync --commit --max-age 12h     # what keyz cron install schedules
+      keyz check --sync --commit --notify          # and tell ntfy, email, ...
       keyz check --json | jq '.problems[].message'
     """
     from decimal import Decimal
@@ -929,14 +942,22 @@ def check(
         destination=destination,
     )
     remember(store, problems, destination)
+    deliveries = None
+    if do_notify:
+        from keyz.alerting import notify_check
+
+        if not config.notify:
+            raise UsageError(NO_DESTINATIONS)
+        deliveries = notify_check(store, config, problems)
     if as_json:
-        _json(
-            {
-                "ok": not problems and git_problem is None,
-                "problems": [p.to_json() for p in problems],
-                "git_error": str(git_problem) if git_problem else None,
-            }
-        )
+        document: dict[str, object] = {
+            "ok": not problems and git_problem is None,
+            "problems": [p.to_json() for p in problems],
+            "git_error": str(git_problem) if git_problem else None,
+        }
+        if deliveries is not None:
+            document["notifications"] = [d.to_json() for d in deliveries]
+        _json(document)
     else:
         shown = [p for p in problems if p.new or repeat]
         for problem in shown:
@@ -948,6 +969,9 @@ def check(
             _err(f"keyz: {more}{known} known problem{'s' * (known != 1)} (--repeat to show)")
         if git_problem is not None:
             _err(f"keyz: {git_problem}")
+        for delivery in deliveries or ():
+            if not delivery.ok:  # told again next run; the exit code keeps its meaning
+                _err(f"keyz: notify {delivery.destination}: {delivery.error}; retried next run")
         if not problems and git_problem is None and sys.stderr.isatty():
             count = len(config.entries)
             _err(
@@ -956,6 +980,59 @@ def check(
                 else NOTHING_TRACKED
             )
     return EXIT_FAILED if problems or git_problem is not None else EXIT_OK
+
+
+NO_DESTINATIONS = (
+    'no [notify] destinations in config.toml; add destinations = ["pass:keyz/notify/NAME"] '
+    "under [notify], the entry's first line an Apprise URL such as ntfys://TOKEN@ntfy.sh/topic"
+)
+
+
+@cli.group()
+def notify() -> None:
+    """Notification channels (Apprise URLs kept in pass): try them.
+
+    \b
+    Examples:
+      keyz notify test
+      keyz notify test --json
+    """
+
+
+@notify.command("test")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def notify_test(env: Env, as_json: bool) -> int:
+    """Send a test message to each [notify] destination; say which failed.
+
+    The channel URLs are never shown: a destination is named as config.toml
+    names it (pass:keyz/notify/ntfy). Exit 1 if any destination failed.
+
+    \b
+    Example:
+      keyz notify test
+    """
+    from keyz.alerting import notify_test as run_notify_test
+
+    store = env.store()
+    config = env.config(store)
+    if not config.notify:
+        raise UsageError(NO_DESTINATIONS)
+    deliveries = run_notify_test(store, config)
+    if as_json:
+        _json(
+            {
+                "ok": all(d.ok for d in deliveries),
+                "destinations": [d.to_json() for d in deliveries],
+            }
+        )
+    else:
+        for delivery in deliveries:
+            if delivery.ok:
+                _err(f"sent: {delivery.destination}")
+            else:
+                _err(f"keyz: notify {delivery.destination}: {delivery.error}")
+    return EXIT_OK if all(d.ok for d in deliveries) else EXIT_FAILED
 
 
 @cli.group()

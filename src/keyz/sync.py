@@ -413,12 +413,15 @@ class _Run:
         except KeyzError as exc:
             result.error = _as_config(exc)
             state.last_error = str(result.error)
+            state.failures += 1
         except Exception as exc:  # a bug in writing: still this entry's only
             result.error = unusable(entry, exc)
             state.last_error = str(result.error)
+            state.failures += 1
         else:
             result.changed = result.sidecar is new
             state.last_success, state.last_error = state.last_checked, None
+            state.failures = 0
             if result.changed and self.git_mode != "off":
                 preload()  # there will be something to commit: GitPython, while others answer
         if self.on_result is not None:
