@@ -59,6 +59,9 @@ LAYERS: Final = (
             "keyz.cron",
             "keyz.passext",
             "keyz.merge",
+            "keyz.forecast",
+            "keyz.totals",
+            "keyz.export",
             "keyz.ledger",
             "keyz.render",
         ),
@@ -76,6 +79,7 @@ HOMES: Final = {
     "git": ("keyz.git_ops",),
     "gnupg": ("keyz.store",),
     "tomlkit": ("keyz.config",),
+    "prometheus_client": ("keyz.export",),
     "pydantic": (
         "keyz.fields",
         "keyz.sidecar",
