@@ -1354,8 +1354,6 @@ def export(env: Env, prometheus_file: str | None, json_file: str | None) -> None
       keyz export --json | jq '.entries[] | {entry, stale, forecasts}'
       keyz export --json ledger.json --prometheus keyz.prom
     """
-    from pathlib import Path
-
     from keyz.export import collect, prometheus_text, write_file
 
     if prometheus_file is None and json_file is None:
@@ -1368,11 +1366,11 @@ def export(env: Env, prometheus_file: str | None, json_file: str | None) -> None
                 f"keyz: warning: {prometheus_file} does not end in .prom; node_exporter's "
                 "textfile collector reads only *.prom files"
             )
-        write_file(Path(prometheus_file), prometheus_text(state))
+        write_file(prometheus_file, prometheus_text(state))
     if json_file == "-":
         _json(state.to_json())
     elif json_file is not None:
-        write_file(Path(json_file), state.json_text().encode("utf-8"))
+        write_file(json_file, state.json_text().encode("utf-8"))
 
 
 @cli.command()

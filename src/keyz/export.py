@@ -164,10 +164,10 @@ def prometheus_text(state: LedgerState) -> bytes:
     return redact(generate_latest(registry).decode("utf-8")).encode("utf-8")
 
 
-def write_file(path: Path, data: bytes) -> None:
+def write_file(path: str | Path, data: bytes) -> None:
     """``data`` at ``path``, atomically: readers see the old file or the new one."""
     try:
-        atomic_write(path, data)
+        atomic_write(Path(path), data)
     except KeyzError as exc:
         raise KeyzError(f"keyz export: {exc}") from None
 
