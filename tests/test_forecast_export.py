@@ -449,3 +449,10 @@ def test_export_usage_and_rates_errors(two_keys: Sandbox) -> None:
     bad = two_keys.keyz("status", "--total")
     assert bad.returncode == 2 and '[rates] CNY must be a string like "0.14 USD"' in bad.stderr
     assert two_keys.keyz("export", "--json").returncode == 2
+
+
+def test_totals_of_the_largest_figures_are_never_rounded() -> None:
+    big = "999999999999999.999999999999"  # the bounds of a sidecar figure: 27 digits
+    rows = [row(f"api/{i}", balances(f"api/{i}", ("USD", big))) for i in range(3)]
+    (usd,) = total(rows, {}).totals
+    assert usd.to_json()["amount"] == "2999999999999999.999999999997"

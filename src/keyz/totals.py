@@ -134,7 +134,7 @@ def total(rows: Sequence[StatusRow], rates: dict[str, Rate]) -> Totals:
         if amount is None:
             item.unknown.append(row.entry)
             return
-        item.amount += amount
+        item.amount = WIDE.add(item.amount, amount)  # exact: 27 digits and more, never rounded
         item.entries.append(row.entry)
         if row.stale:
             item.stale.append(row.entry)
@@ -175,15 +175,10 @@ def _convert(totals: Iterable[Total], rates: dict[str, Rate]) -> list[Converted]
         if missing:
             found.append(Converted(kind, target, None, missing))
             continue
-        amount = sum(
-            (
-                t.amount
-                if t.currency == target
-                else WIDE.multiply(t.amount, rates[t.currency].amount)
-                for t in mine
-            ),
-            Decimal(0),
-        )
+        amount = Decimal(0)
+        for t in mine:
+            rate = Decimal(1) if t.currency == target else rates[t.currency].amount
+            amount = WIDE.add(amount, WIDE.multiply(t.amount, rate))
         found.append(Converted(kind, target, amount))
     return found
 
