@@ -704,8 +704,8 @@ def status(
         )
     if total:
         _out("\n".join(sums.lines()))
-    told = any(found.known for row_ahead in ahead.values() for found in row_ahead)
-    _derived_note(derived or (total and bool(sums.totals)) or told)
+    marked = any(found.known for row_ahead in ahead.values() for found in row_ahead)
+    _derived_note(derived or (total and bool(sums.totals)) or marked)
 
 
 @cli.command()
