@@ -60,6 +60,9 @@ LAYERS: Final = (
             "keyz.cron",
             "keyz.passext",
             "keyz.merge",
+            "keyz.forecast",
+            "keyz.totals",
+            "keyz.export",
             "keyz.ledger",
             "keyz.render",
             "keyz.probe",
@@ -80,6 +83,7 @@ HOMES: Final = {
     "jmespath": ("keyz.providers.http_json",),
     "apprise": ("keyz.notify",),
     "tomlkit": ("keyz.config",),
+    "prometheus_client": ("keyz.export",),
     "pydantic": (
         "keyz.fields",
         "keyz.sidecar",

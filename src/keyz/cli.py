@@ -21,7 +21,7 @@ import click
 from click.core import ParameterSource
 
 from keyz import __version__
-from keyz.clock import frozen_at, set_clock
+from keyz.clock import frozen_at, set_clock, utc_now
 from keyz.errors import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -592,8 +592,22 @@ def _render_sync(
     help="short: one line for a status bar (i3blocks, waybar, tmux), in whole units: money "
     "left rounded down, spend rounded up.",
 )
+@click.option(
+    "--total",
+    is_flag=True,
+    help="Add totals per currency (balances, key limits left, spent this month); in one "
+    "currency only at the [rates] of config.toml.",
+)
+@click.option(
+    "--forecast",
+    is_flag=True,
+    help="Add forecasts: month-end spend, runway as a date, whether a quota window lasts "
+    "until its reset (reads the git ledger).",
+)
 @pass_env
-def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> None:
+def status(
+    env: Env, entries: tuple[str, ...], as_json: bool, style: str, total: bool, forecast: bool
+) -> None:
     """Show the last known figures of every tracked entry (or only ENTRY..., one in full).
 
     No network and no gpg: this reads .keyz/ only. Columns: entry, provider,
@@ -604,19 +618,33 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
     stale ones yellow.
     Figures keyz computed rather than read (e.g. credits - usage) end in "*".
 
+    --total sums per currency; across currencies only with the rates you set
+    in [rates] (never fetched). --forecast projects this month's spend from
+    the provider's daily buckets (after 7 days of the month), tells the
+    runway as a date, and whether a quota window lasts until its reset; each
+    says "not enough history" rather than a number it cannot stand behind.
+    Totals and forecasts are derived ("*").
+
     \b
     Examples:
       keyz status
       keyz status api/openrouter      # every figure of one entry, one per line
       keyz status --json | jq '.entries[] | {entry, spendable, stale}'
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
+      keyz status --total --forecast
     """
     from keyz.fields import format_time
+    from keyz.forecast import for_entries
     from keyz.render import age, short_line, summary_parts
     from keyz.status import collect_status
+    from keyz.totals import total as sum_up
 
     source = click.get_current_context().get_parameter_source("style")
     _one_of(json=as_json, format=source is ParameterSource.COMMANDLINE)
+    if style == "short" and (total or forecast):
+        raise UsageError(
+            "--format short is one line for a status bar; leave out --total and --forecast"
+        )
     store = env.store()
     config = env.config(store)
     for name in entries:
@@ -628,8 +656,22 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
             )
     rows = [row for row in collect_status(store, config) if not entries or row.entry in entries]
     entry = rows[0].entry if len(entries) == 1 and rows else None  # one entry: in full
+    sums = sum_up(rows, config.rates)
+    ahead = (
+        for_entries(store.root, ((r.entry, r.sidecar) for r in rows), utc_now()) if forecast else {}
+    )
     if as_json:
-        _json({"entries": [row.to_json() for row in rows]})
+        document: dict[str, object] = {
+            "entries": [
+                {
+                    **row.to_json(),
+                    **({"forecasts": [f.to_json() for f in ahead[row.entry]]} if forecast else {}),
+                }
+                for row in rows
+            ],
+            "totals": sums.to_json(),
+        }
+        _json(document)
         return
     if style == "short":
         _out(short_line([(r.entry, r.provider, r.sidecar, r.problem is not None) for r in rows]))
@@ -648,6 +690,7 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
         seen = f", figures of {format_time(row.sidecar.observed_at)}" if row.sidecar else ""
         lines = [f"{row.entry} ({row.provider}), checked {age(checked)}{seen}"]
         lines += [f"  {part}" for part in (summary_parts(row.sidecar) if row.sidecar else [])]
+        lines += [f"  {found.text()}" for found in ahead.get(row.entry, [])]
         lines += [f"  ! {row.problem}"] if row.problem else []
         _out(
             "\n".join(_paint(line, tones[0] if line.startswith("  !") else None) for line in lines)
@@ -658,6 +701,8 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
         for row in rows:
             checked = row.state.last_checked or (row.sidecar.observed_at if row.sidecar else None)
             figures = _figures(row.sidecar) if row.sidecar else "no values yet"
+            told = [found.text(short=True) for found in ahead.get(row.entry, [])]
+            figures = "; ".join([figures, *told])
             table.append((row.entry, row.provider, age(checked), figures))
             tails.append(f"  ! {row.problem}" if row.problem else "")
         columns = _Columns(table)
@@ -667,7 +712,10 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
                 for r, tone, tail in zip(table, ["head", *tones], tails, strict=True)
             )
         )
-    _derived_note(derived)
+    if total:
+        _out("\n".join(sums.lines()))
+    marked = any(found.known for row_ahead in ahead.values() for found in row_ahead)
+    _derived_note(derived or (total and bool(sums.totals)) or marked)
 
 
 @cli.command()
@@ -1367,6 +1415,56 @@ def history(
         _out(_table(changes))
         for line in lines:
             _out(line)
+
+
+@cli.command()
+@click.option(
+    "--prometheus",
+    "prometheus_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write Prometheus metrics to FILE (node_exporter textfile format; name it *.prom).",
+)
+@click.option(
+    "--json",
+    "json_file",
+    metavar="FILE",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    help="Write the whole ledger state as JSON to FILE, or stdout without FILE.",
+)
+@pass_env
+def export(env: Env, prometheus_file: str | None, json_file: str | None) -> None:
+    """Export every tracked entry's figures, health, forecasts and totals for other tools.
+
+    Reads only: the sidecars, .keyz/state/ and the git ledger. No gpg, no
+    network, no git writes. Files are written atomically (a temp file in the
+    same directory, then renamed), so a reader never sees half of one.
+
+    \b
+    Examples:
+      keyz export --prometheus /var/lib/node_exporter/textfile_collector/keyz.prom
+      keyz export --json | jq '.entries[] | {entry, stale, forecasts}'
+      keyz export --json ledger.json --prometheus keyz.prom
+    """
+    from keyz.export import collect, prometheus_text, write_file
+
+    if prometheus_file is None and json_file is None:
+        raise UsageError("keyz export needs --prometheus FILE, --json [FILE], or both")
+    store = env.store()
+    state = collect(store, env.config(store))
+    if prometheus_file is not None:
+        if not prometheus_file.endswith(".prom"):
+            _err(
+                f"keyz: warning: {prometheus_file} does not end in .prom; node_exporter's "
+                "textfile collector reads only *.prom files"
+            )
+        write_file(prometheus_file, prometheus_text(state))
+    if json_file == "-":
+        _json(state.to_json())
+    elif json_file is not None:
+        write_file(json_file, state.json_text().encode("utf-8"))
 
 
 @cli.command()

@@ -72,6 +72,9 @@ timeout = 30       # seconds one entry may take, retries included
 # [providers.openrouter]
 # base_url = "https://openrouter.ai"   # or env KEYZ_OPENROUTER_BASE_URL
 # concurrency = 8                      # requests in flight to this provider at once (default 8)
+
+# [rates]                    # keyz status --total: your own rates, never fetched
+# CNY = "0.14 USD"           # 1 CNY is worth 0.14 USD; every rate names the same target
 """
 
 GITIGNORE: Final = """\
@@ -118,6 +121,62 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """``[rates] CNY = "0.14 USD"``: one ``currency`` is worth ``amount`` of ``target``.
+
+    Set by the user and never fetched: totals across currencies use only these."""
+
+    currency: str
+    amount: Decimal
+    target: str
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.amount} {self.target}"
+
+
+_RATE: Final = re.compile(r"([0-9]{1,15}(?:\.[0-9]{1,12})?) ([A-Z]{3})")
+_ISO: Final = re.compile(r"[A-Z]{3}")
+
+
+def parse_rates(raw: object) -> dict[str, Rate]:
+    """The ``[rates]`` table: ISO codes to ``"0.14 USD"`` strings, all to one target currency.
+
+    Strict, as money must be: a string (a TOML float would already be rounded in binary),
+    ASCII decimal notation of at most 15 + 12 digits, above zero, ISO 4217 codes. A
+    ValueError says which key and what it must be.
+    """
+    if not isinstance(raw, dict):
+        raise ValueError('[rates] must be a table of CUR = "AMOUNT CUR" lines')
+    rates: dict[str, Rate] = {}
+    for currency, text in raw.items():
+        shown = repr(currency) if _CONTROL.search(currency) else currency
+        if not _ISO.fullmatch(currency):
+            raise ValueError(f"[rates] {shown}: the key must be an ISO 4217 code like CNY")
+        match = _RATE.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(
+                f'[rates] {currency} must be a string like "0.14 USD" (an amount with at most '
+                "12 decimals, one space, an ISO 4217 code); a bare number is refused: money "
+                "is exact"
+            )
+        amount, target = Decimal(match.group(1)), match.group(2)
+        if amount <= 0:
+            raise ValueError(f"[rates] {currency} must be above zero")
+        if target == currency:
+            raise ValueError(f"[rates] {currency} converts {currency} to itself; leave it out")
+        rates[currency] = Rate(currency, amount, target)
+    targets = sorted({rate.target for rate in rates.values()})
+    if len(targets) > 1:
+        raise ValueError(
+            f"[rates] must all convert to one currency, these name {', '.join(targets)}; "
+            "choose one (keyz never chains rates)"
+        )
+    if targets and targets[0] in rates:
+        raise ValueError(f"[rates] {targets[0]} is the target currency; it needs no rate")
+    return rates
+
+
+@dataclass(frozen=True)
 class Config:
     git: GitMode = "off"
     timeout: float = 30.0
@@ -126,6 +185,7 @@ class Config:
     alerts: Alerts = field(default_factory=Alerts)
     max_age: timedelta | None = None  # figures older than this are stale (status, check)
     notify: tuple[str, ...] = ()  # [notify] destinations: "pass:ENTRY", or a token-less local URL
+    rates: dict[str, Rate] = field(default_factory=dict)  # [rates]: the user's own, for totals
 
     def alerts_for(self, entry: EntryConfig) -> Alerts:
         """Entry settings over provider settings over [defaults], key by key."""
@@ -324,6 +384,7 @@ class _ConfigV1(_Table):
     entries: dict[Annotated[str, AfterValidator(_printable)], _Entry] = Field(default_factory=dict)
     providers: dict[str, _Provider] = Field(default_factory=dict)
     notify: _Notify = _Notify()
+    rates: Annotated[dict[str, Rate], PlainValidator(parse_rates)] = Field(default_factory=dict)
 
 
 _ONLY: Final = "base_url, concurrency and " + ", ".join(ALERT_KEYS)
@@ -372,6 +433,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
         alerts=defaults.alerts(),
         max_age=defaults.max_age,
         notify=tuple(document.notify.destinations),
+        rates=document.rates,
     )
 
 
@@ -385,6 +447,8 @@ def _explain(errors: list[ErrorDetails]) -> str:
     said = str(error["ctx"]["error"]) if error["type"] == "value_error" and "ctx" in error else None
     if loc == ["schema_version"]:
         return _HINTS["schema_version"]
+    if loc == ["rates"] and said is not None:
+        return said
     if len(loc) == 1:
         return f"{loc[0]} must be a table ([{loc[0]}])"
     if loc[0] == "notify":
@@ -507,10 +571,12 @@ __all__ = [
     "EntryConfig",
     "GitMode",
     "ProviderConfig",
+    "Rate",
     "config_path",
     "init_keyz_dir",
     "load_config",
     "parse_option",
+    "parse_rates",
     "remove_entry",
     "set_entry",
 ]
