@@ -373,7 +373,7 @@ def test_completion_offers_provider_ids(two_keys: Sandbox) -> None:
         env = {"_KEYZ_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
         return two_keys.keyz(env=env).stdout.split()
 
-    assert complete("keyz track api/deepseek -p dee") == ["plain,deepseek"]
+    assert complete("keyz track api/deepseek -p deeps") == ["plain,deepseek"]
     assert "plain,openrouter" in complete("keyz track api/openrouter --provider ")
     assert "plain,mistral" not in complete("keyz track api/x -p ")  # keyz cannot track it
     assert complete("keyz trust open") == ["plain,openai", "plain,openrouter"]

@@ -291,7 +291,7 @@ def test_local_state_files_are_typed_and_versioned(two_keys: Sandbox) -> None:
     for bad, told in [
         (document, "has an unknown format; delete it"),
         (
-            {"schema_version": 2, "entries": {}},
+            {"schema_version": 3, "entries": {}},
             "was written by a newer keyz; upgrade keyz, or delete it",
         ),
         ([], "has an unknown format; delete it"),
