@@ -56,7 +56,9 @@ def test_derived_figures_are_marked() -> None:
     assert summarize(poe) == "POINTS 1500"
 
 
-def test_sync_rewrites_an_unchanged_v1_sidecar_as_v2_keeping_its_time(two_keys: Sandbox) -> None:
+def test_sync_rewrites_an_unchanged_v1_sidecar_as_current_keeping_its_time(
+    two_keys: Sandbox,
+) -> None:
     path = two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json"
     path.parent.mkdir(parents=True)
     v1 = json.loads((FIXTURES / "deepseek.v1.json").read_text())
@@ -65,7 +67,7 @@ def test_sync_rewrites_an_unchanged_v1_sidecar_as_v2_keeping_its_time(two_keys: 
     store = PassStore(two_keys.store)
     run_sync(store, load_config(store.keyz_dir), ["api/deepseek"])
     after = json.loads(path.read_text())
-    assert after["schema_version"] == 2
+    assert after["schema_version"] == sc.SCHEMA_VERSION == 3
     assert after["observed_at"] == "2026-11-22T10:15:00Z"  # same values: same observation
     shutil.rmtree(path.parent)
 

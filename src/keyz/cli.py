@@ -602,7 +602,7 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
       keyz status --format short      # ds ¥98 · or $74 · mm 62%
     """
     from keyz.fields import format_time
-    from keyz.render import age, short_line, summary_parts
+    from keyz.render import account_key_lines, age, short_line, summary_parts
     from keyz.status import collect_status
 
     source = click.get_current_context().get_parameter_source("style")
@@ -638,6 +638,7 @@ def status(env: Env, entries: tuple[str, ...], as_json: bool, style: str) -> Non
         seen = f", figures of {format_time(row.sidecar.observed_at)}" if row.sidecar else ""
         lines = [f"{row.entry} ({row.provider}), checked {age(checked)}{seen}"]
         lines += [f"  {part}" for part in (summary_parts(row.sidecar) if row.sidecar else [])]
+        lines += [f"  {line}" for line in (account_key_lines(row.sidecar) if row.sidecar else [])]
         lines += [f"  ! {row.problem}"] if row.problem else []
         _out(
             "\n".join(_paint(line, tones[0] if line.startswith("  !") else None) for line in lines)
