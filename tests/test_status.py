@@ -188,3 +188,33 @@ def test_an_out_of_bound_figure_arriving_by_pull_is_that_entrys_problem(two_keys
     sync = two_keys.keyz("sync")
     assert sync.returncode == 1 and "Traceback" not in sync.stderr
     assert "api/deepseek" in sync.stderr and "api/openrouter" not in sync.stderr
+
+
+def test_which_key_spends_is_shown_biggest_spender_first() -> None:
+    from keyz.render import account_key_lines
+
+    current = sc.loads((FIXTURES / "openrouter-keys.v3.json").read_bytes())
+    assert account_key_lines(current) == [
+        "3 keys of the account, most spent this month first:",
+        "  My Production Key (sk-or-v1-0e6...1c96): USD 25.50 today · 25.50 this week · "
+        "25.50 this month · 25.50 in all; cap 74.50 of 100.00 left (monthly)",
+        "  old laptop [disabled]: USD 3.20 in all",
+        "  Staging (sk-or-v1-7d2...04be): USD 0.00 today · 0.00 this week · 0.00 this month · "
+        "0.00 in all; cap 20.00 of 20.00 left (daily)",
+    ]
+    bare = current.model_copy(
+        update={
+            "account_keys": [
+                sc.AccountKey(hash="ab" * 32, limit=Decimal(5)),
+                sc.AccountKey(label="sk-or-v1-abc...xyz", usage=Decimal("0.5")),
+                sc.AccountKey(),
+            ]
+        }
+    )
+    assert account_key_lines(bare)[1:] == [
+        "  sk-or-v1-abc...xyz: USD 0.50 in all",
+        "  key abababababab: spend unknown; cap 5.00",
+        "  a key (name withheld): spend unknown",
+    ]
+    assert account_key_lines(current.model_copy(update={"account_keys": []})) == []
+    assert "keys of the account" not in summarize(current)  # one-line summaries stay short
