@@ -337,7 +337,7 @@ def test_paging_stops_at_the_hard_cap_and_says_so() -> None:
     assert route.call_count == MAX_PAGES
     assert len(report.account_keys) == MAX_ACCOUNT_KEYS
     assert report.notes == [
-        f"{MAX_PAGES * PAGE - MAX_ACCOUNT_KEYS} keys more not listed (those that spent least "
+        f"{MAX_PAGES * PAGE - MAX_ACCOUNT_KEYS} more keys not listed (those that spent least "
         "this month)",
         f"more than {MAX_PAGES * PAGE} keys: only the most recent {MAX_PAGES * PAGE} were read",
     ]
@@ -363,7 +363,7 @@ def test_ten_thousand_keys_in_one_answer_are_bounded() -> None:
     assert route.call_count == 1  # past what keyz reads at most: no more pages
     assert len(report.account_keys) == MAX_ACCOUNT_KEYS
     assert report.notes == [
-        "1800 keys more not listed (those that spent least this month)",
+        "1800 more keys not listed (those that spent least this month)",
         "more than 2000 keys: only the most recent 2000 were read",
     ]
     # the first 2000 read: 20 keys for each figure 0-99; kept: the 200 that spent most
@@ -424,19 +424,21 @@ def test_a_key_with_figures_that_are_not_numbers_is_left_out_and_counted(
     bad = listed(**{field: value})
     keys, notes = parse_keys([{"data": [bad, good]}])
     assert [k.hash for k in keys] == ["a" * 64]
-    assert notes == ["1 key left out: figures that are not numbers"]
+    assert notes == ["1 key left out: not a key object, or figures that are not numbers"]
 
 
 @pytest.mark.parametrize("field", ["usage", "usage_daily", "usage_weekly", "usage_monthly"])
 def test_negative_spend_is_impossible_and_left_out(field: str) -> None:
     keys, notes = parse_keys([{"data": [listed(**{field: -1})]}])
-    assert keys == [] and notes == ["1 key left out: figures that are not numbers"]
+    assert keys == [] and notes == [
+        "1 key left out: not a key object, or figures that are not numbers"
+    ]
 
 
 def test_items_that_are_not_keys_are_counted_not_fatal() -> None:
     keys, notes = parse_keys([{"data": [None, 3, "key", [], listed()]}])
     assert [k.hash for k in keys] == [HASH]
-    assert notes == ["4 keys left out: figures that are not numbers"]
+    assert notes == ["4 keys left out: not a key object, or figures that are not numbers"]
 
 
 def test_a_key_listed_twice_is_counted_once() -> None:
@@ -497,6 +499,9 @@ def test_labels_are_shown_safely() -> None:
         ("2025-08-24T10:30:00", None),  # no zone: unknown, not guessed
         ("yesterday", None),
         (1724495400, None),
+        ("0001-01-01T00:00:00+14:00", None),  # before year 1 in UTC
+        ("0005-01-01T00:00:00Z", None),  # would be written '5-01-01...', which no one reads
+        ("9999-12-31T23:59:59-14:00", None),  # after year 9999 in UTC
     ],
 )
 def test_creation_times_are_utc_seconds_or_unknown(created: Any, expected: Any) -> None:

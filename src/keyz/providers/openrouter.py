@@ -178,11 +178,11 @@ def _created(value: Any) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value)
-    except ValueError:
+        if when.tzinfo is None or when.year < 1970:  # no zone, or no time a key was made
+            return None
+        return when.astimezone(UTC).replace(microsecond=0)
+    except (ValueError, OverflowError):  # OverflowError: year 1 at +14:00 is before year 1
         return None
-    if when.tzinfo is None:
-        return None
-    return when.astimezone(UTC).replace(microsecond=0)
 
 
 def parse_account_key(item: Any) -> tuple[AccountKey, int]:
@@ -251,13 +251,14 @@ def parse_keys(pages: Iterable[Any]) -> tuple[list[AccountKey], list[str]]:
     if len(keys) > MAX_ACCOUNT_KEYS:
         ranked = sorted(keys, key=AccountKey.order)
         ranked.sort(key=_spent_most, reverse=True)  # stable: ties stay in hash order
-        notes.append(
-            f"{_keys(len(keys) - MAX_ACCOUNT_KEYS)} more not listed (those that spent least "
-            "this month)"
-        )
+        more = len(keys) - MAX_ACCOUNT_KEYS
+        notes.append(f"{more} more {_keys(more)} not listed (those that spent least this month)")
         keys = ranked[:MAX_ACCOUNT_KEYS]
     if unreadable:
-        notes.append(f"{_keys(unreadable)} left out: figures that are not numbers")
+        notes.append(
+            f"{unreadable} {_keys(unreadable)} left out: not a key object, or figures that "
+            "are not numbers"
+        )
     if withheld:
         notes.append(f"key names, labels or hashes withheld as they held a key: {withheld}")
     if len(items) > MAX_READ:
@@ -266,7 +267,7 @@ def parse_keys(pages: Iterable[Any]) -> tuple[list[AccountKey], list[str]]:
 
 
 def _keys(count: int) -> str:
-    return f"{count} key" if count == 1 else f"{count} keys"
+    return "key" if count == 1 else "keys"
 
 
 def _items(payload: Any) -> list[Any]:
