@@ -46,7 +46,7 @@ LAYERS: Final = (
             "keyz.lock",
         ),
     ),
-    ("adapters", ("keyz.store", "keyz.git_ops", "keyz.providers")),
+    ("adapters", ("keyz.store", "keyz.git_ops", "keyz.providers", "keyz.notify")),
     (
         "use cases",
         (
@@ -54,6 +54,7 @@ LAYERS: Final = (
             "keyz.status",
             "keyz.health",
             "keyz.check",
+            "keyz.alerting",
             "keyz.history",
             "keyz.migrate",
             "keyz.discover",
@@ -62,12 +63,13 @@ LAYERS: Final = (
             "keyz.merge",
             "keyz.ledger",
             "keyz.render",
+            "keyz.probe",
         ),
     ),
     ("demo", ("keyz.demo", "keyz.demo.story", "keyz.demo.sandbox", "keyz.demo.simulator")),
     ("command line", ("keyz.cli", "keyz.__main__")),
 )
-ADAPTERS: Final = ("keyz.store", "keyz.git_ops", "keyz.providers")
+ADAPTERS: Final = ("keyz.store", "keyz.git_ops", "keyz.providers", "keyz.notify")
 # A provider is handed the decrypted entry; it may name its type, never call the store.
 TYPE_ONLY_BETWEEN_ADAPTERS: Final = {("keyz.providers.base", "keyz.store")}
 # Each outside library is used in one place, which turns its errors into keyz's.
@@ -76,6 +78,8 @@ HOMES: Final = {
     "httpx": ("keyz.providers.http",),
     "git": ("keyz.git_ops",),
     "gnupg": ("keyz.store",),
+    "jmespath": ("keyz.providers.http_json",),
+    "apprise": ("keyz.notify",),
     "tomlkit": ("keyz.config",),
     "pydantic": (
         "keyz.fields",

@@ -87,11 +87,17 @@ def test_thresholds_per_entry_win_over_defaults_and_json(
 
 @pytest.mark.cli
 def test_failed_and_stale_syncs_are_problems(two_keys: Sandbox, simulator: Simulator) -> None:
+    configure(two_keys, "alert_failing_runs = 2")  # ride out one blip (default 1: at once)
     assert two_keys.keyz("sync").returncode == 0
+    simulator.fail(CANARY, *SERVER_ERROR)
+    blip = two_keys.keyz("check", "--sync")  # one failed run: status shows it, check waits
+    assert (blip.returncode, blip.stderr) == (0, "")
+    assert "last sync failed" in two_keys.keyz("status").stdout
     simulator.fail(CANARY, *SERVER_ERROR)
     result = two_keys.keyz("check", "--sync")
     assert result.returncode == 1
-    assert "api/deepseek: last sync failed" in result.stderr and "HTTP 500" in result.stderr
+    assert "api/deepseek: sync failed 2 runs in a row, last: " in result.stderr
+    assert "HTTP 500" in result.stderr
     assert CANARY not in result.stderr
     state = two_keys.store / ".keyz" / "state" / "entries.json"
     data = json.loads(state.read_text())
@@ -256,7 +262,7 @@ def test_said_once_per_destination_a_look_by_hand_leaves_crons_alert(
     quiet = two_keys.keyz("check")  # ... and cron is not mailed about it twice
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (1, "", "")
     state = json.loads((two_keys.store / ".keyz" / "state" / "alerts.json").read_text())
-    assert state["schema_version"] == 2
+    assert state["schema_version"] == 3
     assert set(state["destinations"]) == {"terminal", "unattended"}
 
 
@@ -271,7 +277,15 @@ def test_alert_state_is_versioned(two_keys: Sandbox, simulator: Simulator) -> No
     path.write_text(json.dumps({"schema_version": 1, "alerts": said}))  # what keyz 0.x wrote
     assert two_keys.keyz("check").stderr == ""  # it was cron's: cron is not told again
     assert "CNY 40.00 left" in run_tty("--no-color", "check", env=two_keys.env).text("tty")
-    path.write_text(json.dumps({"schema_version": 3, "destinations": {}}))
+    version2 = {"schema_version": 2, "destinations": {"terminal": said}}  # what keyz 1.x wrote
+    path.write_text(json.dumps(version2))
+    assert (
+        run_tty("--no-color", "check", env=two_keys.env)
+        .text("tty")
+        .startswith("keyz: 1 known problem")
+    )  # the terminal's record survived the upgrade ...
+    assert "CNY 40.00 left" in two_keys.keyz("check").stderr  # ... and cron had not been told
+    path.write_text(json.dumps({"schema_version": 4, "destinations": {}}))
     newer = two_keys.keyz("check")
     assert (
         newer.returncode == 1 and "newer keyz" in newer.stderr and "Traceback" not in newer.stderr

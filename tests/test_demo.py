@@ -85,6 +85,8 @@ def test_demo_runs_offline_and_tells_the_whole_story(demo: DemoRun) -> None:
     assert "no balance" not in out and "not enough history" not in out
     assert "keyz: api/deepseek: CNY 41.20 left, below 50 CNY" in out  # check catches it
     assert "keyz: plan/minimax: interval (5h) 7% left, below 10%" in out
+    assert "The webhook received: keyz: 2 alerts" in out  # check --notify reached a receiver
+    assert "  | ALERT api/deepseek: CNY 41.20 left, below 50 CNY" in out
     assert "# keyz: scheduled run for the store" in out  # what cron install writes
     assert '-      "remaining": "130.00",' in out and '+      "remaining": "41.20",' in out
     for key in ("sk-demo0000deepseek", "sk-ant-admin01-demo", "sk-cp-demo"):
@@ -156,10 +158,13 @@ def test_demo_serve_lets_a_store_of_ones_own_sync_offline(make_sandbox: MakeStor
             for line in lines
             if line.startswith("export ")
         )
-        from keyz.providers import KNOWN
+        from keyz.providers import all_providers
 
-        wanted = {f"KEYZ_{p.upper()}_BASE_URL" for p in KNOWN} | {"SSL_CERT_FILE"}
+        hosted = [p.id for p in all_providers() if not p.host_from_entry]
+        wanted = {f"KEYZ_{p.upper()}_BASE_URL" for p in hosted} | {"SSL_CERT_FILE"}
         assert set(exports) == wanted
+        # a relay's host is the entry's own line: no variable could set it, so none is printed
+        assert any(line.startswith("# oneapi: ") and "base_url: https://" in line for line in lines)
         assert all(url.startswith("https://127.0.0.1:") for k, url in exports.items() if "URL" in k)
         sandbox = make_sandbox(
             {

@@ -223,7 +223,22 @@ def test_base_url_must_be_https_unless_loopback(url: str) -> None:
         (  # Cloudflare
             b'{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],'
             b'"messages":[],"result":null}',
-            "Authentication error",
+            "10000: Authentication error",
+        ),
+        (  # Cloudflare, two errors
+            b'{"success":false,"errors":[{"code":10000,"message":"Authentication error"},'
+            b'{"code":9109,"message":"Invalid access token"}]}',
+            "10000: Authentication error; 9109: Invalid access token",
+        ),
+        (b'{"success":false,"errors":[{"code":true,"message":"odd code"}]}', "odd code"),
+        (  # Deepgram, older shape
+            b'{"err_code":"INVALID_AUTH","err_msg":"Invalid credentials.","request_id":"u"}',
+            "INVALID_AUTH: Invalid credentials.",
+        ),
+        (  # Deepgram, newer shape
+            b'{"category":"INVALID_JSON","message":"Invalid JSON submitted.",'
+            b'"details":"Json deserialize error","request_id":"u"}',
+            "INVALID_JSON: Invalid JSON submitted.",
         ),
         (b"Invalid token", "Invalid token"),  # SiliconFlow's plain-text 401
         (b'"Invalid token"', "Invalid token"),

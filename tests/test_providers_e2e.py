@@ -10,15 +10,29 @@ from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
 from keyz.demo.simulator import Answer, Simulator
 from tests.conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox, files_text
 
-PROVIDERS = ("moonshot", "novita", "xai", "siliconflow", "fal", "venice", "poe")
+PROVIDERS = (
+    "moonshot",
+    "novita",
+    "xai",
+    "siliconflow",
+    "fal",
+    "venice",
+    "poe",
+    "cloudflare",
+    "stepfun",
+    "deepgram",
+)
 KEYS = {p: f"sk-{p}-" + "5eed" * 8 for p in PROVIDERS}
 KEYS["xai"] = CANARY  # the canary rides on the provider with the most requests
+CF_ACCOUNT = "0123456789abcdef0123456789abcdef"  # given with -o account_id=… at track
+DG_PROJECT = "6d1f5c1e-2b7a-4a43-9e39-0c7f2d1b8e55"  # a project_id: line of the entry
 
 
 def accounts(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
     """A store with a key for every provider, each with its account in the simulator."""
     entries = {f"api/{p}": f"{KEYS[p]}\n" for p in PROVIDERS}
     entries["api/moonshot"] += "region: cn\n"  # a hint line in the entry picks the region
+    entries["api/deepgram"] += f"project_id: {DG_PROJECT}\n"  # a required option, from the entry
     sandbox = make_sandbox(entries)
     sandbox.env.update(simulator.env(*PROVIDERS))
     simulator.moonshot(KEYS["moonshot"])
@@ -28,10 +42,20 @@ def accounts(make_sandbox: MakeStore, simulator: Simulator) -> Sandbox:
     simulator.fal(KEYS["fal"])
     simulator.venice(KEYS["venice"])
     simulator.poe(KEYS["poe"])
+    simulator.account("cloudflare", KEYS["cloudflare"], account_id=CF_ACCOUNT, balance=2550)
+    simulator.account("stepfun", KEYS["stepfun"], balance="13.77", total_voucher="13.77")
+    simulator.account(
+        "deepgram",
+        KEYS["deepgram"],
+        project_id=DG_PROJECT,
+        balances=[("150.25", "usd"), ("49.75", "usd"), ("12.5", "hour")],
+    )
     return sandbox
 
 
 TRACKED = {f"api/{p}": EntryConfig(f"api/{p}", p) for p in PROVIDERS}  # what `keyz track` writes
+TRACKED["api/cloudflare"] = EntryConfig("api/cloudflare", "cloudflare", {"account_id": CF_ACCOUNT})
+TRACK_OPTIONS = {"cloudflare": ("-o", f"account_id={CF_ACCOUNT}")}
 
 
 @pytest.fixture
@@ -64,8 +88,11 @@ def test_every_provider_is_tracked_and_syncs_to_exact_major_units(
     every_provider = accounts(make_sandbox, simulator)
     assert every_provider.keyz("init").returncode == 0
     for p in PROVIDERS:
-        result = every_provider.keyz("track", f"api/{p}", "--provider", p)
+        result = every_provider.keyz(
+            "track", f"api/{p}", "--provider", p, *TRACK_OPTIONS.get(p, ())
+        )
         assert result.returncode == 0, result.stderr
+        assert "warning" not in result.stderr  # required options given: by -o, or by the entry
     assert load_config(every_provider.store / ".keyz").entries == TRACKED  # as the fixture has it
     result = every_provider.keyz("sync", "--commit")
     assert result.returncode == 0, result.stderr
@@ -79,7 +106,21 @@ def test_every_provider_is_tracked_and_syncs_to_exact_major_units(
         ("USD", "currency", "25"),
     ]
     assert balances(every_provider, "api/poe") == [("POINTS", "provider", "1500")]
+    assert balances(every_provider, "api/cloudflare") == [("USD", "currency", "25.5")]
+    assert balances(every_provider, "api/stepfun") == [("CNY", "currency", "13.77")]
+    assert balances(every_provider, "api/deepgram") == [
+        ("HOUR", "provider", "12.5"),
+        ("USD", "currency", "200.00"),
+    ]
     assert sidecar(every_provider, "api/venice")["available"] is True
+    # the account id from -o and the project id from the entry's line chose the paths
+    assert {r.path for r in simulator.requests if r.token == KEYS["cloudflare"]} == {
+        f"/cloudflare/client/v4/accounts/{CF_ACCOUNT}/ai-gateway/billing/credit-balance"
+    }
+    assert {r.path for r in simulator.requests if r.token == KEYS["deepgram"]} == {
+        f"/deepgram/v1/projects/{DG_PROJECT}/balances"
+    }
+    assert DG_PROJECT not in result.stdout + result.stderr  # an entry's values stay private
     # the region hint sent the moonshot key only to the simulator's moonshot routes
     paths = {r.path for r in simulator.requests if r.token == KEYS["moonshot"]}
     assert paths == {"/moonshot/v1/users/me/balance"}
@@ -154,6 +195,40 @@ def test_clouds_that_sign_requests_and_console_only_billing_are_explained(
     assert "Enterprise-only Admin API" in mistral and "admin key" in mistral
     together = every_provider.keyz("track", "api/poe", "-p", "together").stderr
     assert "fully prepaid" in together and "no balance API" in together
+
+
+@pytest.mark.cli
+def test_a_missing_required_option_sends_nothing_and_says_how_to_set_it(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    sandbox = make_sandbox(
+        {"api/cloudflare": f"{KEYS['cloudflare']}\n", "api/poe": f"{KEYS['poe']}\n"}
+    )
+    sandbox.env.update(simulator.env("cloudflare", "poe"))
+    simulator.account("cloudflare", KEYS["cloudflare"], account_id=CF_ACCOUNT)
+    simulator.poe(KEYS["poe"])
+    assert sandbox.keyz("init").returncode == 0
+    tracked = sandbox.keyz("track", "api/cloudflare", "-p", "cloudflare")
+    assert tracked.returncode == 0
+    assert "warning: cloudflare needs the account_id option" in tracked.stderr
+    assert sandbox.keyz("track", "api/poe", "-p", "poe").returncode == 0
+    result = sandbox.keyz("sync")
+    assert result.returncode == 1
+    assert "api/cloudflare" in result.stderr
+    assert "cloudflare needs the account_id option" in result.stderr
+    assert "-o account_id=" in result.stderr and "nothing was sent" in result.stderr
+    as_json = sandbox.keyz("sync", "--json")
+    rows = {e["entry"]: e for e in json.loads(as_json.stdout)["entries"]}
+    assert rows["api/cloudflare"]["error_kind"] == "config" and rows["api/poe"]["ok"]
+    assert not [r for r in simulator.requests if r.token == KEYS["cloudflare"]]
+    assert balances(sandbox, "api/poe") == [("POINTS", "provider", "1500")]
+    # set it, and the next sync reads the credits
+    fixed = sandbox.keyz(
+        "track", "api/cloudflare", "-p", "cloudflare", "-o", f"account_id={CF_ACCOUNT}"
+    )
+    assert fixed.returncode == 0 and "warning" not in fixed.stderr
+    assert sandbox.keyz("sync").returncode == 0
+    assert balances(sandbox, "api/cloudflare") == [("USD", "currency", "10")]
 
 
 @pytest.mark.cli

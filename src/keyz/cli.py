@@ -368,11 +368,21 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], forc
     check_key_belongs(
         EntryConfig(name, provider.id), secret.value, secret.hints.get("provider"), tracking=True
     )  # sync refuses such a key too: --force cannot help it
+    hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
+    provider.check_options(hinted, origin="the pass entry's line")
+    if provider.host_from_entry and not secret.hints.get("base_url"):
+        _err(
+            f"keyz: warning: {name} has no 'base_url: https://…' line; {provider.id} sends the "
+            f"key only to the host that line names: add it with 'pass edit {name}'"
+        )
     if not force and not looks_like_key(secret.value):
         raise UsageError(f"{name}: {NOT_A_KEY}; not tracked. If it is one: --force")
     shape = prefix_of(secret.value)
     if shape is not None and not shape.usable:
         _err(f"keyz: warning: the key looks like {shape.label}; {provider.id} needs another kind")
+    missing = provider.missing_options({**secret.hints, **parsed})
+    if missing:
+        _err(f"keyz: warning: {missing}; its sync fails until then")
     changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
     verb = "Tracking" if changed else "Already tracking"
     _err(f"{verb} {name} with {provider.id} (needs {provider.key_needed()})")
@@ -709,6 +719,12 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
             else f"Nothing trusted for {provider.id}"
         )
         return
+    if provider.host_from_entry:
+        raise UsageError(
+            f"{provider.id} keys go only to the host of each pass entry's own 'base_url:' line; "
+            f"a [providers.{provider.id}] base_url is never used for them, so there is nothing "
+            "to approve"
+        )
     configured = config.providers.get(provider.id)
     if configured is None or not configured.base_url:
         raise UsageError(
@@ -850,6 +866,12 @@ def migrate(env: Env, check: bool, commit: bool) -> int:
     help="Figures older than this are stale (e.g. 12h; default [defaults] max_age, else 2d).",
 )
 @click.option("--repeat", is_flag=True, help="Say every alert, not only the ones not said yet.")
+@click.option(
+    "--notify",
+    "do_notify",
+    is_flag=True,
+    help="Also send what is new to each [notify] destination (ntfy, email, ...).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @pass_env
 def check(
@@ -861,6 +883,7 @@ def check(
     below_percent: float | None,
     max_age: str | None,
     repeat: bool,
+    do_notify: bool,
     as_json: bool,
 ) -> int:
     """Say what needs attention: low balances, low quotas, short runway, failed or stale syncs.
@@ -873,6 +896,11 @@ def check(
     and for unattended runs (cron), so checking by hand never silences cron; at a
     terminal, alerts already said are counted in one line. Silent when all is well.
 
+    --notify also sends each [notify] destination of config.toml what is new to it:
+    alerts, and alerts that cleared, quota windows that reset, balances topped up.
+    A destination that cannot be reached is told on the next run; its failure is
+    one line on stderr and does not change the exit code.
+
     \b
     Exit codes: 0 all is well, 1 something needs attention, 2 usage error,
     75 busy (with --sync).
@@ -881,6 +909,7 @@ def check(
     Examples:
       keyz check --below "5 USD"
       keyz check --sync --commit --max-age 12h     # what keyz cron install schedules
+      keyz check --sync --commit --notify          # and tell ntfy, email, ...
       keyz check --json | jq '.problems[].message'
     """
     from decimal import Decimal
@@ -914,14 +943,22 @@ def check(
         destination=destination,
     )
     remember(store, problems, destination)
+    deliveries = None
+    if do_notify:
+        from keyz.alerting import notify_check
+
+        if not config.notify:
+            raise UsageError(NO_DESTINATIONS)
+        deliveries = notify_check(store, config, problems)
     if as_json:
-        _json(
-            {
-                "ok": not problems and git_problem is None,
-                "problems": [p.to_json() for p in problems],
-                "git_error": str(git_problem) if git_problem else None,
-            }
-        )
+        document: dict[str, object] = {
+            "ok": not problems and git_problem is None,
+            "problems": [p.to_json() for p in problems],
+            "git_error": str(git_problem) if git_problem else None,
+        }
+        if deliveries is not None:
+            document["notifications"] = [d.to_json() for d in deliveries]
+        _json(document)
     else:
         shown = [p for p in problems if p.new or repeat]
         for problem in shown:
@@ -933,6 +970,9 @@ def check(
             _err(f"keyz: {more}{known} known problem{'s' * (known != 1)} (--repeat to show)")
         if git_problem is not None:
             _err(f"keyz: {git_problem}")
+        for delivery in deliveries or ():
+            if not delivery.ok:  # told again next run; the exit code keeps its meaning
+                _err(f"keyz: notify {delivery.destination}: {delivery.error}; retried next run")
         if not problems and git_problem is None and sys.stderr.isatty():
             count = len(config.entries)
             _err(
@@ -941,6 +981,59 @@ def check(
                 else NOTHING_TRACKED
             )
     return EXIT_FAILED if problems or git_problem is not None else EXIT_OK
+
+
+NO_DESTINATIONS = (
+    'no [notify] destinations in config.toml; add destinations = ["pass:keyz/notify/NAME"] '
+    "under [notify], the entry's first line an Apprise URL such as ntfys://TOKEN@ntfy.sh/topic"
+)
+
+
+@cli.group()
+def notify() -> None:
+    """Notification channels (Apprise URLs kept in pass): try them.
+
+    \b
+    Examples:
+      keyz notify test
+      keyz notify test --json
+    """
+
+
+@notify.command("test")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def notify_test(env: Env, as_json: bool) -> int:
+    """Send a test message to each [notify] destination; say which failed.
+
+    The channel URLs are never shown: a destination is named as config.toml
+    names it (pass:keyz/notify/ntfy). Exit 1 if any destination failed.
+
+    \b
+    Example:
+      keyz notify test
+    """
+    from keyz.alerting import notify_test as run_notify_test
+
+    store = env.store()
+    config = env.config(store)
+    if not config.notify:
+        raise UsageError(NO_DESTINATIONS)
+    deliveries = run_notify_test(store, config)
+    if as_json:
+        _json(
+            {
+                "ok": all(d.ok for d in deliveries),
+                "destinations": [d.to_json() for d in deliveries],
+            }
+        )
+    else:
+        for delivery in deliveries:
+            if delivery.ok:
+                _err(f"sent: {delivery.destination}")
+            else:
+                _err(f"keyz: notify {delivery.destination}: {delivery.error}")
+    return EXIT_OK if all(d.ok for d in deliveries) else EXIT_FAILED
 
 
 @cli.group()
@@ -1298,6 +1391,58 @@ def providers(as_json: bool) -> None:
     _out(_table(catalog.checkable_rows(), _fit()))
     _out("\nNot checkable with an API key:")
     _out(_table(catalog.unsupported_rows(), _fit()))
+
+
+@cli.group()
+def provider() -> None:
+    """Work with a tracked entry's provider: see what its answer yields.
+
+    \b
+    Example:
+      keyz provider test api/my-relay
+    """
+
+
+@provider.command("test")
+@click.argument("entry", shell_complete=_complete_entries)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@pass_env
+def provider_test(env: Env, entry: str, as_json: bool) -> None:
+    """Ask ENTRY's provider once and show every figure its answer yields.
+
+    Runs the checks and the request of a sync for one tracked entry, but
+    writes nothing: no sidecar, no state, no git. For http-json and oneapi it
+    also shows how each figure was read (the expression or field, and the raw
+    value in the answer), to try a mapping before the first sync. The key is
+    never shown.
+
+    \b
+    Examples:
+      keyz provider test api/my-relay
+      keyz provider test api/my-relay --json
+    """
+    from keyz.probe import run_probe
+
+    store = env.store()
+    result = run_probe(store, env.config(store), _entry_name(entry))
+    if as_json:
+        _json(result.to_json())
+        return
+    _out(f"{result.entry} ({result.provider}): {_figures(result.sidecar)}")
+    _out(f"asked: {', '.join(result.asked)}")
+    rows = [("FIGURE", "VALUE", "")] + [
+        (r.figure, r.value if r.value is not None else "unknown", "derived" if r.derived else "")
+        for r in result.rows
+    ]
+    _out(_table(rows))
+    if result.trace:
+        _out("\nHow each figure was read:")
+        _out(
+            _table(
+                [("FIGURE", "FROM", "RAW")] + [(t.figure, t.source, t.raw) for t in result.trace]
+            )
+        )
+    _err("Nothing was written (no sidecar, no state, no git)")
 
 
 @cli.command()

@@ -27,7 +27,15 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from keyz.alerts import ALERT_KEYS, Alerts, Threshold, parse_duration, parse_threshold
+from keyz.alerts import (
+    ALERT_KEYS,
+    Alerts,
+    Budget,
+    Threshold,
+    parse_budget,
+    parse_duration,
+    parse_threshold,
+)
 from keyz.errors import ConfigError, UsageError
 from keyz.fsutil import atomic_write, cannot_read, read_capped, safe_path
 
@@ -52,6 +60,11 @@ timeout = 30       # seconds one entry may take, retries included
 # alert_below = "5 USD"      # keyz check: alert when a balance is below (also a list)
 # alert_below_percent = 10   # keyz check: alert when a quota window has less left
 # alert_runway_days = 7      # keyz check: alert when the history says money runs out sooner
+# alert_spend_above = "200 USD/month"  # keyz check: a month's spend at 80 % and 100 % of this
+# alert_failing_runs = 2     # keyz check: alert once syncs failed this many runs in a row (default 1)
+
+# [notify]                   # keyz check --notify, keyz notify test (first line: an Apprise URL)
+# destinations = ["pass:keyz/notify/ntfy"]   # a pass entry whose first line is an Apprise URL
 
 # [entries."api/deepseek"]
 # provider = "deepseek"
@@ -112,6 +125,7 @@ class Config:
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     alerts: Alerts = field(default_factory=Alerts)
     max_age: timedelta | None = None  # figures older than this are stale (status, check)
+    notify: tuple[str, ...] = ()  # [notify] destinations: "pass:ENTRY", or a token-less local URL
 
     def alerts_for(self, entry: EntryConfig) -> Alerts:
         """Entry settings over provider settings over [defaults], key by key."""
@@ -195,10 +209,21 @@ def _duration(value: Any) -> timedelta:
         raise ValueError(str(exc)) from None
 
 
+def _budget(value: Any) -> Budget:
+    if not isinstance(value, str):
+        raise ValueError(_HINTS["alert_spend_above"])
+    try:
+        return parse_budget(value)
+    except UsageError as exc:
+        raise ValueError(f"alert_spend_above {exc}") from None
+
+
 class _AlertKeys(_Table):
     alert_below: Annotated[tuple[Threshold, ...] | None, PlainValidator(_below)] = None
     alert_below_percent: int | float | None = Field(default=None, ge=0, le=100)
     alert_runway_days: int | float | None = Field(default=None, ge=0, le=3650)
+    alert_spend_above: Annotated[Budget | None, PlainValidator(_budget)] = None
+    alert_failing_runs: int | None = Field(default=None, ge=1, le=1000)
 
     def alerts(self) -> Alerts:
         percent, days = self.alert_below_percent, self.alert_runway_days
@@ -206,6 +231,8 @@ class _AlertKeys(_Table):
             self.alert_below,
             None if percent is None else Decimal(str(percent)),  # 7 stays 7, not 7.0
             None if days is None else Decimal(str(days)),
+            self.alert_spend_above,
+            self.alert_failing_runs,
         )
 
 
@@ -234,6 +261,57 @@ class _Provider(_AlertKeys):
     concurrency: int | None = Field(default=None, ge=1, le=64)
 
 
+PASS_PREFIX: Final = "pass:"  # noqa: S105  # a prefix naming a pass entry, not a password
+# Literal URLs allowed in the plaintext config: plain HTTP(S) webhooks on this machine, with
+# no user, password, query or fragment; anything else can carry a token, so it lives in pass.
+_LITERAL_SCHEMES: Final = frozenset({"json", "jsons", "form", "forms", "xml", "xmls"})
+_LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+NOT_IN_CONFIG: Final = (
+    "notification URLs can carry tokens, so they live in pass: put the URL on the first line "
+    'of a pass entry (pass insert keyz/notify/NAME) and list "pass:keyz/notify/NAME"; only '
+    "a json://, form:// or xml:// URL to localhost without user, password or query may be "
+    "written in config.toml"
+)
+
+
+def _destination(value: Any) -> str:
+    """One [notify] destination: 'pass:ENTRY', or a literal URL that holds no secret."""
+    import urllib.parse
+
+    if not isinstance(value, str) or not value or len(value) > 2048 or _CONTROL.search(value):
+        raise ValueError('destinations must be a list like ["pass:keyz/notify/ntfy"]')
+    if value.startswith(PASS_PREFIX):
+        parts = value.removeprefix(PASS_PREFIX).removesuffix(".gpg").split("/")
+        if any(part in ("", ".", "..") for part in parts) or "\\" in value:
+            raise ValueError(
+                f"destination {value!r} must name a pass entry, like pass:keyz/notify/ntfy"
+            )
+        return value  # the store checks the name again when it decrypts it
+    try:
+        url = urllib.parse.urlsplit(value)
+        host, port = url.hostname, url.port
+    except ValueError:
+        host = port = None
+        url = urllib.parse.urlsplit("")
+    del port
+    if (
+        url.scheme.lower() not in _LITERAL_SCHEMES
+        or host not in _LOOPBACK
+        or url.username is not None
+        or url.password is not None
+        or url.query
+        or url.fragment
+    ):
+        raise ValueError(f"a destination is written out in plain text; {NOT_IN_CONFIG}")
+    return value
+
+
+class _Notify(_Table):
+    destinations: list[Annotated[str, PlainValidator(_destination)]] = Field(
+        default_factory=list, max_length=32
+    )
+
+
 def _printable(name: str) -> str:
     if _CONTROL.search(name):  # a pushed config must not write to the terminal through a name
         raise ValueError(f"[entries.{name!r}] has control characters; no pass entry is named so")
@@ -245,6 +323,7 @@ class _ConfigV1(_Table):
     defaults: _Defaults = _Defaults()
     entries: dict[Annotated[str, AfterValidator(_printable)], _Entry] = Field(default_factory=dict)
     providers: dict[str, _Provider] = Field(default_factory=dict)
+    notify: _Notify = _Notify()
 
 
 _ONLY: Final = "base_url, concurrency and " + ", ".join(ALERT_KEYS)
@@ -259,6 +338,9 @@ _HINTS: Final = {  # what a key's value must be, where pydantic's own words woul
     "alert_below": 'alert_below must be a string like "5 USD" or a list of them',
     "alert_below_percent": "alert_below_percent must be a number from 0 to 100",
     "alert_runway_days": "alert_runway_days must be a number from 0 to 3650",
+    "alert_spend_above": 'alert_spend_above must be a string like "200 USD/month"',
+    "alert_failing_runs": "alert_failing_runs must be a whole number from 1 to 1000",
+    "destinations": 'destinations must be a list like ["pass:keyz/notify/ntfy"]',
 }
 
 
@@ -289,6 +371,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
         },
         alerts=defaults.alerts(),
         max_age=defaults.max_age,
+        notify=tuple(document.notify.destinations),
     )
 
 
@@ -304,6 +387,10 @@ def _explain(errors: list[ErrorDetails]) -> str:
         return _HINTS["schema_version"]
     if len(loc) == 1:
         return f"{loc[0]} must be a table ([{loc[0]}])"
+    if loc[0] == "notify":
+        if _extra(error):
+            return f"unknown key {loc[1]!r} in [notify]; it has destinations only"
+        return f"[notify] {said or _HINTS['destinations']}"
     if loc[0] == "defaults":
         where, key = "[defaults]", loc[1]
         if _extra(error):

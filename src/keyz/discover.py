@@ -10,7 +10,7 @@ not text from the entry.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -126,12 +126,15 @@ def judge(
     refused: str | None = None,
     *,
     not_a_key: bool = False,
+    hints: Mapping[str, str] | None = None,
 ) -> Candidate | None:
     """Combine the path and (when decrypted) the key prefix into one candidate, or None.
 
     ``refused`` says why ``keyz track`` would refuse the name, ``not_a_key`` that the
     decrypted first line has no key's shape: such a candidate is never confident, so
-    ``--apply`` never tracks what track refuses.
+    ``--apply`` never tracks what track refuses. ``hints`` are the decrypted entry's
+    ``key: value`` lines: a provider whose required options they lack (an account id) is
+    never confident either, since its sync would fail until the option is set.
     """
     from keyz.providers import KNOWN
     from keyz.providers.unsupported import UNSUPPORTED
@@ -166,6 +169,16 @@ def judge(
     elif prefix and not prefix.usable:
         reasons.append(f"keyz needs another kind of key for {provider} (see keyz providers)")
         confident = False
+    elif confident:
+        from keyz.providers import get_provider
+
+        spec = get_provider(provider)
+        missing = spec.missing_options(hints or {})
+        if spec.host_from_entry and not (hints or {}).get("base_url"):
+            missing = f"{provider} needs a 'base_url: https://…' line in the entry (pass edit)"
+        if missing:  # undecrypted, its lines are unknown: --decrypt reads them
+            reasons.append(missing + ("" if hints is not None else " (--decrypt reads its lines)"))
+            confident = False
     return Candidate(entry, provider, kind, confident, "; ".join(reasons))
 
 
@@ -193,7 +206,12 @@ def discover(store: PassStore, tracked: Iterable[str], *, decrypt: bool = False)
                 found.append(judge(name, None, decrypt_error=str(secret)))
             continue
         found.append(
-            judge(name, prefix_of(secret.value), not_a_key=not looks_like_key(secret.value))
+            judge(
+                name,
+                prefix_of(secret.value),
+                not_a_key=not looks_like_key(secret.value),
+                hints=secret.hints,
+            )
         )
     return sorted((c for c in found if c is not None), key=lambda c: c.entry)
 

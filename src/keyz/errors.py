@@ -14,6 +14,7 @@
     │   ├── NetworkError            network      no answer: connection, TLS, proxy, deadline
     │   └── ParseError              parse        an answer keyz cannot use
     ├── SidecarError                sidecar      a sidecar is corrupt, from a newer keyz, unwritable
+    ├── NotifyError                 notify       a notification channel refused or did not answer
     └── GitError                    git          a git operation failed
         └── GitSkipped              git          the commit was skipped on purpose (merge, ...)
 
@@ -50,6 +51,7 @@ class ErrorKind(enum.StrEnum):
     USAGE = "usage"  # the command line is wrong
     STORE = "store"  # the pass store or keyz's files in it cannot be used
     INTERRUPTED = "interrupted"  # Ctrl-C
+    NOTIFY = "notify"  # a notification could not be delivered: it is retried next run
     OTHER = "other"  # anything else (cron, the pass extension)
 
 
@@ -146,6 +148,12 @@ class SidecarError(KeyzError):
     kind = ErrorKind.SIDECAR
 
 
+class NotifyError(KeyzError):
+    """A notification was not delivered (bad URL, refused, no answer); never names the URL."""
+
+    kind = ErrorKind.NOTIFY
+
+
 class GitError(KeyzError):
     """A git operation failed."""
 
@@ -173,6 +181,7 @@ __all__ = [
     "Interrupted",
     "KeyzError",
     "NetworkError",
+    "NotifyError",
     "ParseError",
     "ProviderError",
     "SidecarError",

@@ -37,6 +37,7 @@ class Kind(StrEnum):
     BELOW = "below"  # a balance or key limit below its threshold (check)
     BELOW_PERCENT = "below_percent"  # a quota window below its threshold (check)
     RUNWAY = "runway"  # money runs out sooner than alert_runway_days (check)
+    SPEND = "spend"  # a month's spend reached 80 % or 100 % of alert_spend_above (check)
 
     @property
     def tone(self) -> Tone:
@@ -54,6 +55,7 @@ class Problem:
     new: bool = True  # not said before (or said again after a top-up)
     derived: bool = False  # the figure is keyz's own sum (marked DERIVED_MARK in the message)
     mark: str = ""  # what status shows after "!"; else the message without the entry
+    resets_at: datetime | None = None  # a quota window's reset: a later one is a new window
 
     def __post_init__(self) -> None:
         self.key = self.key or self.kind.value

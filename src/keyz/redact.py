@@ -32,11 +32,14 @@ KEY_SHAPES: Final = (
     r"sk-(?:proj|svcacct|service|admin)-[A-Za-z0-9_\-]{16,}",  # openai
     r"sk-cp-[A-Za-z0-9_\-]{16,}",  # minimax
     r"xai-[0-9A-Za-z_]{40,}",  # xai
+    r"fw_[A-Za-z0-9]{20,}",  # fireworks
     r"gsk_[A-Za-z0-9]{40,}",  # groq
     r"pplx-[A-Za-z0-9]{40,}",  # perplexity
     r"AIza[0-9A-Za-z_\-]{35}",  # gemini
     r"(?:hf_|api_org_)[A-Za-z0-9]{30,}",  # huggingface
     r"r8_[0-9A-Za-z_\-]{30,}",  # replicate
+    r"github_pat_[A-Za-z0-9_]{36,}",  # github (fine-grained)
+    r"gh[pousr]_[A-Za-z0-9_]{36,}",  # github (classic, OAuth, app tokens)
     ANY_SK,
 )
 _KEY_SHAPES: Final = re.compile("|".join(KEY_SHAPES))

@@ -100,14 +100,20 @@ def spend_texts(spend: Sequence[Spend]) -> list[str]:
 
 
 def quota_text(quota: Quota) -> str:
-    """'tokens (5h): 62% left, resets in 2h' or 'tokens (5h): unlimited'."""
+    """'tokens (5h): 62% left, resets in 2h', 'tokens (5h): unlimited', or, when the provider
+    tells only what was used (no allowance), 'premium requests (1mo): 100 requests used'."""
     label = f"{quota.label} ({quota.window})" if quota.window else quota.label
     if quota.unlimited:
         return f"{label}: unlimited"
-    if quota.remaining_percent is None:
+    left, used = quota.remaining_percent, quota.used
+    if left is not None:
+        mark = DERIVED_MARK if "remaining_percent" in quota.derived else ""
+        text = f"{label}: {format_amount(left.normalize())}%{mark} left"
+    elif used is not None:
+        unit = f" {quota.unit}" if quota.unit else ""
+        text = f"{label}: {format_amount(used.normalize(WIDE))}{unit} used"
+    else:
         return f"{label}: unknown"
-    mark = DERIVED_MARK if "remaining_percent" in quota.derived else ""
-    text = f"{label}: {format_amount(quota.remaining_percent.normalize())}%{mark} left"
     if quota.resets_at is not None:
         text += f", resets {until(quota.resets_at)}"
     return text

@@ -3,14 +3,21 @@
 Two versioned JSON files, read capped and never through a symlink; either may be
 deleted at any time, and keyz starts afresh:
 
-``entries.json``, per entry: when it was last checked, when it last succeeded, and
-the last error (messages pass through the redactor before they are written).
+``entries.json``, per entry: when it was last checked, when it last succeeded, the
+last error (messages pass through the redactor before they are written), and how many
+syncs in a row have failed.
     1  {"entries": {NAME: {"last_checked", "last_success", "last_error"}}}
+    2  {"entries": {NAME: {"last_checked", "last_success", "last_error", "failures"}}}
+       (from 1: failures is 1 where last_error is set, else 0)
 
-``alerts.json``, per destination (terminal, unattended): which alerts of ``keyz check``
-were already said there, and the figure when they were.
+``alerts.json``, per destination (terminal, unattended, a notification channel): which
+alerts of ``keyz check`` were already said there and the figure when they were, and the
+figures that destination last heard of (to tell it of a top-up or a window reset).
     1  {"alerts": {ENTRY: {KEY: {"value"}}}}                    (an unattended run's)
     2  {"destinations": {DESTINATION: {ENTRY: {KEY: {"value"}}}}}
+    3  {"destinations": {DESTINATION: {"alerts": {ENTRY: {KEY: {"value", "resets_at"}}},
+                                       "figures": {ENTRY: {KEY: {"value", "resets_at"}}}}}}
+       (from 2: each destination's map becomes its "alerts", with no figures yet)
 """
 
 from __future__ import annotations
@@ -26,8 +33,8 @@ from keyz.fields import Money, UtcTime
 from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.redact import redact
 
-STATE_VERSION: Final = 1  # entries.json
-ALERTS_VERSION: Final = 2  # alerts.json; 1 had one "alerts" map, for every destination at once
+STATE_VERSION: Final = 2  # entries.json; 1 had no failures count
+ALERTS_VERSION: Final = 3  # alerts.json; 1 had one "alerts" map, for every destination at once
 MAX_STATE_BYTES: Final = 16 << 20  # files of this machine's own making: generous
 UNATTENDED: Final = "unattended"  # cron, systemd, a pipe: where a version 1 alerts.json was said
 
@@ -45,18 +52,32 @@ class EntryState(BaseModel):
     last_checked: UtcTime | None = None
     last_success: UtcTime | None = None
     last_error: str | None = None  # redacted before it is written
+    failures: int = Field(default=0, ge=0)  # syncs of this entry that failed in a row
 
 
 class EntriesV1(_File):
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1]
+    entries: dict[str, EntryState] = Field(default_factory=dict)
+
+
+class EntriesV2(_File):
+    schema_version: Literal[2] = 2
     entries: dict[str, EntryState] = Field(default_factory=dict)
 
 
 class Said(_File):
     value: Money | None = None  # the figure when it was said: a higher one is a top-up
+    resets_at: UtcTime | None = None  # a quota window's reset then: a later one is a new window
 
 
-SaidTo = dict[str, dict[str, Said]]  # entry -> alert key -> what was said
+SaidTo = dict[str, dict[str, Said]]  # entry -> alert key (or figure) -> what was said
+
+
+class Told(_File):
+    """What one destination was told: the alerts, and the figures it last heard of."""
+
+    alerts: SaidTo = Field(default_factory=dict)
+    figures: SaidTo = Field(default_factory=dict)
 
 
 class AlertsV1(_File):
@@ -65,8 +86,13 @@ class AlertsV1(_File):
 
 
 class AlertsV2(_File):
-    schema_version: Literal[2] = 2
+    schema_version: Literal[2]
     destinations: dict[str, SaidTo] = Field(default_factory=dict)
+
+
+class AlertsV3(_File):
+    schema_version: Literal[3] = 3
+    destinations: dict[str, Told] = Field(default_factory=dict)
 
 
 def state_file(keyz_dir: Path) -> Path:
@@ -79,8 +105,14 @@ def alerts_file(keyz_dir: Path) -> Path:
 
 def load_state(keyz_dir: Path) -> dict[str, EntryState]:
     path = state_file(keyz_dir)
-    document = _load(path, {STATE_VERSION: EntriesV1}, "it only holds last check times and errors")
-    return document.entries if isinstance(document, EntriesV1) else {}
+    models: dict[int, type[_File]] = {1: EntriesV1, STATE_VERSION: EntriesV2}
+    document = _load(path, models, "it only holds last check times and errors")
+    if isinstance(document, EntriesV1):  # a failed entry had failed once, as far as it knew
+        return {
+            name: state.model_copy(update={"failures": 1 if state.last_error else 0})
+            for name, state in document.entries.items()
+        }
+    return document.entries if isinstance(document, EntriesV2) else {}
 
 
 def save_state(keyz_dir: Path, states: dict[str, EntryState]) -> None:
@@ -90,22 +122,24 @@ def save_state(keyz_dir: Path, states: dict[str, EntryState]) -> None:
         else state
         for name, state in states.items()
     }
-    text = _dumps(EntriesV1(entries=entries))
+    text = _dumps(EntriesV2(entries=entries))
     atomic_write(state_file(keyz_dir), (redact(text) + "\n").encode())
 
 
-def load_said(keyz_dir: Path) -> dict[str, SaidTo]:
-    """destination -> what was said there; a version 1 file was cron's, so it stays cron's."""
+def load_said(keyz_dir: Path) -> dict[str, Told]:
+    """destination -> what was told there; a version 1 file was cron's, so it stays cron's."""
     path = alerts_file(keyz_dir)
-    models: dict[int, type[_File]] = {1: AlertsV1, ALERTS_VERSION: AlertsV2}
+    models: dict[int, type[_File]] = {1: AlertsV1, 2: AlertsV2, ALERTS_VERSION: AlertsV3}
     document = _load(path, models, "it only remembers which alerts were already said")
     if isinstance(document, AlertsV1):
-        return {UNATTENDED: document.alerts}
-    return dict(document.destinations) if isinstance(document, AlertsV2) else {}
+        return {UNATTENDED: Told(alerts=document.alerts)}
+    if isinstance(document, AlertsV2):
+        return {name: Told(alerts=said) for name, said in document.destinations.items()}
+    return dict(document.destinations) if isinstance(document, AlertsV3) else {}
 
 
-def save_said(keyz_dir: Path, every: dict[str, SaidTo]) -> None:
-    atomic_write(alerts_file(keyz_dir), (_dumps(AlertsV2(destinations=every)) + "\n").encode())
+def save_said(keyz_dir: Path, every: dict[str, Told]) -> None:
+    atomic_write(alerts_file(keyz_dir), (_dumps(AlertsV3(destinations=every)) + "\n").encode())
 
 
 def _load(path: Path, models: dict[int, type[_File]], holds: str) -> _File | None:
@@ -143,6 +177,7 @@ __all__ = [
     "EntryState",
     "Said",
     "SaidTo",
+    "Told",
     "alerts_file",
     "load_said",
     "load_state",

@@ -161,7 +161,7 @@ def resolve(
     """
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
-    from keyz.providers.http import resolve_base_url
+    from keyz.providers.http import entry_base_url, resolve_base_url
 
     provider = get_provider(entry.provider)
     check_key_belongs(entry, secret.value, secret.hints.get("provider"))
@@ -171,12 +171,20 @@ def resolve(
         if not provider.options[name].choices:
             REDACTOR.add(value, min_length=6)
     options = {**entry.options, **hinted}
-    base_url = resolve_base_url(
-        provider.id,
-        provider.documented_base_url(options),
-        configured_base_url,
-        from_entry=secret.hints.get("base_url"),  # bound to the key: no trust needed
-    )
+    if provider.host_from_entry:  # a relay: its host is the entry's line, nothing else
+        if configured_base_url:
+            raise ConfigError(
+                f"[providers.{provider.id}] base_url cannot be used: {provider.id} takes its "
+                "host only from the pass entry's 'base_url:' line; nothing was sent"
+            )
+        base_url = entry_base_url(provider.id, entry.name, secret.hints.get("base_url"))
+    else:
+        base_url = resolve_base_url(
+            provider.id,
+            provider.documented_base_url(options),
+            configured_base_url,
+            from_entry=secret.hints.get("base_url"),  # bound to the key: no trust needed
+        )
     provider.check_base_url(base_url, options)
     return FetchContext(
         http=http,
@@ -377,7 +385,9 @@ class _Run:
         provider = get_provider(entry.provider)
         provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
         configured = self.config.providers.get(entry.provider, ProviderConfig()).base_url
-        check_configured_base_url(self.store.root, provider.id, configured)  # before decrypting
+        check_configured_base_url(  # before decrypting
+            self.store.root, provider.id, configured, entry_bound=provider.host_from_entry
+        )
         secret: Secret | None = None
         try:
             async with budget(self.config.timeout):  # each request may use what is left of it
@@ -404,12 +414,15 @@ class _Run:
         except KeyzError as exc:
             result.error = _as_config(exc)
             state.last_error = str(result.error)
+            state.failures += 1
         except Exception as exc:  # a bug in writing: still this entry's only
             result.error = unusable(entry, exc)
             state.last_error = str(result.error)
+            state.failures += 1
         else:
             result.changed = result.sidecar is new
             state.last_success, state.last_error = state.last_checked, None
+            state.failures = 0
             if result.changed and self.git_mode != "off":
                 preload()  # there will be something to commit: GitPython, while others answer
         if self.on_result is not None:

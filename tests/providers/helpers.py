@@ -31,11 +31,19 @@ def fetch(
     now: datetime | None = None,
 ) -> Report:
     """What sync does for one entry once the key is decrypted, minus the store: its resolve
-    and fetch steps, ``base_url`` standing in for config.toml's."""
+    and fetch steps, ``base_url`` standing in for config.toml's — or, for a relay (its host is
+    the entry's own line), for the entry's ``base_url:`` line, and its demo options by default."""
     from keyz import sync
+    from keyz.providers import get_provider
     from keyz.providers.http import HttpClient
 
-    entry = EntryConfig("api/test", provider_id, options or {})
+    provider = get_provider(provider_id)
+    if options is None:
+        options = dict(provider.example_options)
+    if provider.host_from_entry and base_url is not None:
+        hints = {"base_url": base_url, **(hints or {})}
+        base_url = None
+    entry = EntryConfig("api/test", provider_id, options)
 
     async def go() -> Report:
         async with HttpClient.make_async_client() as client:

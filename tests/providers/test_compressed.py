@@ -17,7 +17,7 @@ import pytest
 import respx
 
 from keyz.demo.simulator import Simulator
-from keyz.providers import KNOWN
+from keyz.providers import KNOWN, get_provider
 from tests.providers.helpers import ACCOUNT_KEY, fetch
 
 KEY = ACCOUNT_KEY
@@ -47,7 +47,10 @@ def report(provider_id: str, encoding: str | None) -> object:
                     stream=httpx.ByteStream(b"".join(chunks(encoded))),
                 )
             mock.get(host="sim.test", path=path).mock(return_value=response)
-        return fetch(provider_id, KEY, base_url=f"https://sim.test/{provider_id}", now=NOW)
+        options = dict(get_provider(provider_id).example_options)
+        return fetch(
+            provider_id, KEY, options=options, base_url=f"https://sim.test/{provider_id}", now=NOW
+        )
 
 
 @pytest.mark.parametrize("encoding", list(ENCODINGS))

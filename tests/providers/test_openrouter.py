@@ -517,3 +517,14 @@ def test_the_sidecar_lists_keys_in_the_same_order_whatever_the_answer_order() ->
     a = dumps(normalize(entry, Report(None, account_keys=one), NOW))
     b = dumps(normalize(entry, Report(None, account_keys=other), NOW))
     assert a == b
+
+
+def test_provider_test_names_every_figure_of_every_listed_key() -> None:
+    from keyz.probe import figure_rows
+
+    keys, _ = parse_keys([KEYS_EXAMPLE])
+    sidecar = normalize(EntryConfig("api/or", "openrouter"), Report(None, account_keys=keys), NOW)
+    rows = {r.figure: r.value for r in figure_rows(sidecar)}
+    assert rows["account_key f01d52606dc8.usage_this_month"] == "25.5"
+    assert rows["account_key f01d52606dc8.remaining"] == "74.5"
+    assert len([f for f in rows if f.startswith("account_key ")]) == 6

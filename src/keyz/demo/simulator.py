@@ -382,9 +382,10 @@ def _body(body: Any) -> bytes:
 
 
 def _token(headers: Any) -> str | None:
-    """The key, however the provider wants it sent (Bearer, Key, x-api-key, xi-api-key, raw)."""
+    """The key, however the provider wants it sent (Bearer, Key, Token, x-api-key, xi-api-key,
+    raw)."""
     auth = headers.get("Authorization", "")
-    for scheme in ("Bearer ", "Key "):
+    for scheme in ("Bearer ", "Key ", "Token "):
         if auth.startswith(scheme):
             return str(auth[len(scheme) :])
     value = headers.get("x-api-key") or headers.get("xi-api-key") or auth

@@ -12,6 +12,7 @@ show a week of ledger.
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import signal
@@ -21,6 +22,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from keyz.demo.sandbox import (
 )
 from keyz.demo.simulator import Simulator
 from keyz.fields import format_time, utc_now
-from keyz.providers import KNOWN, all_providers
+from keyz.providers import all_providers
 
 # Fake keys of the providers' shapes, one demo account each (each module's ``demo_key``);
 # they only ever reach the simulator.
@@ -80,6 +82,35 @@ def open_accounts(
     }
     for provider_id, key in DEMO_KEYS.items():
         simulator.account(provider_id, key, **story.get(provider_id, {}))
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that keeps what apprise's json:// posts to it (the demo's phone)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # http.server's naming
+                length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+                try:
+                    received.append(json.loads(self.rfile.read(length)))
+                except ValueError:
+                    received.append({"message": "(not JSON)"})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/keyz"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def run_demo(*, keep: bool = False, say: Say = print) -> int:
@@ -151,6 +182,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
         keyz("history")
         say("`keyz check` is what cron runs: silent when all is well, one line per problem:")
         keyz("check", "--below", "50 CNY", "--below-percent", "10", "--max-age", "1d", expect=1)
+        notify_demo(store, keyz, say)
         say("Schedule it (here into the sandbox's fake crontab):")
         keyz("cron", "install", "--commit", "--check")
         say("The ledger is plain git; anyone can read it without keyz:")
@@ -195,6 +227,28 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             )
 
 
+def notify_demo(store: Path, keyz: Callable[..., None], say: Say) -> None:
+    """`check --notify` to a webhook on this machine; print what arrived there."""
+    receiver = Receiver()
+    try:
+        config = store / ".keyz" / "config.toml"
+        config.write_text(config.read_text() + f'\n[notify]\ndestinations = ["{receiver.url}"]\n')
+        say("Alerts can reach you by ntfy, email, Slack, ... (Apprise URLs kept in pass).")
+        say(
+            f"Here a local webhook stands in for your phone: [notify] destinations = {receiver.url}"
+        )
+        keyz("check", "--below", "50 CNY", "--below-percent", "10", "--notify", expect=1)
+        for message in receiver.received:
+            say(f"The webhook received: {message.get('title')!s}")
+            for line in str(message.get("message", "")).splitlines():
+                say(f"  | {line}")
+        if not receiver.received:
+            say("The webhook received nothing.")
+        say("")
+    finally:
+        receiver.stop()
+
+
 def serve(*, say: Say = print, refresh: float = 60.0) -> int:
     """The https simulator with every provider's demo account, until Ctrl-C (or SIGTERM).
 
@@ -212,8 +266,13 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say(f"# keyz demo server: every provider's API, offline, on {simulator.url}")
         say("# In another shell, paste these lines (SSL_CERT_FILE replaces the system's trust in")
         say("# that shell, so use it for keyz only):")
-        for name, value in sorted(simulator.env(*KNOWN).items()):
+        hosted = [p.id for p in all_providers() if not p.host_from_entry]
+        for name, value in sorted(simulator.env(*hosted).items()):
             say(f"export {name}={shlex.quote(value)}")
+        for relay in (p.id for p in all_providers() if p.host_from_entry):
+            say(
+                f"# {relay}: its host is the entry's own line: base_url: {simulator.base_url(relay)}"
+            )
         say("# then try keyz on a copy of your store, so demo figures never reach your ledger:")
         say('#   cp -a "${PASSWORD_STORE_DIR:-$HOME/.password-store}" /tmp/keyz-try')
         say("#   export PASSWORD_STORE_DIR=/tmp/keyz-try")

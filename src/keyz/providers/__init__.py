@@ -24,19 +24,29 @@ if TYPE_CHECKING:
 # id -> module; modules are imported only when their provider is used
 _MODULES: Final = {
     "anthropic": "keyz.providers.anthropic",
+    "cloudflare": "keyz.providers.cloudflare",
+    "deepgram": "keyz.providers.deepgram",
     "deepseek": "keyz.providers.deepseek",
     "elevenlabs": "keyz.providers.elevenlabs",
     "fal": "keyz.providers.fal",
+    "fireworks": "keyz.providers.fireworks",
+    "github": "keyz.providers.github",
+    "http-json": "keyz.providers.http_json",
+    "merge": "keyz.providers.merge",
     "minimax": "keyz.providers.minimax",
     "moonshot": "keyz.providers.moonshot",
+    "ngrok": "keyz.providers.ngrok",
     "novita": "keyz.providers.novita",
+    "oneapi": "keyz.providers.oneapi",
     "openai": "keyz.providers.openai",
     "openrouter": "keyz.providers.openrouter",
     "poe": "keyz.providers.poe",
     "siliconflow": "keyz.providers.siliconflow",
+    "stepfun": "keyz.providers.stepfun",
     "venice": "keyz.providers.venice",
     "xai": "keyz.providers.xai",
     "zai": "keyz.providers.zai",
+    "zenmux": "keyz.providers.zenmux",
 }
 KNOWN: Final = tuple(sorted(_MODULES))
 

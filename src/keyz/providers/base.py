@@ -61,6 +61,7 @@ class Option:
     help: str
     choices: tuple[str, ...] = ()  # allowed values, when the set is closed
     pattern: str = r"[A-Za-z0-9._-]{1,128}"  # otherwise: what a value must look like
+    required: bool = False  # the endpoints cannot be asked without it (an account id, ...)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,15 @@ class FetchContext:
 
 
 @dataclass(frozen=True)
+class Traced:
+    """How one figure was read: shown by ``keyz provider test``, never written to a sidecar."""
+
+    figure: str  # where it went: 'key_limit.limit', 'balance.remaining'
+    source: str  # what produced it: a field of the answer, or the user's expression
+    raw: str  # the value as the answer had it (masked and cut when shown)
+
+
+@dataclass(frozen=True)
 class Report:
     """What a provider said, normalized. Unknown stays None; nothing is invented."""
 
@@ -119,6 +129,7 @@ class Report:
     quotas: list[Quota] = field(default_factory=list)
     account_keys: list[AccountKey] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    trace: list[Traced] = field(default_factory=list)  # for 'keyz provider test' only
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,9 @@ class Provider(abc.ABC):
     endpoints: ClassVar[tuple[Endpoint, ...]]
     options: ClassVar[Mapping[str, Option]] = {}
     regions: ClassVar[Mapping[str, Region]] = {}  # the first one is the default
+    # the options the account of its examples() needs (a required option, e.g. an account id):
+    # the tests and the demo pass them when they fetch that account
+    example_options: ClassVar[Mapping[str, str]] = {}
     key_help: ClassVar[str]  # where to create the right key
     path_words: ClassVar[tuple[str, ...]]  # words of an entry's path that name it (discover);
     # one holding a '.' ('x.ai') is looked for anywhere in the path
@@ -158,6 +172,9 @@ class Provider(abc.ABC):
     key_shapes: ClassVar[tuple[str, ...]] = ()  # regexes of its keys, masked in any output
     concurrency: ClassVar[int] = 8  # requests in flight per provider; [providers.<id>] overrides
     demo_key: ClassVar[str]  # a fake key of its keys' look: the demo's account (never a real one)
+    # A relay (oneapi, http-json): no documented host; the host is the entry's own base_url:
+    # line, bound to the key. config.toml and KEYZ_<ID>_BASE_URL cannot set or move it.
+    host_from_entry: ClassVar[bool] = False
 
     @property
     def capabilities(self) -> Capability:
@@ -186,6 +203,7 @@ class Provider(abc.ABC):
         """
         if ctx.region is None and self.regions:
             ctx = replace(ctx, region=self.region(ctx.options))
+        self.check_required(ctx.options)
         try:
             return await self.fetch(ctx)
         except ProviderError as exc:
@@ -229,6 +247,26 @@ class Provider(abc.ABC):
             if not option.choices and not re.fullmatch(option.pattern, value):
                 raise UsageError(f"{origin} {name}: {shown} does not look like a {name}")
 
+    def missing_options(self, options: Mapping[str, str]) -> str | None:
+        """What its endpoints cannot be asked without and ``options`` lacks, said as what to
+        set and how; None when nothing is missing. The one place that says it: sync (before
+        sending), ``keyz track`` (a warning) and ``keyz discover`` (never confident) ask here.
+        A provider whose rule is not one required option at a time overrides it."""
+        for name, option in self.options.items():
+            if option.required and not options.get(name):
+                return (
+                    f"{self.id} needs the {name} option ({option.help}): set it with "
+                    f"'keyz track ENTRY -p {self.id} -o {name}=…', or add the line "
+                    f"'{name}: …' to the pass entry"
+                )
+        return None
+
+    def check_required(self, options: Mapping[str, str]) -> None:
+        """ConfigError, before anything is sent, when a required option is missing."""
+        missing = self.missing_options(options)
+        if missing:
+            raise ConfigError(f"{missing}; nothing was sent")
+
     def region(self, options: Mapping[str, str]) -> Region | None:
         if not self.regions:
             return None
@@ -266,4 +304,5 @@ __all__ = [
     "Provider",
     "Region",
     "Report",
+    "Traced",
 ]

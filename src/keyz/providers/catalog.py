@@ -10,6 +10,8 @@ from keyz.providers import all_providers
 from keyz.providers.base import Provider
 from keyz.providers.unsupported import UNSUPPORTED, Unsupported
 
+ENTRY_HOST = "<entry's base_url>"  # a relay's host: the pass entry's own base_url line
+
 
 def _unsupported() -> list[Unsupported]:
     return [UNSUPPORTED[pid] for pid in sorted(UNSUPPORTED)]
@@ -23,7 +25,8 @@ def describe(provider: Provider) -> dict[str, object]:
         "capabilities": provider.capabilities.labels(),
         "key_kind": provider.key_kind.value,
         "key_help": provider.key_help,
-        "base_url": provider.default_base_url,
+        "base_url": provider.default_base_url or None,  # None: the entry's base_url line
+        "host_from_entry": provider.host_from_entry,
         "regions": {
             name: {"base_url": r.base_url, "currency": r.currency}
             for name, r in provider.regions.items()
@@ -33,7 +36,7 @@ def describe(provider: Provider) -> dict[str, object]:
             for e in provider.endpoints
         ],
         "options": {
-            name: {"help": o.help, "choices": list(o.choices)}
+            name: {"help": o.help, "choices": list(o.choices), "required": o.required}
             for name, o in provider.options.items()
         },
     }
@@ -66,7 +69,8 @@ def checkable_rows() -> list[tuple[str, ...]]:
     """The table of ``keyz providers``: a header, then id, reports, key and endpoints."""
     rows: list[tuple[str, ...]] = [("ID", "REPORTS", "KEY", "ENDPOINTS")]
     for p in all_providers():
-        endpoints = ", ".join(f"GET {p.documented_base_url({})}{e.target}" for e in p.endpoints)
+        host = ENTRY_HOST if p.host_from_entry else p.documented_base_url({})
+        endpoints = ", ".join(f"GET {host}{e.target}" for e in p.endpoints)
         rows.append((p.id, ", ".join(p.capabilities.labels()), key_kinds(p), endpoints))
     return rows
 

@@ -114,14 +114,20 @@ def shown_url(url: str) -> str:
     return clean(head, 400) + clean(url[len(head) :], 60) if url.startswith(head) else clean(url)
 
 
-def check_configured_base_url(store_root: Path, provider_id: str, configured: str | None) -> None:
+def check_configured_base_url(
+    store_root: Path, provider_id: str, configured: str | None, *, entry_bound: bool = False
+) -> None:
     """Refuse a base_url that only the committed config names until this machine trusts it.
 
     Called before anything is decrypted: whoever can push to the store's repository can
-    edit config.toml, and must not be able to retarget a key by doing so.
+    edit config.toml, and must not be able to retarget a key by doing so. For a relay
+    (``entry_bound``) the host is the entry's own line, and nothing else may set it.
     """
     from keyz import trust
 
+    if entry_bound:
+        check_entry_bound(provider_id, configured)
+        return
     if not configured or os.environ.get(env_base_url_name(provider_id)):
         return
     if not trust.is_trusted(store_root, provider_id, configured):
@@ -131,6 +137,43 @@ def check_configured_base_url(store_root: Path, provider_id: str, configured: st
             "there (anyone who can push to the store could have set it); nothing was decrypted "
             f"or sent. If you set it yourself, run 'keyz trust {provider_id}'"
         )
+
+
+def check_entry_bound(provider_id: str, configured: str | None) -> None:
+    """A relay's host comes from its pass entry only: refuse any other base_url, loudly.
+
+    Each relay key belongs to its own relay; a base_url in the committed config.toml (which
+    anyone who can push may edit, trusted or not) or in the environment would send every
+    relay entry's key to one host. Refused rather than ignored, before anything is decrypted.
+    """
+    env_name = env_base_url_name(provider_id)
+    where = None
+    if os.environ.get(env_name):
+        where, fix = f"{env_name} is set", f"unset {env_name}"
+    elif configured:
+        where = f"config.toml sets [providers.{provider_id}] base_url"
+        fix = "remove that line from config.toml"
+    if where:
+        raise ConfigError(
+            f"{where}, but {provider_id} takes its host only from the pass entry's "
+            f"'base_url:' line, which travels encrypted with the key (one setting for every "
+            f"relay would send all their keys to one host); {fix}. Nothing was decrypted or sent"
+        )
+
+
+def entry_base_url(provider_id: str, entry: str, from_entry: str | None) -> str:
+    """The relay's base URL: the pass entry's ``base_url:`` line, checked like any base URL.
+
+    There is no default host, so an entry without the line is refused before anything is sent.
+    """
+    check_entry_bound(provider_id, None)
+    if not from_entry:
+        raise ConfigError(
+            f"{provider_id} has no default host: add a line 'base_url: https://your-relay.example' "
+            f"(the relay's address) to the pass entry, under the key: pass edit {entry}. "
+            "Nothing was sent"
+        )
+    return resolve_base_url(provider_id, "", None, from_entry=from_entry)
 
 
 def _is_loopback(host: str) -> bool:
@@ -512,8 +555,9 @@ def error_detail(body: bytes) -> str:
 
     Anthropic/OpenAI ``error.type`` + ``error.message``; ElevenLabs ``detail.status``
     + ``detail.message``; z.ai ``msg``; MiniMax ``base_resp.status_msg``; Cloudflare
-    ``errors[].message``; ``message`` / ``error`` / ``detail`` strings; a plain-text or
-    JSON-string body (SiliconFlow's 401).
+    ``errors[].code`` + ``errors[].message``; Deepgram ``err_code`` + ``err_msg`` (and
+    ``category`` + ``message``); ``message`` / ``error`` / ``detail`` strings; a plain-text
+    or JSON-string body (SiliconFlow's 401).
     """
     try:
         text = body.decode("utf-8")
@@ -524,7 +568,12 @@ def error_detail(body: bytes) -> str:
     except (ValueError, RecursionError):
         plain = text.strip()
         return "" if not plain or plain.startswith("<") else clean(plain)
-    return clean(" ".join(_reasons(payload)))
+    return payload_detail(payload)
+
+
+def payload_detail(payload: Any) -> str:
+    """:func:`error_detail` of an answer already decoded (an error sent with HTTP 200)."""
+    return clean("; ".join(r for r in _reasons(payload) if r))
 
 
 def _reasons(payload: Any) -> list[str]:
@@ -547,16 +596,27 @@ def _reasons(payload: Any) -> list[str]:
     if isinstance(base, dict) and isinstance(base.get("status_msg"), str):
         return [base["status_msg"]]
     errors = payload.get("errors")
-    if isinstance(errors, list):
+    if isinstance(errors, list):  # Cloudflare: [{"code": 10000, "message": "..."}]
         return [
-            e["message"]
+            _coded(e.get("code"), e["message"])
             for e in errors[:3]
             if isinstance(e, dict) and isinstance(e.get("message"), str)
         ]
+    if isinstance(payload.get("err_msg"), str):  # Deepgram's older shape
+        return [_coded(payload.get("err_code"), payload["err_msg"])]
+    if isinstance(payload.get("category"), str) and isinstance(payload.get("message"), str):
+        return [_coded(payload["category"], payload["message"])]  # Deepgram's newer shape
     for name in ("error", "detail", "msg", "message", "error_msg"):
         if isinstance(payload.get(name), str):
             return [payload[name]]
     return []
+
+
+def _coded(code: Any, message: str) -> str:
+    """'10000: Authentication error', or the message alone when the code is not a word or number."""
+    if isinstance(code, bool) or not isinstance(code, int | str) or not str(code).strip():
+        return message
+    return f"{str(code)[:40]}: {message}"
 
 
 def _auth_error(status: int, text: str, detail: str) -> AuthError:
@@ -573,8 +633,11 @@ __all__ = [
     "HttpClient",
     "budget",
     "check_configured_base_url",
+    "check_entry_bound",
+    "entry_base_url",
     "env_base_url_name",
     "error_detail",
+    "payload_detail",
     "request_timeout",
     "resolve_base_url",
     "ssl_context",

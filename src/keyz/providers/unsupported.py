@@ -99,9 +99,10 @@ UNSUPPORTED: Final = {
         Unsupported(
             "mistral",
             "Mistral",
-            "billing is in the web console, and its Enterprise-only Admin API needs an admin "
-            "key from the Backoffice, not an API key",
-            "admin.mistral.ai/organization/billing",
+            "its Enterprise-only Admin API (in Preview; an admin key from the Backoffice, not an "
+            "API key) has GET /api/admin/usage, but the documented answer states no amount "
+            "spent, only per-model usage and a price list, and keyz never computes spend itself",
+            "admin.mistral.ai/organization/usage",
             path_words=("mistral",),
         ),
         Unsupported(
