@@ -221,11 +221,22 @@ def git_everything(sandbox: Sandbox) -> str:
 
 
 def leaked(text: str, keys: Iterable[str]) -> list[str]:
-    """Every 8-character piece of a key found in ``text``, in any letter case."""
+    """Every 8-character piece of a key found in ``text``, in any letter case.
+
+    A piece wholly inside the key's documented prefix ('sk-or-v1-') is public, not a leak:
+    a provider's masked label ('sk-or-v1-0e6...1c96') starts with it.
+    """
     folded = text.casefold()
     return [
         key[i : i + 8]
         for key in keys
         for i in range(len(key) - 7)
-        if key[i : i + 8].casefold() in folded
+        if i + 8 > _public_prefix(key) and key[i : i + 8].casefold() in folded
     ]
+
+
+def _public_prefix(key: str) -> int:
+    from keyz.providers import all_providers
+
+    documented = [p.text for one in all_providers() for p in one.key_prefixes]
+    return max((len(text) for text in documented if key.startswith(text)), default=0)

@@ -38,6 +38,7 @@ LAYERS: Final = (
         (
             "keyz.sidecar",
             "keyz.sidecar_v1",
+            "keyz.sidecar_v2",
             "keyz.state",
             "keyz.config",
             "keyz.alerts",
@@ -88,6 +89,7 @@ HOMES: Final = {
         "keyz.fields",
         "keyz.sidecar",
         "keyz.sidecar_v1",
+        "keyz.sidecar_v2",
         "keyz.state",
         "keyz.config",
     ),

@@ -219,7 +219,7 @@ def test_providers_lists_capabilities_and_key_kinds(two_keys: Sandbox) -> None:
         line.split()[0]: line for line in two_keys.keyz("providers").stdout.splitlines() if line
     }
     # a regular OpenRouter key is useful too: the table says which kind answers what
-    assert "regular (balance: management)" in rows["openrouter"]
+    assert "regular (balance, key spend: management)" in rows["openrouter"]
     assert rows["deepseek"].split()[2] == "regular"
 
 

@@ -389,7 +389,7 @@ def test_json_is_the_same_for_v1_and_v2_versions(ledger: Sandbox) -> None:
     assert migrated.pop("commit") != current.pop("commit")
     assert current == {**migrated, "observed_at": "2026-11-07T12:00:00Z"}
     assert current == json.loads(v2_bytes)
-    assert current["schema_version"] == 2
+    assert current["schema_version"] == 3
 
 
 def dated_bytes(entry: str, when: datetime, cny: str) -> bytes:
@@ -562,8 +562,16 @@ def test_history_shows_key_limits_spend_and_quotas(all_kinds: Sandbox) -> None:
 def test_csv_carries_every_field_of_the_format(all_kinds: Sandbox) -> None:
     from keyz.history import CSV_FIELDS
 
-    sections = {"schema_version", "balances", "key_limit", "spend", "quotas", "notes"}
-    models = (sc.Balance, sc.KeyLimit, sc.Spend, sc.Quota, sc.SpendLine, sc.Sidecar)
+    sections = {
+        "schema_version",
+        "balances",
+        "key_limit",
+        "spend",
+        "quotas",
+        "account_keys",
+        "notes",
+    }
+    models = (sc.Balance, sc.KeyLimit, sc.Spend, sc.Quota, sc.SpendLine, sc.AccountKey, sc.Sidecar)
     every = {name for model in models for name in model.model_fields} - sections - {"breakdown"}
     assert every <= set(CSV_FIELDS), every - set(CSV_FIELDS)
 

@@ -1,7 +1,8 @@
-"""keyz migrate: v1 files become exactly the golden v2 bytes, in one commit; newer files untouched."""
+"""keyz migrate: v1 and v2 files become exactly the golden v3 bytes, in one commit; newer files untouched."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def place(sandbox: Sandbox, entry: str, fixture: str) -> Path:
 @pytest.mark.cli
 def test_check_then_migrate_with_one_commit(two_keys: Sandbox) -> None:
     deepseek = place(two_keys, "api/deepseek", "deepseek.v1.json")
-    openrouter = place(two_keys, "api/openrouter", "openrouter-key.v1.json")
+    openrouter = place(two_keys, "api/openrouter", "openrouter-key.v2.json")
     two_keys.git("add", "-A")
     two_keys.git("commit", "-qm", "v1 sidecars")
     (two_keys.store / "notes.txt").write_text("the user's own work in progress\n")
@@ -35,10 +36,13 @@ def test_check_then_migrate_with_one_commit(two_keys: Sandbox) -> None:
 
     done = two_keys.keyz("migrate", "--commit")
     assert done.returncode == 0, done.stderr
-    assert deepseek.read_bytes() == (FIXTURES / "deepseek.v2.json").read_bytes()
-    assert openrouter.read_bytes() == (FIXTURES / "openrouter-key.v2.json").read_bytes()
+    assert deepseek.read_bytes() == (FIXTURES / "deepseek.v3.json").read_bytes()
+    assert openrouter.read_bytes() == (FIXTURES / "openrouter-key.v3.json").read_bytes()
     subject = two_keys.git("log", "-1", "--format=%s")
-    assert subject.strip() == "keyz: migrate 2 sidecars to schema version 2"
+    assert subject.strip() == "keyz: migrate 2 sidecars to schema version 3"
+    body = two_keys.git("log", "-1", "--format=%b")
+    assert ".keyz/entries/api/deepseek.json: version 1 -> 3" in body
+    assert ".keyz/entries/api/openrouter.json: version 2 -> 3" in body
     changed = two_keys.git("show", "--name-only", "--format=", "HEAD").split()
     assert changed == [".keyz/entries/api/deepseek.json", ".keyz/entries/api/openrouter.json"]
     assert "notes.txt" in two_keys.git("status", "--porcelain")
@@ -46,7 +50,9 @@ def test_check_then_migrate_with_one_commit(two_keys: Sandbox) -> None:
     again = two_keys.keyz("migrate", "--check")
     assert again.returncode == 0 and "All 2 readable sidecars" in again.stderr
     history = two_keys.keyz("history", "api/deepseek", "--json")
-    assert history.returncode == 0, history.stderr  # v1 and v2 versions read alike
+    assert history.returncode == 0, history.stderr  # v1 and v3 versions read alike
+    versions = json.loads(history.stdout)
+    assert [v["schema_version"] for v in versions] == [3, 3]  # each shown as the current format
 
 
 @pytest.mark.cli
@@ -62,7 +68,7 @@ def test_newer_and_corrupt_files_are_reported_and_left_alone(two_keys: Sandbox) 
     assert future.read_text() == '{"schema_version": 9}\n'
     assert broken.read_text() == '{"schema_version": 1, "entry"'
     migrated = two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json"
-    assert migrated.read_bytes() == (FIXTURES / "deepseek.v2.json").read_bytes()
+    assert migrated.read_bytes() == (FIXTURES / "deepseek.v3.json").read_bytes()
 
 
 def test_check_and_commit_together_is_a_usage_error(two_keys: Sandbox) -> None:

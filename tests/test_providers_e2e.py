@@ -8,7 +8,7 @@ import pytest
 
 from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
 from keyz.demo.simulator import Answer, Simulator
-from tests.conftest import CANARY, MakeStore, Sandbox, files_text
+from tests.conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox, files_text
 
 PROVIDERS = (
     "moonshot",
@@ -229,3 +229,124 @@ def test_a_missing_required_option_sends_nothing_and_says_how_to_set_it(
     assert fixed.returncode == 0 and "warning" not in fixed.stderr
     assert sandbox.keyz("sync").returncode == 0
     assert balances(sandbox, "api/cloudflare") == [("USD", "currency", "10")]
+
+
+@pytest.mark.cli
+def test_a_management_key_writes_which_key_spends(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    """OpenRouter /keys over https: the breakdown in the sidecar, status, history; no key."""
+    sandbox = make_sandbox({"api/openrouter": f"{OPENROUTER_KEY}\n"})
+    sandbox.env.update(simulator.env("openrouter"))
+    simulator.openrouter(
+        OPENROUTER_KEY,
+        management=True,
+        keys=[
+            {},  # the documented example key
+            {
+                "hash": "0b" * 32,
+                "name": "batch jobs",
+                "label": "sk-or-v1-7d2...04be",
+                "usage": 40,
+                "usage_daily": 1.25,
+                "usage_weekly": 9,
+                "usage_monthly": 30,
+                "limit": None,
+                "limit_remaining": None,
+                "limit_reset": None,
+            },
+            {"hash": "ff" * 32, "name": "leaky", "label": f"copy of {OPENROUTER_KEY}"},
+            {"hash": "0b" * 32, "name": "batch jobs again"},  # listed twice: counted once
+        ],
+    )
+    init_keyz_dir(sandbox.store / ".keyz")  # what `keyz init` and `keyz track` write
+    set_entry(sandbox.store / ".keyz", EntryConfig("api/openrouter", "openrouter"))
+    synced = sandbox.keyz("sync", "--commit")
+    assert synced.returncode == 0, synced.stderr
+
+    data = sidecar(sandbox, "api/openrouter")
+    assert data["schema_version"] == 3
+    assert data["balances"] == [
+        {
+            "currency": "USD",
+            "derived": ["remaining"],
+            "purchased": "100.5",
+            "remaining": "74.75",
+            "source": "/api/v1/credits",
+            "unit_kind": "currency",
+            "used": "25.75",
+        }
+    ]
+    keys = data["account_keys"]
+    assert isinstance(keys, list)
+    assert [k["hash"] for k in keys] == [
+        "0b" * 32,
+        "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943",
+        "ff" * 32,
+    ]
+    assert keys[0] == {
+        "currency": "USD",
+        "disabled": False,
+        "hash": "0b" * 32,
+        "label": "sk-or-v1-7d2...04be",
+        "name": "batch jobs",
+        "created_at": "2025-08-24T10:30:00Z",
+        "source": "/api/v1/keys",
+        "usage": "40",
+        "usage_this_month": "30",
+        "usage_this_week": "9",
+        "usage_today": "1.25",
+    }
+    assert "label" not in keys[2] and keys[2]["name"] == "leaky"  # withheld: it held the key
+    assert data["notes"] == ["key names, labels or hashes withheld as they held a key: 1"]
+    asked = [r for r in simulator.requests if r.path == "/openrouter/api/v1/keys"]
+    assert [r.query for r in asked] == ["include_disabled=true"]
+
+    shown = sandbox.keyz("status", "api/openrouter")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    head = lines.index("  3 keys of the account, most spent this month first:")
+    assert lines[head + 1 :] == [
+        "    batch jobs (sk-or-v1-7d2...04be): USD 1.25 today · 9.00 this week · 30.00 this "
+        "month · 40.00 in all",
+        "    My Production Key (sk-or-v1-0e6...1c96): USD 25.50 today · 25.50 this week · 25.50 "
+        "this month · 25.50 in all; cap 74.50 of 100.00 left (monthly)",
+        "    leaky: USD 25.50 today · 25.50 this week · 25.50 this month · 25.50 in all; cap "
+        "74.50 of 100.00 left (monthly)",
+    ]
+    table = sandbox.keyz("status").stdout
+    assert "USD 74.75*" in table and "keys of the account" not in table  # details only
+    as_json = json.loads(sandbox.keyz("status", "--json").stdout)
+    assert as_json["entries"][0]["sidecar"]["account_keys"] == keys
+    versions = json.loads(sandbox.keyz("history", "api/openrouter", "--json").stdout)
+    assert versions[-1]["account_keys"] == keys
+    csv = sandbox.keyz("history", "api/openrouter", "--csv").stdout
+    assert csv.count(",account_key,") == 3 and "0b" * 32 in csv
+
+    everything = synced.stdout + synced.stderr + shown.stdout + table + csv
+    everything += files_text(sandbox.store) + sandbox.git("log", "-p", "--no-textconv")
+    assert OPENROUTER_KEY not in everything
+    assert OPENROUTER_KEY[9:] not in everything
+
+
+@pytest.mark.cli
+def test_a_refused_key_list_keeps_the_balance_and_says_why(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    sandbox = make_sandbox({"api/openrouter": f"{OPENROUTER_KEY}\n"})
+    sandbox.env.update(simulator.env("openrouter"))
+    simulator.openrouter(OPENROUTER_KEY, management=True)
+    refused = {"error": {"code": 403, "message": f"Forbidden for {OPENROUTER_KEY}"}}
+    simulator.route(OPENROUTER_KEY, "/openrouter/api/v1/keys", Answer(403, refused))
+    init_keyz_dir(sandbox.store / ".keyz")
+    set_entry(sandbox.store / ".keyz", EntryConfig("api/openrouter", "openrouter"))
+    synced = sandbox.keyz("sync")
+    assert synced.returncode == 0, synced.stderr
+    data = sidecar(sandbox, "api/openrouter")
+    assert balances(sandbox, "api/openrouter") == [("USD", "currency", "74.75")]
+    assert "account_keys" not in data
+    notes = data["notes"]
+    assert isinstance(notes, list) and len(notes) == 1
+    note = str(notes[0])
+    assert note.startswith("per-key spend left out: ") and "HTTP 403" in note
+    assert OPENROUTER_KEY not in note and "[REDACTED]" in note

@@ -35,7 +35,7 @@ def make(**changes: object) -> sc.Sidecar:
 
 def test_bytes_match_the_design_example() -> None:
     expected = {
-        "schema_version": 2,
+        "schema_version": 3,
         "entry": "api/deepseek",
         "provider": "deepseek",
         "observed_at": "2026-11-22T10:15:00Z",
@@ -225,12 +225,118 @@ FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
 
 
 @pytest.mark.parametrize("name", ["deepseek", "openrouter-credits", "openrouter-key"])
-def test_v1_golden_files_migrate_to_exact_v2_bytes(name: str) -> None:
+def test_v1_golden_files_migrate_to_exact_v3_bytes(name: str) -> None:
     v1 = (FIXTURES / f"{name}.v1.json").read_bytes()
-    expected = (FIXTURES / f"{name}.v2.json").read_bytes()
+    expected = (FIXTURES / f"{name}.v3.json").read_bytes()
     assert sc.version_of(v1) == 1
     assert sc.dumps(sc.loads(v1)) == expected
-    assert sc.dumps(sc.loads(expected)) == expected  # and v2 is stable
+    assert sc.dumps(sc.loads(expected)) == expected  # and v3 is stable
+
+
+@pytest.mark.parametrize("name", ["deepseek", "openrouter-credits", "openrouter-key"])
+def test_v2_golden_files_migrate_to_exact_v3_bytes_losing_nothing(name: str) -> None:
+    v2 = (FIXTURES / f"{name}.v2.json").read_bytes()
+    expected = (FIXTURES / f"{name}.v3.json").read_bytes()
+    assert sc.version_of(v2) == 2
+    assert sc.dumps(sc.loads(v2)) == expected
+    before, after = json.loads(v2), json.loads(expected)
+    assert before.pop("schema_version") == 2 and after.pop("schema_version") == 3
+    assert before == after  # every v2 field, figure and mark as it was
+
+
+def test_a_v2_file_with_every_section_upgrades_losslessly() -> None:
+    from keyz.sidecar_v2 import SidecarV2
+
+    full = {
+        "schema_version": 2,
+        "entry": "api/x",
+        "provider": "openrouter",
+        "observed_at": "2026-11-22T10:15:00Z",
+        "available": False,
+        "balances": [
+            {"currency": "USD", "remaining": "1.5", "used": "2", "source": "/b", "derived": []},
+            {"currency": "POINTS", "unit_kind": "provider", "remaining": None},
+        ],
+        "key_limit": {"limit": None, "remaining": None, "usage": "3", "reset": None},
+        "spend": [
+            {
+                "period": "this_month",
+                "start": "2026-11-01T00:00:00Z",
+                "currency": "USD",
+                "amount": "4.25",
+                "derived": ["amount"],
+                "breakdown": [{"label": "gpt", "amount": "4.25"}],
+            }
+        ],
+        "quotas": [{"label": "tokens", "window": "5h", "remaining_percent": "62.5"}],
+        "notes": ["a note"],
+    }
+    v2 = SidecarV2.model_validate(full)
+    v3 = sc.loads(json.dumps(full).encode())
+    assert v3.schema_version == 3 and v3.account_keys == []
+    after = json.loads(sc.dumps(v3))
+    before = v2.model_dump(mode="json")
+    assert after.pop("schema_version") == 3 and before.pop("schema_version") == 2
+    assert after == before
+
+
+def test_the_keys_golden_file_is_the_current_format_as_written() -> None:
+    raw = (FIXTURES / "openrouter-keys.v3.json").read_bytes()
+    current = sc.loads(raw)
+    assert sc.dumps(current) == raw
+    assert [k.hash for k in current.account_keys] == [
+        "0b8e0c2b8f5d4a7e9c1d3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b5c",
+        "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943",
+        None,  # withheld: listed last
+    ]
+
+
+def test_a_v3_only_field_in_a_v2_file_is_refused_against_version_2() -> None:
+    data = json.loads((FIXTURES / "openrouter-credits.v2.json").read_text())
+    data["account_keys"] = [{"name": "x"}]
+    with pytest.raises(SidecarError, match="format version 2"):
+        sc.loads(json.dumps(data).encode())
+
+
+# --- version 3: account keys ---------------------------------------------------------------
+
+
+def key(**fields: object) -> sc.AccountKey:
+    return sc.AccountKey.model_validate(fields)
+
+
+def test_account_keys_are_sorted_by_hash_whatever_the_input_order() -> None:
+    keys = [
+        key(hash="bb", usage=Decimal(1)),
+        key(name="no id", usage=Decimal(9)),
+        key(hash="aa", usage=Decimal(2)),
+    ]
+    one = sc.dumps(make(account_keys=keys))
+    other = sc.dumps(make(account_keys=list(reversed(keys))))
+    assert one == other
+    data = json.loads(one)
+    assert [k.get("hash") for k in data["account_keys"]] == ["aa", "bb", None]
+    assert data["account_keys"][0] == {"currency": "USD", "hash": "aa", "usage": "2"}
+
+
+def test_one_item_per_key_hash() -> None:
+    with pytest.raises(ValueError, match="one item per key hash"):
+        make(account_keys=[key(hash="aa"), key(hash="aa", usage=Decimal(1))])
+
+
+@pytest.mark.parametrize("field", ["hash", "name", "label"])
+def test_an_account_key_text_shaped_like_a_key_is_never_written(field: str) -> None:
+    with pytest.raises(ValueError, match="shaped like an API key"):
+        key(**{field: "prod sk-or-v1-" + "ab" * 32})
+    assert key(label="sk-or-v1-0e6...1c96").label == "sk-or-v1-0e6...1c96"  # masked is fine
+
+
+def test_account_keys_are_bounded() -> None:
+    many = [key(hash=f"{i:04x}") for i in range(sc.MAX_ACCOUNT_KEYS + 1)]
+    with pytest.raises(ValueError, match="at most 200"):
+        make(account_keys=many)
+    with pytest.raises(ValueError, match="at most 100 characters"):
+        key(name="n" * 101)
 
 
 def test_a_broken_v1_file_is_reported_against_version_1() -> None:

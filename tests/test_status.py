@@ -56,7 +56,9 @@ def test_derived_figures_are_marked() -> None:
     assert summarize(poe) == "POINTS 1500"
 
 
-def test_sync_rewrites_an_unchanged_v1_sidecar_as_v2_keeping_its_time(two_keys: Sandbox) -> None:
+def test_sync_rewrites_an_unchanged_v1_sidecar_as_current_keeping_its_time(
+    two_keys: Sandbox,
+) -> None:
     path = two_keys.store / ".keyz" / "entries" / "api" / "deepseek.json"
     path.parent.mkdir(parents=True)
     v1 = json.loads((FIXTURES / "deepseek.v1.json").read_text())
@@ -65,7 +67,7 @@ def test_sync_rewrites_an_unchanged_v1_sidecar_as_v2_keeping_its_time(two_keys: 
     store = PassStore(two_keys.store)
     run_sync(store, load_config(store.keyz_dir), ["api/deepseek"])
     after = json.loads(path.read_text())
-    assert after["schema_version"] == 2
+    assert after["schema_version"] == sc.SCHEMA_VERSION == 3
     assert after["observed_at"] == "2026-11-22T10:15:00Z"  # same values: same observation
     shutil.rmtree(path.parent)
 
@@ -186,3 +188,33 @@ def test_an_out_of_bound_figure_arriving_by_pull_is_that_entrys_problem(two_keys
     sync = two_keys.keyz("sync")
     assert sync.returncode == 1 and "Traceback" not in sync.stderr
     assert "api/deepseek" in sync.stderr and "api/openrouter" not in sync.stderr
+
+
+def test_which_key_spends_is_shown_biggest_spender_first() -> None:
+    from keyz.render import account_key_lines
+
+    current = sc.loads((FIXTURES / "openrouter-keys.v3.json").read_bytes())
+    assert account_key_lines(current) == [
+        "3 keys of the account, most spent this month first:",
+        "  My Production Key (sk-or-v1-0e6...1c96): USD 25.50 today · 25.50 this week · "
+        "25.50 this month · 25.50 in all; cap 74.50 of 100.00 left (monthly)",
+        "  old laptop [disabled]: USD 3.20 in all",
+        "  Staging (sk-or-v1-7d2...04be): USD 0.00 today · 0.00 this week · 0.00 this month · "
+        "0.00 in all; cap 20.00 of 20.00 left (daily)",
+    ]
+    bare = current.model_copy(
+        update={
+            "account_keys": [
+                sc.AccountKey(hash="ab" * 32, limit=Decimal(5)),
+                sc.AccountKey(label="sk-or-v1-abc...xyz", usage=Decimal("0.5")),
+                sc.AccountKey(),
+            ]
+        }
+    )
+    assert account_key_lines(bare)[1:] == [
+        "  sk-or-v1-abc...xyz: USD 0.50 in all",
+        "  key abababababab: spend unknown; cap 5.00",
+        "  a key (name withheld): spend unknown",
+    ]
+    assert account_key_lines(current.model_copy(update={"account_keys": []})) == []
+    assert "keys of the account" not in summarize(current)  # one-line summaries stay short

@@ -635,7 +635,7 @@ def status(
     """
     from keyz.fields import format_time
     from keyz.forecast import for_entries
-    from keyz.render import age, short_line, summary_parts
+    from keyz.render import account_key_lines, age, short_line, summary_parts
     from keyz.status import collect_status
     from keyz.totals import total as sum_up
 
@@ -690,6 +690,7 @@ def status(
         seen = f", figures of {format_time(row.sidecar.observed_at)}" if row.sidecar else ""
         lines = [f"{row.entry} ({row.provider}), checked {age(checked)}{seen}"]
         lines += [f"  {part}" for part in (summary_parts(row.sidecar) if row.sidecar else [])]
+        lines += [f"  {line}" for line in (account_key_lines(row.sidecar) if row.sidecar else [])]
         lines += [f"  {found.text()}" for found in ahead.get(row.entry, [])]
         lines += [f"  ! {row.problem}"] if row.problem else []
         _out(

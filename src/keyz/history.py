@@ -594,6 +594,14 @@ CSV_FIELDS: Final = (
     "provider",
     "entry",
     "note",
+    # version 3's account keys (new columns go last: a reader by position keeps working)
+    "hash",
+    "name",
+    "disabled",
+    "usage_today",
+    "usage_this_week",
+    "usage_this_month",
+    "created_at",
 )
 
 
@@ -627,12 +635,15 @@ def _csv_items(sidecar: sc.Sidecar) -> Iterator[tuple[str, dict[str, Any]]]:
             )
     for quota in sidecar.quotas:
         yield "quota", quota.model_dump()
+    for key in sidecar.account_keys:
+        yield "account_key", key.model_dump()
     for note in sidecar.notes:
         yield "note", {"note": note}
 
 
 def csv_rows(history: History, wanted: list[str]) -> list[list[str]]:
-    """One row per item of every version (balance, key_limit, spend, spend_line, quota, note),
+    """One row per item of every version (balance, key_limit, spend, spend_line, quota,
+    account_key, note),
     every field of the format in its own column; only the wanted currencies' when named."""
     rows = [list(CSV_FIELDS)]
     for version in history.versions:

@@ -97,7 +97,9 @@ def figure_rows(sidecar: sc.Sidecar) -> list[Row]:
     """Every figure of the sidecar, one row each, unknown ones included (as None)."""
     rows: list[Row] = []
 
-    def add(prefix: str, item: sc.Balance | sc.KeyLimit | sc.Spend | sc.Quota) -> None:
+    def add(
+        prefix: str, item: sc.Balance | sc.KeyLimit | sc.Spend | sc.Quota | sc.AccountKey
+    ) -> None:
         for name in item.FIGURES:
             value = getattr(item, name)
             if value is None and name not in ("remaining", "limit", "amount"):
@@ -113,6 +115,8 @@ def figure_rows(sidecar: sc.Sidecar) -> list[Row]:
         add(f"spend {spend.period} {spend.currency}", spend)
     for quota in sidecar.quotas:
         add(f"quota {quota.label}", quota)
+    for key in sidecar.account_keys:  # which key spends: named by its hash, else its name
+        add(f"account_key {(key.hash or '')[:12] or key.name or key.label or '?'}", key)
     return rows
 
 

@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from keyz.fields import utc_now
 from keyz.money import WIDE, display_amount, format_amount
-from keyz.sidecar import Balance, Quota, Sidecar, Spend, parse_time
+from keyz.sidecar import AccountKey, Balance, Quota, Sidecar, Spend, parse_time
 
 DERIVED_MARK = "*"
 DERIVED_NOTE = "* derived by keyz from figures the provider reported (e.g. credits - usage)"
@@ -117,6 +117,51 @@ def quota_text(quota: Quota) -> str:
     if quota.resets_at is not None:
         text += f", resets {until(quota.resets_at)}"
     return text
+
+
+def account_key_lines(sidecar: Sidecar) -> list[str]:
+    """Which key spends: a heading, then one line per key, the biggest spender this month first.
+
+    'My Production Key (sk-or-v1-0e6...1c96): USD 25.50 this month · 25.50 in all;
+    cap 74.50 of 100.00 left (monthly)'. Nothing when the sidecar lists no keys.
+    """
+    keys = sidecar.account_keys
+    if not keys:
+        return []
+    ranked = sorted(keys, key=AccountKey.order)
+    zero = Decimal(0)
+    ranked.sort(key=lambda k: (k.usage_this_month or zero, k.usage or zero), reverse=True)
+    noun = "key" if len(keys) == 1 else "keys"
+    return [f"{len(keys)} {noun} of the account, most spent this month first:"] + [
+        f"  {account_key_text(k)}" for k in ranked
+    ]
+
+
+def account_key_text(key: AccountKey) -> str:
+    """One key: who it is (name, masked label), what it spent, its own cap."""
+    who = " ".join(
+        printable(part)
+        for part in (key.name, f"({key.label})" if key.label and key.name else key.label)
+        if part
+    ) or (f"key {key.hash[:12]}" if key.hash else "a key (name withheld)")
+    if key.disabled:
+        who += " [disabled]"
+    spent = [
+        f"{display_amount(amount)} {period}"
+        for amount, period in (
+            (key.usage_today, "today"),
+            (key.usage_this_week, "this week"),
+            (key.usage_this_month, "this month"),
+            (key.usage, "in all"),
+        )
+        if amount is not None
+    ]
+    parts = [f"{key.currency} " + " · ".join(spent)] if spent else ["spend unknown"]
+    if key.limit is not None:
+        reset = f" ({key.reset})" if key.reset else ""
+        left = f"{display_amount(key.remaining)} of " if key.remaining is not None else ""
+        parts.append(f"cap {left}{display_amount(key.limit)}{' left' if left else ''}{reset}")
+    return f"{who}: {'; '.join(parts)}"
 
 
 SYMBOLS = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥"}
@@ -261,6 +306,8 @@ def until(timestamp: datetime, now: datetime | None = None) -> str:
 
 __all__ = [
     "DERIVED_NOTE",
+    "account_key_lines",
+    "account_key_text",
     "age",
     "amount_text",
     "balance_text",

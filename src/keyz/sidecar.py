@@ -8,7 +8,8 @@ the field is required), never ``0``.
 Version log (docs/sidecar-format.md has the field reference):
     1  balances, key_limit, notes                     (frozen in sidecar_v1)
     2  provenance on every item (``source``, ``derived``, ``unit_kind``),
-       more balance breakdown fields, ``spend`` and ``quotas`` sections
+       more balance breakdown fields, ``spend`` and ``quotas`` sections (frozen in sidecar_v2)
+    3  ``account_keys``: every key of the account with what it spent (OpenRouter /keys)
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ from pydantic import (
 from keyz.errors import SidecarError
 from keyz.fields import Model, Money, Unit, UtcTime, format_time, parse_time, utc_now
 from keyz.fsutil import atomic_write, read_capped, safe_path
-from keyz.sidecar_v1 import SidecarV1, upgrade
+from keyz.redact import Redactor
+from keyz.sidecar_v1 import SidecarV1
+from keyz.sidecar_v1 import upgrade as upgrade_v1
+from keyz.sidecar_v2 import SidecarV2
+from keyz.sidecar_v2 import upgrade as upgrade_v2
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
+MAX_ACCOUNT_KEYS: Final = 200  # keys listed per sidecar: a few hundred bytes each
+MAX_TEXT: Final = 100  # characters of a key's name or label
 MAX_SIDECAR_BYTES: Final = 1 << 20  # a real one is a few KiB
 _ISO_CURRENCY: Final = re.compile(r"[A-Z]{3}")
 UnitKind = Literal["currency", "provider"]
@@ -184,12 +191,74 @@ class Quota(_Item):
     unlimited: bool = False
 
 
-class SidecarV2(Model):
-    """Schema version 2 of a sidecar (the current one)."""
+_KEY_SHAPES: Final = Redactor()  # no secret registered: masks known key shapes only
+Reset = Literal["daily", "weekly", "monthly"]
+
+
+def _no_key(value: str | None) -> str | None:
+    if value is not None and _KEY_SHAPES(value) != value:
+        raise ValueError("holds something shaped like an API key; keys are never written")
+    return value
+
+
+KeyText = Annotated[str | None, AfterValidator(_no_key)]
+
+
+class AccountKey(_Item):
+    """One key of the account as the provider lists it (OpenRouter /keys): which key spends.
+
+    Never the key itself: the provider's id of it (``hash``), its name and its masked label.
+    """
+
+    FIGURES: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "remaining",
+        "usage",
+        "usage_today",
+        "usage_this_week",
+        "usage_this_month",
+    )
+
+    hash: KeyText = Field(
+        default=None,
+        max_length=128,
+        description="the provider's id of the key (not the key); absent when it was withheld",
+    )
+    name: KeyText = Field(
+        default=None, max_length=MAX_TEXT, description="the key's name, as the provider lists it"
+    )
+    label: KeyText = Field(
+        default=None,
+        max_length=MAX_TEXT,
+        description="the key as the provider masks it, e.g. sk-or-v1-0e6...1c96; absent when "
+        "withheld (keyz never writes a label that holds a key)",
+    )
+    disabled: bool | None = None
+    currency: Unit = "USD"
+    limit: Money | None = Field(default=None, description="the key's own cap; absent = none")
+    remaining: Money | None = Field(default=None, description="what it may still spend under it")
+    reset: Reset | None = Field(default=None, description="when the cap resets (UTC)")
+    usage: Money | None = Field(default=None, description="what the key spent, all time")
+    usage_today: Money | None = Field(default=None, description="spent in the current UTC day")
+    usage_this_week: Money | None = Field(
+        default=None, description="spent in the current UTC week (from Monday)"
+    )
+    usage_this_month: Money | None = Field(
+        default=None, description="spent in the current UTC month"
+    )
+    created_at: UtcTime | None = None
+
+    def order(self) -> tuple[bool, str, str, str]:
+        """The sidecar's order: by hash (a stable id), keys without one last."""
+        return (self.hash is None, self.hash or "", self.name or "", self.label or "")
+
+
+class SidecarV3(Model):
+    """Schema version 3 of a sidecar (the current one)."""
 
     _keep_null: ClassVar[frozenset[str]] = frozenset({"available", "balances"})
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     entry: str
     provider: str
     observed_at: UtcTime
@@ -198,6 +267,11 @@ class SidecarV2(Model):
     key_limit: KeyLimit | None = None
     spend: list[Spend] = Field(default_factory=list)
     quotas: list[Quota] = Field(default_factory=list)
+    account_keys: list[AccountKey] = Field(
+        default_factory=list,
+        max_length=MAX_ACCOUNT_KEYS,
+        description="every key of the account with what it spent, sorted by hash",
+    )
     notes: list[str] = Field(default_factory=list)
 
     @field_validator("balances")
@@ -218,13 +292,21 @@ class SidecarV2(Model):
     def _sorted_quotas(cls, value: list[Quota]) -> list[Quota]:
         return sorted(value, key=lambda q: (q.label, q.window or ""))
 
-    def same_values(self, other: SidecarV2) -> bool:
+    @field_validator("account_keys")
+    @classmethod
+    def _sorted_keys(cls, value: list[AccountKey]) -> list[AccountKey]:
+        hashes = [k.hash for k in value if k.hash is not None]
+        if len(set(hashes)) != len(hashes):
+            raise ValueError("one item per key hash")
+        return sorted(value, key=AccountKey.order)
+
+    def same_values(self, other: SidecarV3) -> bool:
         """Equal but for the time of observation."""
         return self.model_copy(update={"observed_at": other.observed_at}) == other
 
 
-Sidecar = SidecarV2
-MODELS: Final[dict[int, type[Model]]] = {1: SidecarV1, 2: SidecarV2}
+Sidecar = SidecarV3
+MODELS: Final[dict[int, type[Model]]] = {1: SidecarV1, 2: SidecarV2, 3: SidecarV3}
 
 
 def sidecar_path(keyz_dir: Path, entry: str) -> Path:
@@ -262,14 +344,16 @@ def loads(data: bytes, *, source: str = "sidecar") -> Sidecar:
 def loads_checked(data: bytes, *, source: str = "sidecar") -> tuple[Sidecar, bool]:
     """Like :func:`loads`, and whether ``data`` already is a valid current-version document."""
     try:  # fast path: pydantic-core parses and validates a good current file in one step
-        return SidecarV2.model_validate_json(data), True
+        return SidecarV3.model_validate_json(data), True
     except ValidationError:
         pass  # the slow path below says exactly what is wrong
     raw, version = _raw(data, source)
     try:
         if version == 1:
-            return SidecarV2.model_validate(upgrade(SidecarV1.model_validate(raw))), False
-        return SidecarV2.model_validate(raw), False
+            raw = upgrade_v1(SidecarV1.model_validate(raw))
+        if version <= 2:
+            raw = upgrade_v2(SidecarV2.model_validate(raw))
+        return SidecarV3.model_validate(raw), False
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
@@ -352,14 +436,16 @@ def json_schema_text(version: int = SCHEMA_VERSION) -> str:
 
 
 __all__ = [
+    "MAX_ACCOUNT_KEYS",
     "MAX_SIDECAR_BYTES",
     "MODELS",
     "SCHEMA_VERSION",
+    "AccountKey",
     "Balance",
     "KeyLimit",
     "Quota",
     "Sidecar",
-    "SidecarV2",
+    "SidecarV3",
     "Spend",
     "SpendLine",
     "checked_path",

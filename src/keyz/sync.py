@@ -220,6 +220,7 @@ def normalize(entry: EntryConfig, report: Report, now: datetime) -> sc.Sidecar:
             key_limit=report.key_limit,
             spend=report.spend,
             quotas=report.quotas,
+            account_keys=report.account_keys,
             notes=report.notes,
         )
     except KeyzError:

@@ -162,6 +162,7 @@ def test_the_simulator_answers_it_at_its_declared_endpoints_only(
         Capability.KEY_LIMIT: report.key_limit is not None,
         Capability.SPEND: bool(report.spend),
         Capability.QUOTA: bool(report.quotas),
+        Capability.KEY_SPEND: bool(report.account_keys),
     }
     assert any(said.values()), "the simulator's account gave no figure"
     for capability, present in said.items():

@@ -20,7 +20,7 @@ from keyz.providers.keys import KeyKind, KeyPrefix
 
 if TYPE_CHECKING:
     from keyz.providers.http import HttpClient
-    from keyz.sidecar import Balance, KeyLimit, Quota, Spend
+    from keyz.sidecar import AccountKey, Balance, KeyLimit, Quota, Spend
     from keyz.store import Secret
 
 
@@ -31,6 +31,7 @@ class Capability(enum.Flag):
     KEY_LIMIT = enum.auto()  # a spending cap on the key itself
     SPEND = enum.auto()  # provider-reported cost over a period
     QUOTA = enum.auto()  # a plan's allowance with a reset time
+    KEY_SPEND = enum.auto()  # every key of the account with what it spent
 
     def labels(self) -> list[str]:
         return [c.name.lower().replace("_", " ") for c in Capability if c in self and c.name]
@@ -126,6 +127,7 @@ class Report:
     key_limit: KeyLimit | None = None
     spend: list[Spend] = field(default_factory=list)
     quotas: list[Quota] = field(default_factory=list)
+    account_keys: list[AccountKey] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     trace: list[Traced] = field(default_factory=list)  # for 'keyz provider test' only
 

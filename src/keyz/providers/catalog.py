@@ -54,13 +54,14 @@ def document() -> dict[str, object]:
 
 
 def key_kinds(provider: Provider) -> str:
-    """'regular', or 'regular (balance: management)' when endpoints need different keys."""
+    """'regular', or 'regular (balance: management)' when endpoints need different keys
+    (what each other kind of key answers, together: 'balance, key spend: management')."""
     main = max(provider.endpoints, key=lambda e: len(e.reports.labels()))
-    others = [
-        f"{', '.join(e.reports.labels())}: {e.key_kind.value}"
-        for e in provider.endpoints
-        if e.key_kind != main.key_kind
-    ]
+    by_kind: dict[str, list[str]] = {}
+    for e in provider.endpoints:
+        if e.key_kind != main.key_kind:
+            by_kind.setdefault(e.key_kind.value, []).extend(e.reports.labels())
+    others = [f"{', '.join(labels)}: {kind}" for kind, labels in by_kind.items()]
     return f"{main.key_kind.value} ({'; '.join(others)})" if others else str(main.key_kind.value)
 
 
