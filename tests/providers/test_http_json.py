@@ -263,3 +263,25 @@ def test_without_a_base_url_line_nothing_is_sent(mock: respx.MockRouter) -> None
     with pytest.raises(UsageError, match="http-json has no default host"):
         fetch("http-json", CANARY, options=BASE)
     assert not anywhere.called
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/..",
+        "/a/..",
+        "/.",
+        "/a/.",
+        "/%2e%2e/other/balance",
+        "/a/%2E%2e",
+        "/a%2fb",
+        "/a%5Cb",
+        "/a%00",
+    ],
+)
+def test_a_path_cannot_climb_out_of_the_entrys_base_url(path: str) -> None:
+    """The entry's base_url may end in a prefix (https://host/tenant): a path from the
+    committed config.toml must not move the key out of it (httpx drops a last '..' segment
+    itself; many servers decode %2e%2e and %2f before routing)."""
+    with pytest.raises(UsageError, match="must be a path"):
+        PROVIDER.check_options({"path": path})

@@ -63,6 +63,8 @@ SLOTS: Final = {
 _UNIT: Final = re.compile(r"[A-Z][A-Z0-9_]{1,15}")
 _ISO: Final = re.compile(r"[A-Z]{3}")
 _PATH: Final = re.compile(r"/[A-Za-z0-9._~%/-]{0,255}(\?[A-Za-z0-9._~%=&+-]{1,255})?")
+# escapes a server may decode into a dot segment or a separator (or decode twice)
+_CLIMB: Final = re.compile(r"%(2e|2f|5c|00|25)", re.IGNORECASE)
 _DIVISOR: Final = re.compile(r"[0-9]{1,13}(\.[0-9]{1,12})?")
 _HEADER: Final = re.compile(r"header:([A-Za-z0-9-]{1,64})")
 # headers the transport owns: a pushed config must not smuggle the key into one of them
@@ -321,11 +323,17 @@ def _check_one(name: str, value: str) -> None:
     if name in EXPRESSIONS or (name == "currency" and not is_literal_unit(value)):
         compile_expression(value)
     elif name == "path":
-        segments = value.partition("?")[0].split("/")[1:]
-        if not _PATH.fullmatch(value) or any(s in ("", ".", "..") for s in segments[:-1]):
+        bare = value.partition("?")[0]
+        segments = bare.split("/")[1:]
+        if (
+            not _PATH.fullmatch(value)
+            or any(s in ("", ".", "..") for s in segments[:-1])
+            or segments[-1] in (".", "..")  # the URL drops them: out of the base_url's prefix
+            or _CLIMB.search(bare)  # '%2e%2e', '%2f': servers decode them before routing
+        ):
             raise UsageError(
                 "must be a path like /api/user/balance (letters, digits, . _ ~ % - and /, "
-                "no empty, . or .. segments; a ?query may follow)"
+                "no empty, . or .. segments, no escaped . / \\ or %; a ?query may follow)"
             )
     elif name == "auth":
         header = _HEADER.fullmatch(value)
