@@ -27,12 +27,13 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import parse_qsl
 
 import jmespath
 from jmespath import exceptions as jmespath_errors
 from jmespath import functions as jmespath_functions
+from jmespath import visitor as jmespath_visitor
 from jmespath.parser import ParsedResult
 
 from keyz.errors import ParseError, UsageError
@@ -50,6 +51,9 @@ from keyz.providers.base import (
 )
 from keyz.redact import clean
 from keyz.sidecar import Balance, KeyLimit
+
+if TYPE_CHECKING:
+    from jmespath.visitor import _TreeNode
 
 # The declared endpoint: '{path}' is the path option (each entry's own).
 BALANCE = Endpoint("balance", "/{path}", KeyKind.REGULAR, Capability.BALANCE | Capability.KEY_LIMIT)
@@ -113,7 +117,73 @@ class _DecimalFunctions(jmespath_functions.Functions):
             return None
 
 
-_OPTIONS: Final = jmespath.Options(custom_functions=_DecimalFunctions())
+_FUNCTIONS: Final = _DecimalFunctions()
+_OPTIONS: Final = jmespath.Options(custom_functions=_FUNCTIONS)
+MAX_COST: Final = 1_000_000  # steps one expression may take on one answer (~1 s at worst)
+_CHARS_PER_STEP: Final = 16  # a long string counts as this many characters per step
+_DEEP_FUNCTIONS: Final = frozenset({"to_string", "contains", "join"})  # they walk whole values
+
+
+class _TooCostly(Exception):
+    """The expression has done more work than any mapping of one answer needs."""
+
+
+def _cost(value: Any, cap: int) -> int:
+    """The steps walking ``value`` takes (each value once per place it appears, as writing it
+    out or comparing it does; long strings by their length), counted no further than ``cap``."""
+    steps, stack = 0, [value]
+    while stack and steps <= cap:
+        item = stack.pop()
+        steps += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            steps += len(item) // _CHARS_PER_STEP
+    return steps
+
+
+class _Interpreter(jmespath_visitor.TreeInterpreter):
+    """JMESPath's own interpreter, counting its work against MAX_COST: every node visited,
+    every element of a list or object it builds, and every value a deep function or an
+    equality walks. ``[@,@]`` nested 60 times is 120 nodes but 2^60 values to write out."""
+
+    def __init__(self) -> None:
+        super().__init__(_OPTIONS)
+        self.left = MAX_COST
+
+    def charge(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise _TooCostly
+
+    def walked(self, node: _TreeNode, value: Any) -> list[Any]:
+        """The node's arguments, each charged for the walk of it."""
+        resolved = [self.visit(child, value) for child in node["children"]]
+        for arg in resolved:
+            self.charge(_cost(arg, self.left))
+        return resolved
+
+    def visit(self, node: _TreeNode, *args: Any, **kwargs: Any) -> Any:
+        self.charge(1)
+        result = super().visit(node, *args, **kwargs)
+        if isinstance(result, list | dict):
+            self.charge(len(result))
+        elif isinstance(result, str):
+            self.charge(len(result) // _CHARS_PER_STEP)
+        return result
+
+    def visit_comparator(self, node: _TreeNode, value: Any) -> Any:
+        if node["value"] not in ("eq", "ne"):  # the others compare numbers and strings only
+            return super().visit_comparator(node, value)
+        equal = self.COMPARATOR_FUNC["eq"](*self.walked(node, value))
+        return equal if node["value"] == "eq" else not equal
+
+    def visit_function_expression(self, node: _TreeNode, value: Any) -> Any:
+        if node["value"] not in _DEEP_FUNCTIONS:
+            return super().visit_function_expression(node, value)
+        return _FUNCTIONS.call_function(node["value"], self.walked(node, value))
 
 
 def compile_expression(text: str) -> ParsedResult:
@@ -134,6 +204,8 @@ def _shown(value: Any) -> str:
     """A value found in the answer, as JSON, masked and cut (it may echo anything)."""
     if isinstance(value, Decimal):  # a JSON number, as the answer wrote it
         return clean(str(value), 80)
+    if isinstance(value, list | dict) and _cost(value, 100) > 100:  # maybe shared 2^60 times
+        return f"a large {'list' if isinstance(value, list) else 'object'}"
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -144,7 +216,12 @@ def _shown(value: Any) -> str:
 def search(name: str, expression: str, data: Any) -> Any:
     """What ``expression`` finds in ``data``; ParseError when it fails on this answer."""
     try:
-        return compile_expression(expression).search(data, options=_OPTIONS)
+        return _Interpreter().visit(compile_expression(expression).parsed, data)
+    except _TooCostly:
+        raise ParseError(
+            f"the expression for {name} costs too much on this answer (more than "
+            f"{MAX_COST:,} steps: a mapping, not a program)"
+        ) from None
     except UsageError as exc:
         raise ParseError(f"option {name} {exc}") from None
     except jmespath_errors.JMESPathError as exc:
