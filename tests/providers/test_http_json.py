@@ -321,3 +321,36 @@ def test_an_ordinary_expression_over_a_large_answer_still_works() -> None:
     options = {**BASE, "remaining": "sum(w[].to_number(left))", "spend": ""}
     (balance,) = parse_answer(answer, {k: v for k, v in options.items() if v}).balances
     assert balance.remaining == Decimal(sum(range(20000))) + Decimal("0.5") * 20000
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "User-Agent",
+        "referer",
+        "X-Forwarded-For",
+        "x-forwarded-host",
+        "Forwarded",
+        "Via",
+        "Origin",
+        "X-Real-IP",
+        "Accept",
+        "Content-Type",
+        "If-None-Match",
+        "Range",
+        "Expect",
+        "Sec-Fetch-Site",
+        "Traceparent",
+        "X-Request-Id",
+    ],
+)
+def test_the_key_never_goes_in_a_header_that_servers_log_or_proxies_rewrite(header: str) -> None:
+    """``auth`` may come from the committed config.toml: a collaborator must not move the key
+    into User-Agent or Referer (written to every access log) or a forwarding header."""
+    with pytest.raises(UsageError, match="is a header keyz must not put a key in"):
+        PROVIDER.check_options({"auth": f"header:{header}"})
+
+
+@pytest.mark.parametrize("header", ["X-Api-Key", "Api-Key", "X-Auth-Token", "Token", "apikey"])
+def test_the_usual_key_headers_are_allowed(header: str) -> None:
+    PROVIDER.check_options({"auth": f"header:{header}"})

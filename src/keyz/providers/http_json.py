@@ -84,8 +84,33 @@ _RESERVED_HEADERS: Final = frozenset(
         "proxy-authorization",
         "proxy-connection",
         "cookie",
+        # written to access logs, rewritten or forwarded by proxies, or read as content
+        # negotiation: a key there travels further than the site's own check (``auth`` may
+        # come from the committed config.toml)
+        "user-agent",
+        "referer",
+        "origin",
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "true-client-ip",
+        "x-client-ip",
+        "x-request-id",
+        "x-correlation-id",
+        "traceparent",
+        "tracestate",
+        "range",
+        "expect",
+        "max-forwards",
+        "trailer",
+        "keep-alive",
+        "pragma",
+        "cache-control",
+        "dnt",
+        "date",
     }
 )
+_RESERVED_PREFIXES: Final = ("x-forwarded-", "x-original-", "accept", "content-", "if-", "sec-")
 _FREE_TEXT: Final = rf"[^\x00-\x1f\x7f]{{1,{MAX_EXPRESSION}}}"
 
 
@@ -416,8 +441,9 @@ def _check_one(name: str, value: str) -> None:
         header = _HEADER.fullmatch(value)
         if value not in ("bearer", "raw") and header is None:
             raise UsageError("must be bearer, raw or header:<Name> (like header:X-Api-Key)")
-        if header is not None and header.group(1).lower() in _RESERVED_HEADERS:
-            raise UsageError(f"header:{header.group(1)} is a header keyz must not put a key in")
+        named = header.group(1) if header is not None else ""
+        if named.lower() in _RESERVED_HEADERS or named.lower().startswith(_RESERVED_PREFIXES):
+            raise UsageError(f"header:{named} is a header keyz must not put a key in")
     elif name == "divisor" and (not _DIVISOR.fullmatch(value) or Decimal(value) == 0):
         raise UsageError("must be a positive decimal number like 100 or 500000")
 
