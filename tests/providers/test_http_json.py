@@ -354,3 +354,13 @@ def test_the_key_never_goes_in_a_header_that_servers_log_or_proxies_rewrite(head
 @pytest.mark.parametrize("header", ["X-Api-Key", "Api-Key", "X-Auth-Token", "Token", "apikey"])
 def test_the_usual_key_headers_are_allowed(header: str) -> None:
     PROVIDER.check_options({"auth": f"header:{header}"})
+
+
+def test_keyz_providers_says_the_path_is_required() -> None:
+    """Without a path nothing is sent (missing_options): --json must not call it optional."""
+    from keyz.providers.catalog import describe
+
+    options = describe(PROVIDER)["options"]
+    assert isinstance(options, dict)
+    assert options["path"]["required"] is True
+    assert PROVIDER.missing_options({"remaining": "a"}) is not None

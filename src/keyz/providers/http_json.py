@@ -359,7 +359,9 @@ class HttpJson(Provider):
     host_from_entry = True
     endpoints = (BALANCE,)
     options: ClassVar[dict[str, Option]] = {
-        "path": Option("the endpoint's path, appended to the entry's base_url", pattern=r".+"),
+        "path": Option(
+            "the endpoint's path, appended to the entry's base_url", pattern=r".+", required=True
+        ),
         "auth": Option("bearer (default), raw, or header:<Name>", pattern=r".+"),
         "report": Option("balance (default) or key_limit", choices=("balance", "key_limit")),
         "remaining": Option("JMESPath expression of what is left", pattern=_FREE_TEXT),
