@@ -263,3 +263,104 @@ def test_without_a_base_url_line_nothing_is_sent(mock: respx.MockRouter) -> None
     with pytest.raises(UsageError, match="http-json has no default host"):
         fetch("http-json", CANARY, options=BASE)
     assert not anywhere.called
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/..",
+        "/a/..",
+        "/.",
+        "/a/.",
+        "/%2e%2e/other/balance",
+        "/a/%2E%2e",
+        "/a%2fb",
+        "/a%5Cb",
+        "/a%00",
+    ],
+)
+def test_a_path_cannot_climb_out_of_the_entrys_base_url(path: str) -> None:
+    """The entry's base_url may end in a prefix (https://host/tenant): a path from the
+    committed config.toml must not move the key out of it (httpx drops a last '..' segment
+    itself; many servers decode %2e%2e and %2f before routing)."""
+    with pytest.raises(UsageError, match="must be a path"):
+        PROVIDER.check_options({"path": path})
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "[@,@][]|" * 60 + "length(@)",  # a list that doubles 60 times
+        "to_string(" + "[@,@]|" * 60 + "@)",  # a value shared 2^60 times, written out
+        "[" + "[@,@]|" * 28 + "@," + "[@,@]|" * 28 + "@]|[0]==[1]",  # compared deeply
+        "contains([" + "[@,@]|" * 28 + "@], " + "[@,@]|" * 28 + "@)",
+        "join('', [" + "s," * 99 + "s])|" + "join('', [" + "@," * 99 + "@])",  # s 10^4 times
+    ],
+)
+def test_a_pathological_expression_fails_fast_instead_of_hanging(expression: str) -> None:
+    """A mapping, not a program: an expression costing far more than the answer is refused
+    on that answer (a pushed config.toml must not hang or exhaust every sync)."""
+    assert len(expression) <= 512
+    PROVIDER.check_options({"remaining": expression})
+    with pytest.raises(ParseError, match="costs too much"):
+        parse_answer(
+            doc(f'{{"b": [1, 2, 3], "s": "{"x" * 4000}"}}'), {**BASE, "remaining": expression}
+        )
+
+
+def test_a_currency_expression_finding_a_huge_shared_value_is_not_written_out() -> None:
+    expression = "[@,@]|" * 60 + "@"
+    with pytest.raises(ParseError) as caught:
+        parse_answer(doc('{"b": 1}'), {**BASE, "remaining": "b", "currency": expression})
+    assert len(str(caught.value)) < 400
+
+
+def test_an_ordinary_expression_over_a_large_answer_still_works() -> None:
+    wallets = ", ".join(f'{{"left": "{n}.5"}}' for n in range(20000))
+    answer = doc(f'{{"w": [{wallets}]}}')
+    options = {**BASE, "remaining": "sum(w[].to_number(left))", "spend": ""}
+    (balance,) = parse_answer(answer, {k: v for k, v in options.items() if v}).balances
+    assert balance.remaining == Decimal(sum(range(20000))) + Decimal("0.5") * 20000
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "User-Agent",
+        "referer",
+        "X-Forwarded-For",
+        "x-forwarded-host",
+        "Forwarded",
+        "Via",
+        "Origin",
+        "X-Real-IP",
+        "Accept",
+        "Content-Type",
+        "If-None-Match",
+        "Range",
+        "Expect",
+        "Sec-Fetch-Site",
+        "Traceparent",
+        "X-Request-Id",
+    ],
+)
+def test_the_key_never_goes_in_a_header_that_servers_log_or_proxies_rewrite(header: str) -> None:
+    """``auth`` may come from the committed config.toml: a collaborator must not move the key
+    into User-Agent or Referer (written to every access log) or a forwarding header."""
+    with pytest.raises(UsageError, match="is a header keyz must not put a key in"):
+        PROVIDER.check_options({"auth": f"header:{header}"})
+
+
+@pytest.mark.parametrize("header", ["X-Api-Key", "Api-Key", "X-Auth-Token", "Token", "apikey"])
+def test_the_usual_key_headers_are_allowed(header: str) -> None:
+    PROVIDER.check_options({"auth": f"header:{header}"})
+
+
+def test_keyz_providers_says_the_path_is_required() -> None:
+    """Without a path nothing is sent (missing_options): --json must not call it optional."""
+    from keyz.providers.catalog import describe
+
+    options = describe(PROVIDER)["options"]
+    assert isinstance(options, dict)
+    assert options["path"]["required"] is True
+    assert PROVIDER.missing_options({"remaining": "a"}) is not None

@@ -27,12 +27,13 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import parse_qsl
 
 import jmespath
 from jmespath import exceptions as jmespath_errors
 from jmespath import functions as jmespath_functions
+from jmespath import visitor as jmespath_visitor
 from jmespath.parser import ParsedResult
 
 from keyz.errors import ParseError, UsageError
@@ -51,6 +52,9 @@ from keyz.providers.base import (
 from keyz.redact import clean
 from keyz.sidecar import Balance, KeyLimit
 
+if TYPE_CHECKING:
+    from jmespath.visitor import _TreeNode
+
 # The declared endpoint: '{path}' is the path option (each entry's own).
 BALANCE = Endpoint("balance", "/{path}", KeyKind.REGULAR, Capability.BALANCE | Capability.KEY_LIMIT)
 EXPRESSIONS: Final = ("remaining", "limit", "spend")  # the figures, in the order they are read
@@ -63,6 +67,8 @@ SLOTS: Final = {
 _UNIT: Final = re.compile(r"[A-Z][A-Z0-9_]{1,15}")
 _ISO: Final = re.compile(r"[A-Z]{3}")
 _PATH: Final = re.compile(r"/[A-Za-z0-9._~%/-]{0,255}(\?[A-Za-z0-9._~%=&+-]{1,255})?")
+# escapes a server may decode into a dot segment or a separator (or decode twice)
+_CLIMB: Final = re.compile(r"%(2e|2f|5c|00|25)", re.IGNORECASE)
 _DIVISOR: Final = re.compile(r"[0-9]{1,13}(\.[0-9]{1,12})?")
 _HEADER: Final = re.compile(r"header:([A-Za-z0-9-]{1,64})")
 # headers the transport owns: a pushed config must not smuggle the key into one of them
@@ -78,8 +84,33 @@ _RESERVED_HEADERS: Final = frozenset(
         "proxy-authorization",
         "proxy-connection",
         "cookie",
+        # written to access logs, rewritten or forwarded by proxies, or read as content
+        # negotiation: a key there travels further than the site's own check (``auth`` may
+        # come from the committed config.toml)
+        "user-agent",
+        "referer",
+        "origin",
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "true-client-ip",
+        "x-client-ip",
+        "x-request-id",
+        "x-correlation-id",
+        "traceparent",
+        "tracestate",
+        "range",
+        "expect",
+        "max-forwards",
+        "trailer",
+        "keep-alive",
+        "pragma",
+        "cache-control",
+        "dnt",
+        "date",
     }
 )
+_RESERVED_PREFIXES: Final = ("x-forwarded-", "x-original-", "accept", "content-", "if-", "sec-")
 _FREE_TEXT: Final = rf"[^\x00-\x1f\x7f]{{1,{MAX_EXPRESSION}}}"
 
 
@@ -111,7 +142,73 @@ class _DecimalFunctions(jmespath_functions.Functions):
             return None
 
 
-_OPTIONS: Final = jmespath.Options(custom_functions=_DecimalFunctions())
+_FUNCTIONS: Final = _DecimalFunctions()
+_OPTIONS: Final = jmespath.Options(custom_functions=_FUNCTIONS)
+MAX_COST: Final = 1_000_000  # steps one expression may take on one answer (~1 s at worst)
+_CHARS_PER_STEP: Final = 16  # a long string counts as this many characters per step
+_DEEP_FUNCTIONS: Final = frozenset({"to_string", "contains", "join"})  # they walk whole values
+
+
+class _TooCostly(Exception):
+    """The expression has done more work than any mapping of one answer needs."""
+
+
+def _cost(value: Any, cap: int) -> int:
+    """The steps walking ``value`` takes (each value once per place it appears, as writing it
+    out or comparing it does; long strings by their length), counted no further than ``cap``."""
+    steps, stack = 0, [value]
+    while stack and steps <= cap:
+        item = stack.pop()
+        steps += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            steps += len(item) // _CHARS_PER_STEP
+    return steps
+
+
+class _Interpreter(jmespath_visitor.TreeInterpreter):
+    """JMESPath's own interpreter, counting its work against MAX_COST: every node visited,
+    every element of a list or object it builds, and every value a deep function or an
+    equality walks. ``[@,@]`` nested 60 times is 120 nodes but 2^60 values to write out."""
+
+    def __init__(self) -> None:
+        super().__init__(_OPTIONS)
+        self.left = MAX_COST
+
+    def charge(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise _TooCostly
+
+    def walked(self, node: _TreeNode, value: Any) -> list[Any]:
+        """The node's arguments, each charged for the walk of it."""
+        resolved = [self.visit(child, value) for child in node["children"]]
+        for arg in resolved:
+            self.charge(_cost(arg, self.left))
+        return resolved
+
+    def visit(self, node: _TreeNode, *args: Any, **kwargs: Any) -> Any:
+        self.charge(1)
+        result = super().visit(node, *args, **kwargs)
+        if isinstance(result, list | dict):
+            self.charge(len(result))
+        elif isinstance(result, str):
+            self.charge(len(result) // _CHARS_PER_STEP)
+        return result
+
+    def visit_comparator(self, node: _TreeNode, value: Any) -> Any:
+        if node["value"] not in ("eq", "ne"):  # the others compare numbers and strings only
+            return super().visit_comparator(node, value)
+        equal = self.COMPARATOR_FUNC["eq"](*self.walked(node, value))
+        return equal if node["value"] == "eq" else not equal
+
+    def visit_function_expression(self, node: _TreeNode, value: Any) -> Any:
+        if node["value"] not in _DEEP_FUNCTIONS:
+            return super().visit_function_expression(node, value)
+        return _FUNCTIONS.call_function(node["value"], self.walked(node, value))
 
 
 def compile_expression(text: str) -> ParsedResult:
@@ -132,6 +229,8 @@ def _shown(value: Any) -> str:
     """A value found in the answer, as JSON, masked and cut (it may echo anything)."""
     if isinstance(value, Decimal):  # a JSON number, as the answer wrote it
         return clean(str(value), 80)
+    if isinstance(value, list | dict) and _cost(value, 100) > 100:  # maybe shared 2^60 times
+        return f"a large {'list' if isinstance(value, list) else 'object'}"
     try:
         text = json.dumps(value, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -142,7 +241,12 @@ def _shown(value: Any) -> str:
 def search(name: str, expression: str, data: Any) -> Any:
     """What ``expression`` finds in ``data``; ParseError when it fails on this answer."""
     try:
-        return compile_expression(expression).search(data, options=_OPTIONS)
+        return _Interpreter().visit(compile_expression(expression).parsed, data)
+    except _TooCostly:
+        raise ParseError(
+            f"the expression for {name} costs too much on this answer (more than "
+            f"{MAX_COST:,} steps: a mapping, not a program)"
+        ) from None
     except UsageError as exc:
         raise ParseError(f"option {name} {exc}") from None
     except jmespath_errors.JMESPathError as exc:
@@ -255,7 +359,9 @@ class HttpJson(Provider):
     host_from_entry = True
     endpoints = (BALANCE,)
     options: ClassVar[dict[str, Option]] = {
-        "path": Option("the endpoint's path, appended to the entry's base_url", pattern=r".+"),
+        "path": Option(
+            "the endpoint's path, appended to the entry's base_url", pattern=r".+", required=True
+        ),
         "auth": Option("bearer (default), raw, or header:<Name>", pattern=r".+"),
         "report": Option("balance (default) or key_limit", choices=("balance", "key_limit")),
         "remaining": Option("JMESPath expression of what is left", pattern=_FREE_TEXT),
@@ -321,18 +427,25 @@ def _check_one(name: str, value: str) -> None:
     if name in EXPRESSIONS or (name == "currency" and not is_literal_unit(value)):
         compile_expression(value)
     elif name == "path":
-        segments = value.partition("?")[0].split("/")[1:]
-        if not _PATH.fullmatch(value) or any(s in ("", ".", "..") for s in segments[:-1]):
+        bare = value.partition("?")[0]
+        segments = bare.split("/")[1:]
+        if (
+            not _PATH.fullmatch(value)
+            or any(s in ("", ".", "..") for s in segments[:-1])
+            or segments[-1] in (".", "..")  # the URL drops them: out of the base_url's prefix
+            or _CLIMB.search(bare)  # '%2e%2e', '%2f': servers decode them before routing
+        ):
             raise UsageError(
                 "must be a path like /api/user/balance (letters, digits, . _ ~ % - and /, "
-                "no empty, . or .. segments; a ?query may follow)"
+                "no empty, . or .. segments, no escaped . / \\ or %; a ?query may follow)"
             )
     elif name == "auth":
         header = _HEADER.fullmatch(value)
         if value not in ("bearer", "raw") and header is None:
             raise UsageError("must be bearer, raw or header:<Name> (like header:X-Api-Key)")
-        if header is not None and header.group(1).lower() in _RESERVED_HEADERS:
-            raise UsageError(f"header:{header.group(1)} is a header keyz must not put a key in")
+        named = header.group(1) if header is not None else ""
+        if named.lower() in _RESERVED_HEADERS or named.lower().startswith(_RESERVED_PREFIXES):
+            raise UsageError(f"header:{named} is a header keyz must not put a key in")
     elif name == "divisor" and (not _DIVISOR.fullmatch(value) or Decimal(value) == 0):
         raise UsageError("must be a positive decimal number like 100 or 500000")
 
