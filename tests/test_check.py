@@ -293,3 +293,26 @@ def test_alert_state_is_versioned(two_keys: Sandbox, simulator: Simulator) -> No
     path.write_text(json.dumps({"schema_version": 2, "destinations": {"unattended": []}}))
     odd = two_keys.keyz("check")
     assert odd.returncode == 1 and "delete it" in odd.stderr
+
+
+def test_a_spend_far_beyond_the_budget_is_an_alert_not_a_crash() -> None:
+    """The largest spend a sidecar holds (15 digits) over the smallest budget config takes
+    (12 decimals) is a percent of 30 digits: more than Decimal's default 28 to round it."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from keyz import sidecar as sc
+    from keyz.alerts import parse_budget
+    from keyz.check import _spend
+
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    current = sc.Sidecar(
+        entry="api/x",
+        provider="openai",
+        observed_at=now,
+        available=True,
+        spend=[sc.Spend(period="this_month", currency="USD", amount=Decimal("999999999999999"))],
+    )
+    (problem,) = _spend("api/x", current, parse_budget("0.000000000001 USD/month"))
+    assert "over the " in problem.message and "USD/month budget (" in problem.message
+    assert problem.key == "spend:USD:2026-11:100"

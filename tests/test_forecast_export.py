@@ -19,6 +19,7 @@ from keyz.export import LedgerState, prometheus_text
 from keyz.forecast import (
     NOT_ENOUGH_BUCKETS,
     NOT_ENOUGH_QUOTA,
+    forecasts,
     month_end,
     quota_outlooks,
     window_length,
@@ -456,3 +457,19 @@ def test_totals_of_the_largest_figures_are_never_rounded() -> None:
     rows = [row(f"api/{i}", balances(f"api/{i}", ("USD", big))) for i in range(3)]
     (usd,) = total(rows, {}).totals
     assert usd.to_json()["amount"] == "2999999999999999.999999999997"
+
+
+def test_a_ledger_with_nothing_committed_yet_says_not_enough_history_not_nothing() -> None:
+    """Synced but never committed (or a first commit still to come): the runway is a reason,
+    as the confidence rule says, not a forecast left out without a word."""
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    sidecar = sc.Sidecar(
+        entry="api/x",
+        provider="deepseek",
+        observed_at=now,
+        available=True,
+        balances=[sc.Balance(currency="CNY", remaining=Decimal("40.00"))],
+    )
+    (runway,) = forecasts(sidecar, History("api/x", []), now)
+    assert (runway.kind, runway.days, runway.reason) == ("runway", None, NOT_ENOUGH)
+    assert runway.text(short=True) == "CNY runway: not enough history yet"

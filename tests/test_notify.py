@@ -193,7 +193,7 @@ def test_events_reach_ntfy_a_webhook_and_email_once_each_and_failures_are_retrie
     figures(simulator, "80.00", 12)
     assert check().returncode == 1  # still over budget
     good = json.loads(hook.requests[-1]["body"])
-    assert (good["title"] == "keyz: 2 updates" and good["type"] == "success") or "info"
+    assert (good["title"], good["type"]) == ("keyz: 2 updates", "info")  # a top-up is info
     assert "OK api/deepseek: CNY balance no longer low, CNY 80.00 left" in good["message"]
     assert "INFO api/deepseek: topped up, CNY 40.00 -> 80.00" in good["message"]
     assert "topped up" in mailbox.messages[-1] and "topped up" in ntfy.requests[-1]["body"]
@@ -343,3 +343,36 @@ def test_entries_state_version_1_is_upgraded_with_a_failure_count(tmp_path: Any)
     save_state(tmp_path, states)
     assert json.loads(path.read_text())["schema_version"] == 2
     assert load_state(tmp_path)["api/a"].failures == 1
+
+
+def test_a_channel_that_trickles_its_answer_cannot_hold_a_cron_run() -> None:
+    """Apprise's timeouts are per socket read: a tarpit (greylisting SMTP, a proxy) that sends
+    one byte every second never trips them. A delivery has an overall deadline."""
+    import time
+
+    from keyz.errors import NotifyError
+    from keyz.notify import send
+
+    stop = threading.Event()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def tarpit() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            while not stop.wait(0.1):  # an answer that never ends, a byte at a time
+                conn.send(b"X-Slow: 1\r\n"[:1])
+
+    thread = threading.Thread(target=tarpit, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(NotifyError, match="no answer within 1 s"):
+            send(f"json://127.0.0.1:{port}/keyz", "t", "b", deadline=1.0)
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        server.close()

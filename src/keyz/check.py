@@ -26,7 +26,7 @@ from keyz.config import Config, EntryConfig
 from keyz.errors import KeyzError
 from keyz.fields import utc_now
 from keyz.health import Kind, Problem, health, max_age_of, read_sidecar
-from keyz.money import display_amount, format_amount
+from keyz.money import WIDE, display_amount, format_amount
 from keyz.render import DERIVED_MARK
 from keyz.state import (
     UNATTENDED,
@@ -325,7 +325,7 @@ def _spend(name: str, current: sc.Sidecar, budget: Budget) -> list[Problem]:
         if not reached:
             continue
         month = (spend.start or current.observed_at).strftime("%Y-%m")
-        shown = format_amount(percent.quantize(Decimal(1)))
+        shown = format_amount(WIDE.quantize(percent, Decimal(1)))  # up to 30 digits
         derived = "amount" in spend.derived
         spent = f"{spend.currency} {display_amount(spend.amount)}{DERIVED_MARK * derived}"
         words = (

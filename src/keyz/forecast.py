@@ -275,7 +275,14 @@ def forecasts(
         return found + [
             replace(q, reason=no_history) if q.reason == NO_LEDGER else q for q in quotas
         ]
-    return found + runways(history) + quota_outlooks(history, sidecar, now)
+    ran = runways(history)
+    told = {(f.currency, f.figure) for f in ran}
+    ran += [  # in the sidecar, not in the ledger yet (never committed): a reason, not silence
+        Forecast("runway", f.name, currency=f.unit, figure=f.kind, reason=hist.NOT_ENOUGH)
+        for f, _ in hist.figures_of(sidecar)
+        if f.money and (f.unit, f.kind) not in told
+    ]
+    return found + ran + quota_outlooks(history, sidecar, now)
 
 
 def for_entries(

@@ -7,11 +7,17 @@ A URL can hold a token, so before anything is sent the URL and each of its parts
 no output of keyz can show them. Apprise's own log names URLs and server answers: its
 logger never propagates to the terminal, and a failure's reason is taken from what it
 logged during that one delivery, masked and cut (:func:`keyz.redact.clean`).
+
+Apprise's timeouts bound each connect and each read, not a delivery: a server that
+answers a byte at a time (a tarpit, greylisting SMTP) would hold ``keyz check --notify``,
+and cron's next run after it, forever. So each delivery runs in a daemon thread with an
+overall :data:`DEADLINE`; one that misses it is a failed delivery, told again next run.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.parse
 import warnings
 from typing import Final
@@ -20,6 +26,7 @@ from keyz.errors import NotifyError
 from keyz.redact import REDACTOR, clean
 
 TIMEOUT: Final = 10.0  # seconds apprise may take to connect and to read, per channel
+DEADLINE: Final = 60.0  # seconds one delivery may take in all (SMTP: connect, TLS, auth, data)
 _APPRISE_LOG: Final = logging.getLogger("apprise")
 _APPRISE_LOG.propagate = False  # it logs URLs and answers: never to keyz's stderr
 _APPRISE_LOG.addHandler(logging.NullHandler())
@@ -41,12 +48,16 @@ def protect(url: str) -> None:
             REDACTOR.add(piece)
 
 
-def send(url: str, title: str, body: str, level: str = "info") -> None:
+def send(
+    url: str, title: str, body: str, level: str = "info", *, deadline: float = DEADLINE
+) -> None:
     """Deliver one notification to one Apprise URL, or raise NotifyError saying why (masked).
 
     The caller registers a URL from pass with :func:`protect` first.
 
-    ``level`` is Apprise's notify type: info, success, warning or failure.
+    ``level`` is Apprise's notify type: info, success, warning or failure. A delivery still
+    going after ``deadline`` seconds is left behind (a daemon thread: it does not keep the
+    process alive) and is a failure.
     """
     with warnings.catch_warnings():
         # apprise's plugins import modules Python deprecates (imghdr): nothing keyz can act on
@@ -61,11 +72,25 @@ def send(url: str, title: str, body: str, level: str = "info") -> None:
                     "not an Apprise URL keyz can use (unknown scheme, or a part missing); "
                     "see https://github.com/caronc/apprise/wiki"
                 )
-            try:
-                delivered = bool(channel.notify(title=title, body=body, notify_type=level))
-            except Exception as exc:  # a plugin's own bug: this channel's failure, not keyz's
-                raise NotifyError(f"delivery failed: {clean(type(exc).__name__)}") from None
+            outcome: list[bool | Exception] = []
+
+            def deliver() -> None:
+                try:
+                    outcome.append(bool(channel.notify(title=title, body=body, notify_type=level)))
+                except Exception as exc:  # a plugin's own bug: this channel's failure
+                    outcome.append(exc)
+
+            worker = threading.Thread(target=deliver, name="keyz-notify", daemon=True)
+            worker.start()
+            worker.join(deadline)
+            if not outcome:
+                raise NotifyError(
+                    f"no answer within {deadline:g} s (the channel hangs or answers too slowly)"
+                )
             said = log.getvalue()
+    (delivered,) = outcome
+    if isinstance(delivered, Exception):
+        raise NotifyError(f"delivery failed: {clean(type(delivered).__name__)}")
     if not delivered:
         raise NotifyError(f"delivery failed: {_reason(said)}")
 
@@ -89,4 +114,4 @@ def _reason(log: str) -> str:
     return clean(telling[-1], 160) if telling else "the channel did not accept it"
 
 
-__all__ = ["TIMEOUT", "protect", "send"]
+__all__ = ["DEADLINE", "TIMEOUT", "protect", "send"]
