@@ -99,11 +99,16 @@ class Sandbox:
     key: GpgKey
 
     def keyz(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run the installed keyz as a subprocess, as a user would."""
         return subprocess.run(
             [KEYZ, *args],
+            cwd=cwd,
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,

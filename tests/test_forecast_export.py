@@ -443,6 +443,16 @@ def test_export_usage_and_rates_errors(two_keys: Sandbox) -> None:
     assert none.returncode == 2 and "--prometheus FILE, --json [FILE]" in none.stderr
     warned = two_keys.keyz("export", "--prometheus", str(two_keys.root / "metrics.txt"))
     assert warned.returncode == 0 and "does not end in .prom" in warned.stderr
+    stdout = two_keys.keyz("export", "--prometheus", "-", cwd=two_keys.root)
+    assert stdout.returncode == 0 and "# TYPE keyz_balance gauge" in stdout.stdout
+    assert not (two_keys.root / "-").exists()  # '-' is stdout, as everywhere, not a file
+    both = two_keys.keyz("export", "--prometheus", "-", "--json")
+    assert both.returncode == 2 and "only one of" in both.stderr
+    empty = two_keys.keyz("export", "--prometheus", "")
+    assert empty.returncode == 2 and "an empty file name" in empty.stderr
+    typo = two_keys.keyz("export", "--prometheus", str(two_keys.root / "no" / "such" / "k.prom"))
+    assert typo.returncode != 0 and "is not a directory; create it first" in typo.stderr
+    assert not (two_keys.root / "no").exists()
     short = two_keys.keyz("status", "--format", "short", "--total")
     assert short.returncode == 2
     path = two_keys.store / ".keyz" / "config.toml"

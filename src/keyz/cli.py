@@ -1424,7 +1424,8 @@ def history(
     "prometheus_file",
     metavar="FILE",
     type=click.Path(dir_okay=False),
-    help="Write Prometheus metrics to FILE (node_exporter textfile format; name it *.prom).",
+    help="Write Prometheus metrics to FILE (node_exporter textfile format; name it *.prom), "
+    "or to stdout with -.",
 )
 @click.option(
     "--json",
@@ -1453,9 +1454,15 @@ def export(env: Env, prometheus_file: str | None, json_file: str | None) -> None
 
     if prometheus_file is None and json_file is None:
         raise UsageError("keyz export needs --prometheus FILE, --json [FILE], or both")
+    if prometheus_file == "" or json_file == "":
+        raise UsageError("keyz export: an empty file name; give a path, or - for stdout")
+    if prometheus_file == "-" and json_file == "-":
+        raise UsageError("keyz export: only one of --prometheus and --json can go to stdout")
     store = env.store()
     state = collect(store, env.config(store))
-    if prometheus_file is not None:
+    if prometheus_file == "-":
+        click.echo(prometheus_text(state).decode("utf-8"), nl=False)
+    elif prometheus_file is not None:
         if not prometheus_file.endswith(".prom"):
             _err(
                 f"keyz: warning: {prometheus_file} does not end in .prom; node_exporter's "
