@@ -269,6 +269,8 @@ def test_a_url_with_credentials_in_config_is_refused(two_keys: Sandbox) -> None:
     path.write_text(base)
     missing = two_keys.keyz("check", "--notify")
     assert missing.returncode == 2 and "no [notify] destinations" in missing.stderr
+    one_off = two_keys.keyz("check", "--notify", "--below", "5 USD")  # would fake a recovery later
+    assert one_off.returncode == 2 and "set alert_below" in one_off.stderr
 
 
 @pytest.mark.cli

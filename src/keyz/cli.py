@@ -965,6 +965,14 @@ def check(
     from keyz.alerts import parse_duration, parse_threshold
     from keyz.check import TERMINAL, UNATTENDED, remember, run_check
 
+    if do_notify and (below or below_percent is not None):
+        # a one-off threshold would be remembered per destination, and the next cron run
+        # (without it) would send "no longer low" for what never recovered
+        raise UsageError(
+            "--notify sends what config.toml's thresholds say, so that each destination hears "
+            "of a problem once and of its recovery once: set alert_below (or "
+            "alert_below_percent) there instead of --below"
+        )
     thresholds = [parse_threshold(text) for text in below]
     age = parse_duration(max_age, name="--max-age") if max_age else None
     _one_of(commit=commit, stage=stage)
