@@ -370,6 +370,7 @@ def test_export_json_is_the_whole_ledger_state_with_exact_decimals(ledger: Sandb
     path = ledger.store / ".keyz" / "config.toml"
     path.write_text(path.read_text() + '\n[rates]\nCNY = "0.1385 USD"\n')
     out = ledger.root / "out" / "ledger.json"
+    out.parent.mkdir()  # keyz never makes the directory: a typo in a cron line would grow a tree
     done = ledger.keyz("export", "--json", str(out), env=LATER)
     assert done.returncode == 0 and done.stdout == "", done.stderr
     document = json.loads(out.read_text(), parse_float=Decimal)

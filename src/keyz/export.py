@@ -168,11 +168,11 @@ def write_file(path: str | Path, data: bytes) -> None:
     """``data`` at ``path``, atomically: readers see the old file or the new one."""
     target = Path(path)
     if not target.parent.is_dir():  # never made: a typo in a cron line should not grow a tree
-        raise KeyzError(f"keyz export: {target.parent} is not a directory; create it first")
+        raise KeyzError(f"export: {target.parent} is not a directory; create it first")
     try:
         atomic_write(target, data)
     except KeyzError as exc:
-        raise KeyzError(f"keyz export: {exc}") from None
+        raise KeyzError(f"export: {exc}") from None
 
 
 __all__ = [

@@ -232,12 +232,17 @@ def notify_demo(store: Path, keyz: Callable[..., None], say: Say) -> None:
     receiver = Receiver()
     try:
         config = store / ".keyz" / "config.toml"
-        config.write_text(config.read_text() + f'\n[notify]\ndestinations = ["{receiver.url}"]\n')
+        text = config.read_text().replace(
+            "[defaults]\n", '[defaults]\nalert_below = "50 CNY"\nalert_below_percent = 10\n', 1
+        )
+        config.write_text(text + f'\n[notify]\ndestinations = ["{receiver.url}"]\n')
         say("Alerts can reach you by ntfy, email, Slack, ... (Apprise URLs kept in pass).")
         say(
-            f"Here a local webhook stands in for your phone: [notify] destinations = {receiver.url}"
+            "Here a local webhook stands in for your phone, and config.toml holds the thresholds"
+            f' a destination hears of:\n  [defaults] alert_below = "50 CNY", '
+            f'alert_below_percent = 10\n  [notify] destinations = ["{receiver.url}"]'
         )
-        keyz("check", "--below", "50 CNY", "--below-percent", "10", "--notify", expect=1)
+        keyz("check", "--notify", expect=1)
         for message in receiver.received:
             say(f"The webhook received: {message.get('title')!s}")
             for line in str(message.get("message", "")).splitlines():
