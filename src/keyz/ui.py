@@ -313,7 +313,7 @@ def read_trend(store: PassStore, entry: str) -> Trend:
 HELP: Final = """\
 keyz ui: the tracked pass entries with their figures; nothing here shows a key.
 
-  ↑ ↓ / j k   move              ← →  / enter   fold or open a directory
+  ↑ ↓ / j k   move              enter / space  fold or open a directory
   /           filter by name    escape         clear the filter
   r           sync the selected entry (the entries of a selected directory)
   R           sync every tracked entry of the selected entry's directory
@@ -485,6 +485,8 @@ class KeyzApp(App[None]):
             self.nodes[name] = dirs[parent].add_leaf(self.label(name), data=name)
         tree.root.expand()
         target = self.nodes.get(selected or "") or dirs.get(selected or "\0")
+        if target is None and tree.root.children:
+            target = tree.root.children[0]  # the first line, not none: keys act at once
         if target is not None:
             tree.move_cursor(target)
         self.show_selected()
@@ -504,6 +506,12 @@ class KeyzApp(App[None]):
         chosen = self.selected()
         if chosen in names or (chosen is not None and chosen.endswith("/")):
             self.show_selected()
+
+    def fresh_store(self) -> PassStore:
+        """A PassStore for one run: a run ends by stopping its gpg processes for good."""
+        from keyz.store import PassStore
+
+        return PassStore(self.store.root)
 
     def selected(self) -> str | None:
         """The selected entry ('api/deepseek') or directory ('api/'), None on an empty tree."""
@@ -654,7 +662,7 @@ class KeyzApp(App[None]):
 
         try:
             done = run_sync(
-                self.store,
+                self.fresh_store(),
                 self.config,
                 names,
                 git_mode=self.config.git,
@@ -670,9 +678,7 @@ class KeyzApp(App[None]):
 
     def _entry_synced(self, result: EntryResult) -> None:
         self.pending.discard(result.entry)
-        self.trends.pop(result.entry, None)
-        if result.error is not None:
-            self.notes[result.entry] = f"sync failed: {result.error}"
+        self.trends.pop(result.entry, None)  # its failure is in its state: the error line
         self.refresh_entries([result.entry])
 
     def _sync_failed(self, names: list[str], message: str) -> None:
@@ -704,7 +710,7 @@ class KeyzApp(App[None]):
         from keyz.sync import commit_changes
 
         try:
-            result = commit_changes(self.store)
+            result = commit_changes(self.fresh_store())
         except KeyzError as exc:
             self.call_from_thread(self._committed, None, str(exc))
         except Exception as exc:  # a bug must not take the screen down
@@ -754,7 +760,7 @@ class KeyzApp(App[None]):
         from keyz.tracking import track_entry
 
         try:
-            done = track_entry(self.store, self.config, entry, provider_id)
+            done = track_entry(self.fresh_store(), self.config, entry, provider_id)
         except KeyzError as exc:
             self.call_from_thread(self._tracked, entry, None, str(exc))
         except Exception as exc:  # a bug must not take the screen down
