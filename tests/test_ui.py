@@ -90,6 +90,7 @@ async def settle(pilot: Pilot[Any]) -> None:
 async def select(pilot: Pilot[Any], name: str) -> None:
     app = pilot.app
     assert isinstance(app, KeyzApp)
+    await settle(pilot)  # the store is read in a worker after the first screen
     app.query_one("#tree", Tree).move_cursor(app.nodes[name])
     await settle(pilot)
 
@@ -393,7 +394,12 @@ def test_snapshot_failed_entry(sandbox: Sandbox, simulator: Simulator, snap_comp
 
 
 def test_snapshot_help(sandbox: Sandbox, snap_compare: Any) -> None:
-    assert snap_compare(app_for(sandbox.store), terminal_size=SIZE, press=["question_mark"])
+    async def before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app_for(sandbox.store), terminal_size=SIZE, run_before=before)
 
 
 def test_snapshot_track_picker(sandbox: Sandbox, snap_compare: Any) -> None:

@@ -30,27 +30,17 @@ from textual.widgets import Footer, Input, OptionList, Sparkline, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from keyz.check import is_low
+from keyz.clock import utc_now
 from keyz.errors import KeyzError
-from keyz.fields import utc_now
-from keyz.health import Kind
 from keyz.redact import redact
-from keyz.render import (
-    DERIVED_MARK,
-    age,
-    balance_text,
-    key_limit_text,
-    quota_text,
-    short_figure,
-    short_name,
-    spend_texts,
-)
-from keyz.status import StatusRow, collect_status
 
+# The sidecar models (pydantic) are the slow import: the screen is up before they are loaded,
+# by the worker that reads the store (KeyzApp.on_mount); what needs them imports them inside.
 if TYPE_CHECKING:
     from keyz.config import Config
     from keyz.history import Point, Summary
     from keyz.sidecar import Sidecar
+    from keyz.status import StatusRow
     from keyz.store import PassStore
     from keyz.sync import EntryResult, SyncResult
     from keyz.tracking import Tracked
@@ -82,6 +72,8 @@ class EntryView:
     @property
     def badges(self) -> list[str]:
         """live, stale, failed (the last good figures are kept), low, new (never synced)."""
+        from keyz.health import Kind
+
         if self.row is None:
             return []
         kinds = {p.kind for p in self.row.problems}
@@ -101,6 +93,8 @@ class EntryView:
     @property
     def mini(self) -> str:
         """'¥98', '62%', '$12.40/mo': render.short_figure, as ``keyz status --format short``."""
+        from keyz.render import short_figure
+
         if self.row is None or self.row.sidecar is None:
             return ""
         return short_figure(self.row.sidecar)
@@ -125,6 +119,8 @@ class StoreView:
 
 
 def entry_views(config: Config, rows: Iterable[StatusRow]) -> dict[str, EntryView]:
+    from keyz.check import is_low
+
     return {
         row.entry: EntryView(
             row.entry,
@@ -137,6 +133,8 @@ def entry_views(config: Config, rows: Iterable[StatusRow]) -> dict[str, EntryVie
 
 def load_view(store: PassStore, config: Config, now: datetime | None = None) -> StoreView:
     """``keyz status``'s rows for the tracked entries, the store's names for the rest."""
+    from keyz.status import collect_status
+
     views = {name: EntryView(name) for name in store.entries()}
     views.update(entry_views(config, collect_status(store, config, now)))
     return StoreView(views)
@@ -145,6 +143,8 @@ def load_view(store: PassStore, config: Config, now: datetime | None = None) -> 
 def row_label(view: EntryView, *, syncing: bool = False) -> Text:
     """'deepseek  ds ¥98 live': the leaf's name, then for a tracked entry its provider's short
     name, its main figure and its badges; an untracked entry dim."""
+    from keyz.render import short_name
+
     name = view.entry.rsplit("/", 1)[-1]
     if view.row is None:
         return Text(name, style="dim")
@@ -165,6 +165,7 @@ def row_label(view: EntryView, *, syncing: bool = False) -> Text:
 def figure_lines(sidecar: Sidecar) -> list[tuple[str, str]]:
     """(figure, provenance) per figure: provenance is 'reported' or 'derived', then the
     endpoint it came from."""
+    from keyz.render import balance_text, key_limit_text, quota_text, spend_texts
 
     def where(derived: bool, source: str | None) -> str:
         return ("derived" if derived else "reported") + (f" · {source}" if source else "")
@@ -198,6 +199,9 @@ def key_needed(provider_id: str) -> str:
 def entry_detail(view: EntryView, note: str | None, now: datetime) -> Text:
     """The right pane's text for one entry: provider, key kind, badges, last sync and error,
     every figure with its provenance. Never a secret: no key is read to draw it."""
+    from keyz.health import Kind
+    from keyz.render import DERIVED_MARK, age, short_name
+
     out = Text()
     out.append(f"{view.entry}\n", style="bold")
     row = view.row
@@ -449,19 +453,31 @@ class KeyzApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.reload()
+        """The screen first, then the store: read in a worker, drawn when it is in."""
         self.query_one("#tree", Tree).focus()
+        self.say("reading the store…")
+        self.run_worker(self._load, thread=True, group="load", exit_on_error=False)
+
+    def _load(self) -> None:
+        try:
+            view = load_view(self.store, self.config, utc_now())
+        except KeyzError as exc:
+            self.call_from_thread(self.say, str(exc), error=True)
+        except Exception as exc:  # a bug must not take the screen down
+            self.call_from_thread(self.say, f"internal error: {exc}", error=True)
+        else:
+            self.call_from_thread(self._loaded, view)
+
+    def _loaded(self, view: StoreView) -> None:
+        """Read status (sidecars and state: no gpg, no network) and draw the tree."""
+        self.view = view
+        self.build_tree()
         tracked = len(self.config.entries)
         self.say(
             f"{len(self.view.views)} entries, {tracked} tracked · ? for help"
             if self.view.views
             else "this store has no pass entries yet (pass insert adds one)"
         )
-
-    def reload(self) -> None:
-        """Read status again (sidecars and state: no gpg, no network) and redraw the tree."""
-        self.view = load_view(self.store, self.config, utc_now())
-        self.build_tree()
 
     def build_tree(self) -> None:
         tree: Tree[str] = self.query_one("#tree", Tree)
@@ -496,6 +512,8 @@ class KeyzApp(App[None]):
 
     def refresh_entries(self, names: Iterable[str]) -> None:
         """New status rows for ``names`` (after one entry's sync), labels and details redrawn."""
+        from keyz.status import collect_status
+
         names = set(names)
         rows = collect_status(self.store, self.config, utc_now(), only=names)
         self.view.views.update(entry_views(self.config, rows))
