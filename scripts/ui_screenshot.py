@@ -25,6 +25,8 @@ SELECTED = "api/deepseek"
 async def shoot(store: PassStore, target: Path) -> None:
     app = KeyzApp(store, load_config(store.keyz_dir))
     async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()  # the store is read in a worker
+        await pilot.pause()
         app.query_one("#tree").move_cursor(app.nodes[SELECTED])  # type: ignore[attr-defined]
         await pilot.pause()
         await app.workers.wait_for_complete()
