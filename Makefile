@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint format schema clean bench
+.PHONY: demo test lint format schema clean bench ui-screenshot
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -25,8 +25,8 @@ demo: $(VENV)/.installed
 	$(BIN)/keyz demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no test: make treats that as the failure it is.
@@ -35,8 +35,8 @@ test: lint
 	$(BIN)/python -m pytest -n auto
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks scripts
+	$(BIN)/ruff format src tests benchmarks scripts
 
 # Regenerate the checked-in JSON Schema of every sidecar version (v1 must never change).
 schema: $(VENV)/.installed
@@ -50,3 +50,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/sync_bench.py --entries 100 --latency 0.1
 	$(BIN)/python benchmarks/sync_bench.py --entries 1000 --latency 0.1 --baseline-sample 50 --runs 1
 	$(BIN)/python benchmarks/history_bench.py
+
+# Regenerate docs/ui.svg, the README's screenshot of keyz ui on the demo's store.
+ui-screenshot: $(VENV)/.installed
+	$(BIN)/python scripts/ui_screenshot.py

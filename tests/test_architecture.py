@@ -67,10 +67,11 @@ LAYERS: Final = (
             "keyz.ledger",
             "keyz.render",
             "keyz.probe",
+            "keyz.tracking",
         ),
     ),
     ("demo", ("keyz.demo", "keyz.demo.story", "keyz.demo.sandbox", "keyz.demo.simulator")),
-    ("command line", ("keyz.cli", "keyz.__main__")),
+    ("command line", ("keyz.cli", "keyz.ui", "keyz.__main__")),
 )
 ADAPTERS: Final = ("keyz.store", "keyz.git_ops", "keyz.providers", "keyz.notify")
 # A provider is handed the decrypted entry; it may name its type, never call the store.
@@ -85,6 +86,8 @@ HOMES: Final = {
     "apprise": ("keyz.notify",),
     "tomlkit": ("keyz.config",),
     "prometheus_client": ("keyz.export",),
+    "textual": ("keyz.ui",),
+    "rich": ("keyz.ui",),
     "pydantic": (
         "keyz.fields",
         "keyz.sidecar",

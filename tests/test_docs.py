@@ -52,6 +52,7 @@ def test_global_options_are_documented() -> None:
 def test_every_config_key_is_documented() -> None:
     config = (ROOT / "docs" / "configuration.md").read_text()
     keys = ["schema_version", "git", "timeout", "max_age", "provider", "base_url", "concurrency"]
+    keys.append("ui_autosync")
     keys.append("rates")
     for key in [*keys, *ALERT_KEYS]:
         assert f"`{key}`" in config or f"] {key}`" in config, f"config key {key} undocumented"

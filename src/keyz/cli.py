@@ -28,7 +28,6 @@ from keyz.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     BusyError,
-    DecryptError,
     KeyzError,
     UsageError,
 )
@@ -341,51 +340,17 @@ def track(env: Env, entry: str, provider_id: str, options: tuple[str, ...], forc
       keyz track api/deepseek --provider deepseek
       keyz track api/openrouter -p openrouter
     """
-    from keyz.config import EntryConfig, parse_option, set_entry
-    from keyz.discover import NOT_A_KEY, looks_like_key, prefix_of
-    from keyz.sync import check_key_belongs
+    from keyz.config import parse_option
+    from keyz.tracking import track_entry
 
     store = env.store()
     config = env.config(store)  # set up and readable?
     name = _entry_name(entry)
-    if not store.has_entry(name):
-        raise UsageError(f"no entry {name!r} in {store.root} (pass ls shows what there is)")
-    provider = _provider(provider_id)
     parsed = dict(parse_option(text) for text in options)
-    provider.check_options(parsed)
-    before = config.entries.get(name)
-    if before is not None and before.provider != provider.id and not force:
-        raise UsageError(
-            f"{name} is tracked with {before.provider}; -p {provider.id} would send its key to "
-            f"{provider.id} instead. If that is right: keyz track {name} -p {provider.id} --force"
-        )
-    try:
-        secret = store.decrypt(name)
-    except DecryptError as exc:
-        raise DecryptError(f"cannot decrypt {name} to check its key: {exc}; not tracked") from None
-    finally:
-        store.close()
-    check_key_belongs(
-        EntryConfig(name, provider.id), secret.value, secret.hints.get("provider"), tracking=True
-    )  # sync refuses such a key too: --force cannot help it
-    hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
-    provider.check_options(hinted, origin="the pass entry's line")
-    if provider.host_from_entry and not secret.hints.get("base_url"):
-        _err(
-            f"keyz: warning: {name} has no 'base_url: https://…' line; {provider.id} sends the "
-            f"key only to the host that line names: add it with 'pass edit {name}'"
-        )
-    if not force and not looks_like_key(secret.value):
-        raise UsageError(f"{name}: {NOT_A_KEY}; not tracked. If it is one: --force")
-    shape = prefix_of(secret.value)
-    if shape is not None and not shape.usable:
-        _err(f"keyz: warning: the key looks like {shape.label}; {provider.id} needs another kind")
-    missing = provider.missing_options({**secret.hints, **parsed})
-    if missing:
-        _err(f"keyz: warning: {missing}; its sync fails until then")
-    changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))
-    verb = "Tracking" if changed else "Already tracking"
-    _err(f"{verb} {name} with {provider.id} (needs {provider.key_needed()})")
+    done = track_entry(store, config, name, provider_id, parsed, force=force)
+    for warning in done.warnings:
+        _err(f"keyz: warning: {warning}")
+    _err(done.message)
 
 
 @cli.command()
@@ -1556,6 +1521,33 @@ def provider_test(env: Env, entry: str, as_json: bool) -> None:
             )
         )
     _err("Nothing was written (no sidecar, no state, no git)")
+
+
+@cli.command()
+@pass_env
+def ui(env: Env) -> None:
+    """Browse the store as a tree with every tracked key's figures; sync from it.
+
+    Left: every pass entry (tracked ones with their provider, main figure and
+    badges live, stale, failed, low); right: the selected entry's figures,
+    where they came from, its last sync and error, and its history from the
+    git ledger. Keys: r sync, R sync the directory, c commit keyz's files,
+    t track, a autosync, / filter, ? help, q quit. It reads what status and
+    history read; nothing is decrypted but to sync or track, and no key is shown.
+
+    \b
+    Example:
+      keyz ui
+    """
+    from keyz.ui import run_ui
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "keyz ui needs a terminal; keyz status and keyz history print the same figures"
+        )
+    store = env.store()
+    config = env.config(store)
+    run_ui(store, config, lambda: env.config(store))
 
 
 @cli.command()

@@ -57,6 +57,7 @@ schema_version = {CONFIG_SCHEMA_VERSION}
 git = "off"        # off | stage | commit: what `keyz sync` does with git when no flag is given
 timeout = 30       # seconds one entry may take, retries included
 # max_age = "12h"            # status and check: figures older than this are stale (default 2d)
+# ui_autosync = "15m"        # keyz ui: how often 'a' (autosync) syncs while the UI is open (default 15m)
 # alert_below = "5 USD"      # keyz check: alert when a balance is below (also a list)
 # alert_below_percent = 10   # keyz check: alert when a quota window has less left
 # alert_runway_days = 7      # keyz check: alert when the history says money runs out sooner
@@ -184,6 +185,7 @@ class Config:
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     alerts: Alerts = field(default_factory=Alerts)
     max_age: timedelta | None = None  # figures older than this are stale (status, check)
+    ui_autosync: timedelta | None = None  # keyz ui: how often autosync syncs (default 15m)
     notify: tuple[str, ...] = ()  # [notify] destinations: "pass:ENTRY", or a token-less local URL
     rates: dict[str, Rate] = field(default_factory=dict)  # [rates]: the user's own, for totals
 
@@ -269,6 +271,18 @@ def _duration(value: Any) -> timedelta:
         raise ValueError(str(exc)) from None
 
 
+def _autosync(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError(_HINTS["ui_autosync"])
+    try:
+        found = parse_duration(value, name="ui_autosync")
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
+    if found < timedelta(minutes=1):
+        raise ValueError(_HINTS["ui_autosync"])
+    return found
+
+
 def _budget(value: Any) -> Budget:
     if not isinstance(value, str):
         raise ValueError(_HINTS["alert_spend_above"])
@@ -300,6 +314,7 @@ class _Defaults(_AlertKeys):
     git: GitMode = "off"
     timeout: float = Field(default=30, ge=1, le=600)
     max_age: Annotated[timedelta | None, PlainValidator(_duration)] = None
+    ui_autosync: Annotated[timedelta | None, PlainValidator(_autosync)] = None
 
 
 class _Entry(_AlertKeys):
@@ -393,6 +408,7 @@ _HINTS: Final = {  # what a key's value must be, where pydantic's own words woul
     "git": f"git must be one of {', '.join(GIT_MODES)}",
     "timeout": "timeout must be a number of seconds from 1 to 600",
     "max_age": 'max_age must be a duration like "12h" or "2d"',
+    "ui_autosync": 'ui_autosync must be a duration of a minute or more, like "15m" or "1h"',
     "provider": 'needs provider = "<id>" (see keyz providers)',
     "base_url": "base_url must be a string",
     "concurrency": "concurrency must be a whole number from 1 to 64",
@@ -432,6 +448,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
         },
         alerts=defaults.alerts(),
         max_age=defaults.max_age,
+        ui_autosync=defaults.ui_autosync,
         notify=tuple(document.notify.destinations),
         rates=document.rates,
     )

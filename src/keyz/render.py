@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from keyz.fields import utc_now
 from keyz.money import WIDE, display_amount, format_amount
-from keyz.sidecar import AccountKey, Balance, Quota, Sidecar, Spend, parse_time
+from keyz.sidecar import AccountKey, Balance, KeyLimit, Quota, Sidecar, Spend, parse_time
 
 DERIVED_MARK = "*"
 DERIVED_NOTE = "* derived by keyz from figures the provider reported (e.g. credits - usage)"
@@ -46,29 +46,32 @@ def summary_parts(sidecar: Sidecar) -> list[str]:
     parts: list[str] = []
     if sidecar.balances:
         parts.append(" · ".join(balance_text(b) for b in sidecar.balances))
-    limit = sidecar.key_limit
-    if limit is not None:
-        reset = f" ({limit.reset})" if limit.reset else ""
-        if limit.limit is None:
-            used = (
-                f", {display_amount(limit.usage)} {limit.currency} used"
-                if limit.usage is not None
-                else ""
-            )
-            parts.append(f"key limit: none{used}")
-        elif limit.remaining is not None:
-            parts.append(
-                f"key limit: {display_amount(limit.remaining)} of {display_amount(limit.limit)} "
-                f"{limit.currency} left{reset}"
-            )
-        else:
-            parts.append(f"key limit: {display_amount(limit.limit)} {limit.currency}{reset}")
+    if sidecar.key_limit is not None:
+        parts.append(key_limit_text(sidecar.key_limit))
     parts.extend(spend_texts(sidecar.spend))
     for quota in sidecar.quotas:
         parts.append(quota_text(quota))
     if sidecar.available is False:
         parts.append("not available for API calls")
     return parts + list(sidecar.notes)
+
+
+def key_limit_text(limit: KeyLimit) -> str:
+    """'key limit: 12.50 of 20.00 USD left (monthly)', 'key limit: none, 7.50 USD used'."""
+    reset = f" ({limit.reset})" if limit.reset else ""
+    if limit.limit is None:
+        used = (
+            f", {display_amount(limit.usage)} {limit.currency} used"
+            if limit.usage is not None
+            else ""
+        )
+        return f"key limit: none{used}"
+    if limit.remaining is not None:
+        return (
+            f"key limit: {display_amount(limit.remaining)} of {display_amount(limit.limit)} "
+            f"{limit.currency} left{reset}"
+        )
+    return f"key limit: {display_amount(limit.limit)} {limit.currency}{reset}"
 
 
 PERIODS = {
@@ -314,6 +317,7 @@ __all__ = [
     "column_widths",
     "elide",
     "has_derived",
+    "key_limit_text",
     "quota_text",
     "short_line",
     "short_name",

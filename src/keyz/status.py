@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,13 +68,19 @@ class StatusRow:
 
 
 def collect_status(
-    store: PassStore, config: Config, now: datetime | None = None
+    store: PassStore,
+    config: Config,
+    now: datetime | None = None,
+    only: Collection[str] | None = None,
 ) -> list[StatusRow]:
+    """A row per tracked entry (only those in ``only`` when given), sorted by name."""
     now = now or utc_now()
     max_age = max_age_of(config)
     states = load_state(store.keyz_dir)
     rows = []
     for name in sorted(config.entries):
+        if only is not None and name not in only:
+            continue
         state = states.get(name, EntryState())
         read = read_sidecar(store.keyz_dir, name)
         problems = health(name, read, state, now, max_age)

@@ -144,6 +144,18 @@ def run_sync(
     return result
 
 
+def commit_changes(store: PassStore) -> SyncResult:
+    """Commit keyz's changed files as ``keyz sync --commit`` does, without syncing first: the
+    same lock and the same staged-only commit (``keyz ui``'s ``c``)."""
+    repo = GitRepo.require(store.root, "committing")
+    with contextlib.ExitStack() as stack:
+        stack.callback(repo.close)
+        stack.enter_context(store_lock(lock_path(store, repo)))
+        result = SyncResult([], "commit")
+        git_step(store, repo, result)
+    return result
+
+
 # --- the steps, in the order each entry goes through them ---------------------------------
 
 
@@ -533,6 +545,7 @@ __all__ = [
     "EntryResult",
     "SyncResult",
     "check_key_belongs",
+    "commit_changes",
     "fetch",
     "git_step",
     "normalize",

@@ -214,7 +214,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             )
             say(f"  export HOME={home} GNUPGHOME={gnupghome} PASSWORD_STORE_DIR={store}")
             say(
-                '  keyz status; keyz history api/deepseek; git -C "$PASSWORD_STORE_DIR" log -- .keyz'
+                '  keyz ui; keyz status; keyz history api/deepseek; git -C "$PASSWORD_STORE_DIR" log -- .keyz'
             )
         return 0 if failures == 0 else 1
     finally:
