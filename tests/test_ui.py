@@ -7,6 +7,7 @@ entries, and SVG snapshots of the main screens (fixed clock, fixed size).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -409,3 +410,56 @@ def test_snapshot_track_picker(sandbox: Sandbox, snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app_for(sandbox.store), terminal_size=SIZE, run_before=before)
+
+
+# --- hostile names and files: nothing from outside acts on the terminal ----------------------
+
+ESCAPES = ("\x1b", "\x07", "\u202e")  # ESC (CSI/OSC), BEL (ends an OSC), a bidi override
+OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # would write 'evil' to the clipboard of whoever looks
+
+
+def drawn(app: KeyzApp) -> str:
+    """Every character the screen would send to the terminal (the compositor's strips)."""
+    return "".join(seg.text for strip in app.screen._compositor.render_strips() for seg in strip)
+
+
+def test_control_characters_from_names_and_files_are_shown_escaped(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    """A pass entry's name is a file name anyone with push access to a shared store picks, and
+    sidecars and state are files: an ESC, BEL or bidi override in them is shown as an escape
+    ('\\x1b'), never sent to the terminal (an OSC 52 would write the clipboard)."""
+    hostile = f"api/x{OSC52}\x1b[2J\u202eevil"
+    box = make_sandbox(
+        {hostile: f"{CANARY}\n", f"d{OSC52}/mail": "hunter2\n", "api/deepseek": f"{CANARY}\n"}
+    )
+    keyz_dir = box.store / ".keyz"
+    init_keyz_dir(keyz_dir)
+    set_entry(keyz_dir, EntryConfig("api/deepseek", "deepseek"))
+    simulator.deepseek(CANARY, [("CNY", "1.00", "0.00", "1.00")])
+    store = PassStore(box.store)
+    assert not run_sync(store, load_config(store.keyz_dir), ["api/deepseek"]).failed
+    path = sc.sidecar_path(keyz_dir, "api/deepseek")
+    data = json.loads(path.read_text())
+    data["notes"] = [f"note{OSC52}\u202e"]
+    path.write_text(json.dumps(data))
+    state = keyz_dir / "state" / "entries.json"
+    raw = json.loads(state.read_text())
+    raw["entries"]["api/deepseek"]["last_error"] = f"boom{OSC52}"
+    state.write_text(json.dumps(raw))
+    app = app_for(box.store)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        for name in list(app.nodes):
+            await select(pilot, name)
+            screen = drawn(app)
+            assert not [c for c in ESCAPES if c in screen], name
+        await select(pilot, hostile)
+        await pilot.press("r", "t")  # untracked: said on the status line; t: not a key
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not [c for c in ESCAPES if c in drawn(app)]
+        assert "\\x1b]52" in drawn(app)  # shown, escaped, not hidden
+
+    drive(app, steps)

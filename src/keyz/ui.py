@@ -14,6 +14,7 @@ the second the Textual app that shows it.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,6 +56,20 @@ BADGE_STYLES: Final = {
 }
 
 # --- what the screen says: plain data, no Textual --------------------------------------------
+
+
+def shown(text: str) -> str:
+    """Text from outside (an entry's name, an error, a note) as it may be drawn: secrets
+    masked, then control and format characters (ESC, BEL, newline, bidi overrides) as escapes
+    ('\\x1b', '\\u202e'). A pass entry's name is a file name anyone who can push to a shared
+    store picks, and sidecars and state are files: raw, an ESC in them reaches the terminal
+    (an OSC 52 writes the clipboard, a CSI clears the screen)."""
+    return "".join(
+        ascii(c)[1:-1]
+        if c != " " and (c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"))
+        else c
+        for c in redact(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -145,7 +160,7 @@ def row_label(view: EntryView, *, syncing: bool = False) -> Text:
     name, its main figure and its badges; an untracked entry dim."""
     from keyz.render import short_name
 
-    name = view.entry.rsplit("/", 1)[-1]
+    name = shown(view.entry.rsplit("/", 1)[-1])
     if view.row is None:
         return Text(name, style="dim")
     label = Text(name)
@@ -203,7 +218,7 @@ def entry_detail(view: EntryView, note: str | None, now: datetime) -> Text:
     from keyz.render import DERIVED_MARK, age, short_name
 
     out = Text()
-    out.append(f"{view.entry}\n", style="bold")
+    out.append(f"{shown(view.entry)}\n", style="bold")
     row = view.row
     if row is None:
         out.append("not tracked: keyz does not check this entry\n", style="dim")
@@ -230,12 +245,12 @@ def entry_detail(view: EntryView, note: str | None, now: datetime) -> Text:
         out.append("\n")
         out.append("error     ", style="dim")
         if state.last_error:
-            out.append(f"{redact(state.last_error)}\n", style="red")
+            out.append(f"{shown(state.last_error)}\n", style="red")
         else:
             out.append("none\n")
         for problem in row.problems:
             if problem.kind not in (Kind.FAILED,):
-                out.append(f"! {redact(problem.mark)}\n", style="yellow")
+                out.append(f"! {shown(problem.mark)}\n", style="yellow")
         out.append("\n")
         if row.sidecar is None:
             out.append("no figures yet: press r to sync it\n", style="dim")
@@ -244,17 +259,17 @@ def entry_detail(view: EntryView, note: str | None, now: datetime) -> Text:
             out.append(
                 f"figures of {observed:%Y-%m-%d %H:%M}Z ({age(observed, now)})\n", style="bold"
             )
-            lines = figure_lines(row.sidecar)
+            lines = [(shown(text), shown(where)) for text, where in figure_lines(row.sidecar)]
             width = max((len(text) for text, _ in lines), default=0)
             for text, where in lines:
-                out.append(f"  {redact(text).ljust(width)}  ")
+                out.append(f"  {text.ljust(width)}  ")
                 out.append(f"{where}\n", style="dim")
             if not lines:
                 out.append("  no figures reported\n", style="dim")
             if any(text.endswith(DERIVED_MARK) or DERIVED_MARK + " " in text for text, _ in lines):
                 out.append(f"  {DERIVED_MARK} derived by keyz from reported figures\n", style="dim")
     if note:
-        out.append(f"\n{redact(note)}\n", style="bold red")
+        out.append(f"\n{shown(note)}\n", style="bold red")
     return out
 
 
@@ -266,12 +281,14 @@ def directory_detail(directory: str, store_view: StoreView) -> Text:
         for badge in view.badges:
             counts[badge] = counts.get(badge, 0) + 1
     out = Text()
-    out.append(f"{directory or 'the store'}\n", style="bold")
+    out.append(f"{shown(directory) or 'the store'}\n", style="bold")
     out.append(f"{len(names)} entries, {len(tracked)} tracked\n")
     for badge, count in sorted(counts.items()):
         out.append(f"{count} {badge}  ", style=BADGE_STYLES[badge])
     if tracked:
-        out.append(f"\n\nR syncs the {len(tracked)} tracked entries below {directory or '/'}\n")
+        out.append(
+            f"\n\nR syncs the {len(tracked)} tracked entries below {shown(directory) or '/'}\n"
+        )
     return out
 
 
@@ -368,7 +385,9 @@ class TrackScreen(ModalScreen[str | None]):
         ]
         with Vertical(id="picker"):
             yield Static(
-                Text(f"Track {self.entry} with which provider? (enter picks, escape cancels)")
+                Text(
+                    f"Track {shown(self.entry)} with which provider? (enter picks, escape cancels)"
+                )
             )
             yield OptionList(*options, id="providers")
 
@@ -495,7 +514,7 @@ class KeyzApp(App[None]):
                 here = f"{parent}{part}/"
                 if here not in dirs:
                     dirs[here] = dirs[parent].add(
-                        Text(f"{part}/", style="bold"), data=here, expand=True
+                        Text(f"{shown(part)}/", style="bold"), data=here, expand=True
                     )
                 parent = here
             self.nodes[name] = dirs[parent].add_leaf(self.label(name), data=name)
@@ -541,7 +560,7 @@ class KeyzApp(App[None]):
         return chosen if chosen and not chosen.endswith("/") else None
 
     def say(self, message: str, *, error: bool = False) -> None:
-        self.message = redact(message)
+        self.message = shown(message)
         line = Text(self.message, style="bold red" if error else "")
         if self.busy:
             line = Text.assemble((f"{self.busy} · ", "cyan"), line)
@@ -608,7 +627,7 @@ class KeyzApp(App[None]):
             chart.set_class(True, "shown")
             first, last = trend.points[0].at, trend.points[-1].at
             out.append(
-                f"{trend.name}: {len(trend.points)} observations, "
+                f"{shown(trend.name)}: {len(trend.points)} observations, "
                 f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
                 + (f", {trend.top_ups} top-up(s) ↑" if trend.top_ups else "")
                 + "\n",
@@ -617,9 +636,9 @@ class KeyzApp(App[None]):
         else:
             chart.set_class(False, "shown")
         for line in trend.lines:
-            out.append(f"{redact(line)}\n")
+            out.append(f"{shown(line)}\n")
         if trend.problem:
-            out.append(f"{redact(trend.problem)}\n", style="dim")
+            out.append(f"{shown(trend.problem)}\n", style="dim")
         text.update(out)
 
     # --- actions
