@@ -463,3 +463,28 @@ def test_control_characters_from_names_and_files_are_shown_escaped(
         assert "\\x1b]52" in drawn(app)  # shown, escaped, not hidden
 
     drive(app, steps)
+
+
+def test_a_state_file_broken_while_open_is_said_not_left_hanging(sandbox: Sandbox) -> None:
+    """keyz's state turning unreadable while the UI is open (a newer keyz run by cron, a
+    hand edit): the sync fails, and the redraw after it must say why instead of dying in the
+    worker and leaving 'syncing…' on the status line for good."""
+    app = app_for(sandbox.store)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await select(pilot, "api/deepseek")
+        state = sandbox.store / ".keyz" / "state" / "entries.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text("{not json")
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.busy is None
+        status = text_of(app, "#status")
+        assert "syncing" not in status and "entries.json" in status
+        assert "entries.json" in text_of(app, "#detail")  # said on the entry too
+        await pilot.press("r")  # and the next one runs (and fails the same way), no 'wait:'
+        await settle(pilot)
+        assert "wait" not in text_of(app, "#status")
+        assert app.is_running
+
+    drive(app, steps)

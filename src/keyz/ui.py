@@ -534,8 +534,13 @@ class KeyzApp(App[None]):
         from keyz.status import collect_status
 
         names = set(names)
-        rows = collect_status(self.store, self.config, utc_now(), only=names)
-        self.view.views.update(entry_views(self.config, rows))
+        try:
+            rows = collect_status(self.store, self.config, utc_now(), only=names)
+            self.view.views.update(entry_views(self.config, rows))
+        except Exception as exc:  # state or config unreadable now: said on the entries
+            why = str(exc) if isinstance(exc, KeyzError) else f"internal error: {exc}"
+            for name in names:
+                self.notes[name] = f"cannot read its status: {why}"
         for name in names:
             node = self.nodes.get(name)
             if node is not None and name in self.view.views:
