@@ -20,8 +20,9 @@ from textual.widgets import OptionList, Static, Tree
 
 from keyz import sidecar as sc
 from keyz.clock import frozen_at, set_clock
-from keyz.config import EntryConfig, init_keyz_dir, load_config, set_entry
+from keyz.config import Config, EntryConfig, init_keyz_dir, load_config, set_entry
 from keyz.demo.simulator import Simulator
+from keyz.errors import ConfigError
 from keyz.store import PassStore
 from keyz.sync import run_sync
 from keyz.ui import HelpScreen, KeyzApp, TrackScreen
@@ -485,6 +486,32 @@ def test_a_state_file_broken_while_open_is_said_not_left_hanging(sandbox: Sandbo
         await pilot.press("r")  # and the next one runs (and fails the same way), no 'wait:'
         await settle(pilot)
         assert "wait" not in text_of(app, "#status")
+        assert app.is_running
+
+    drive(app, steps)
+
+
+def test_t_when_config_toml_cannot_be_read_back_says_so(sandbox: Sandbox) -> None:
+    """t tracks the entry, then reads config.toml again on the UI thread: if that fails (a
+    hand edit in between), the UI says so and keeps running with the config it had."""
+    store = PassStore(sandbox.store)
+    config = load_config(store.keyz_dir)
+
+    def broken() -> Config:
+        raise ConfigError("config.toml: invalid TOML at line 3")
+
+    app = KeyzApp(store, config, load_config=broken)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await select(pilot, "more/deepseek")
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running
+        assert "invalid TOML at line 3" in text_of(app, "#status")
+        await pilot.press("r")  # the app still answers
+        await settle(pilot)
         assert app.is_running
 
     drive(app, steps)

@@ -818,7 +818,11 @@ class KeyzApp(App[None]):
             return
         self.notes.pop(entry, None)
         if self._reload_config is not None:
-            self.config = self._reload_config()
+            try:
+                self.config = self._reload_config()
+            except KeyzError as exc:  # config.toml edited meanwhile: keep the config we have
+                self.say(f"{done.message}, but config.toml cannot be read back: {exc}", error=True)
+                return
         self.refresh_entries([entry])
         warnings = "".join(f" · warning: {w}" for w in done.warnings)
         self.say(f"{done.message}; r syncs it{warnings}")
