@@ -21,8 +21,9 @@ from textual.widgets import OptionList, Static, Tree
 from keyz import sidecar as sc
 from keyz.clock import frozen_at, set_clock
 from keyz.config import Config, EntryConfig, init_keyz_dir, load_config, set_entry
-from keyz.demo.simulator import Simulator
+from keyz.demo.simulator import Answer, Simulator
 from keyz.errors import ConfigError
+from keyz.lock import store_lock
 from keyz.store import PassStore
 from keyz.sync import run_sync
 from keyz.ui import HelpScreen, KeyzApp, TrackScreen
@@ -515,3 +516,25 @@ def test_t_when_config_toml_cannot_be_read_back_says_so(sandbox: Sandbox) -> Non
         assert app.is_running
 
     drive(app, steps)
+
+
+def test_q_during_a_sync_lets_the_run_finish_and_record(
+    sandbox: Sandbox, simulator: Simulator
+) -> None:
+    """Quitting while a sync is in flight: the worker's progress calls find no app; they must
+    not raise into run_sync, which would then stop before saving the state (the failure
+    count, the last error) and committing."""
+    slow = Answer(500, headers={"Retry-After": "0"}, delay=1.0)
+    simulator.fail(CANARY, slow, *SERVER_ERROR[1:])
+    app = app_for(sandbox.store)
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await select(pilot, "api/deepseek")
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("q")  # while the provider is still answering
+
+    drive(app, steps)
+    with store_lock(sandbox.store / ".git" / "keyz.lock", wait=30):  # the run has ended
+        state = json.loads((sandbox.store / ".keyz" / "state" / "entries.json").read_text())
+    assert state["entries"]["api/deepseek"]["failures"] == 1

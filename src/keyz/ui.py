@@ -695,12 +695,20 @@ class KeyzApp(App[None]):
     def _sync_thread(self, names: list[str]) -> None:
         from keyz.sync import run_sync
 
+        def tell(show: Callable[..., object], *args: object) -> None:
+            """To the screen, if it is still there: raised into run_sync, a UI that quit
+            mid-run would abort it before the state is saved and the sidecars committed."""
+            try:
+                self.call_from_thread(show, *args)
+            except Exception:  # the app has quit (or a redraw failed): the run goes on
+                return
+
         def progress(done: int, total: int, waiting: str | None) -> None:
             tail = f" · waiting for {waiting}" if waiting else " · decrypting…" if not done else ""
-            self.call_from_thread(self.say, f"{done}/{total}{tail}")
+            tell(self.say, f"{done}/{total}{tail}")
 
         def on_result(result: EntryResult) -> None:
-            self.call_from_thread(self._entry_synced, result)
+            tell(self._entry_synced, result)
 
         try:
             done = run_sync(
