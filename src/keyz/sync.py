@@ -330,13 +330,15 @@ class _Run:
         self.olds: dict[str, sc.Sidecar | None] = {}  # each entry's sidecar before the run
         self.decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
         self.lanes: dict[str, asyncio.Semaphore] = {}  # requests in flight, per provider
+        self.caps: dict[str, int] = {}  # the size of each provider's lane and of its pool
+        self.https: dict[str, HttpClient] = {}  # one connection pool per provider
         self.pending: dict[str, int] = {}  # entries not done yet, per provider
         self.done = self.total = 0
         self.progress: Progress | None = None
 
     async def all(self, entries: list[EntryConfig], progress: Progress | None) -> None:
         from keyz.providers import get_provider
-        from keyz.providers.http import HttpClient
+        from keyz.providers.http import HttpClient, ssl_context
 
         self.total, self.progress = len(entries), progress
         if progress:  # from the first moment: a hung gpg or provider must not look like nothing
@@ -347,19 +349,25 @@ class _Run:
                 or get_provider(entry.provider).concurrency
             )
             self.lanes.setdefault(entry.provider, asyncio.Semaphore(cap))
+            self.caps.setdefault(entry.provider, cap)
             self.pending[entry.provider] = self.pending.get(entry.provider, 0) + 1
         try:
-            async with HttpClient.make_async_client() as client:
-                http = HttpClient(client)
-                await asyncio.gather(*(self.entry(entry, http) for entry in interleave(entries)))
+            async with contextlib.AsyncExitStack() as clients:
+                # one pool per provider, as large as its lane: requests wait at the lane,
+                # never in httpcore's queue (rescanned on every request and every answer)
+                verify = ssl_context()
+                for provider_id, cap in self.caps.items():
+                    client = HttpClient.make_async_client(connections=cap, verify=verify)
+                    self.https[provider_id] = HttpClient(await clients.enter_async_context(client))
+                await asyncio.gather(*(self.entry(entry) for entry in interleave(entries)))
         finally:
             self.store.close()  # a decryption past its deadline must not outlive the run
 
-    async def entry(self, entry: EntryConfig, http: HttpClient) -> None:
+    async def entry(self, entry: EntryConfig) -> None:
         """One entry through every step; whatever happens is recorded as its result."""
         outcome: Report | KeyzError
         try:
-            outcome = await self.answer(entry, http)
+            outcome = await self.answer(entry, self.https[entry.provider])
         except KeyzError as exc:
             outcome = exc
         except Exception as exc:  # a bug outside the parser: still this entry's
