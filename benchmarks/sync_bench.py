@@ -27,6 +27,7 @@ the same run hold. Nothing here asserts a time (see README.md).
 from __future__ import annotations
 
 import argparse
+import compileall
 import http.client
 import shutil
 import ssl
@@ -38,6 +39,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import keyz
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
 from keyz.demo.sandbox import IDENTITY, make_gnupghome, make_store, sandbox_env, stop_agent
 from keyz.demo.simulator import Simulator
@@ -197,6 +199,9 @@ def main() -> int:
     if not shutil.which("pass") or not shutil.which("curl"):
         print("the baseline needs pass and curl on PATH", file=sys.stderr)
         return 2
+    # keyz's bytecode, as an installed keyz has it (pip compiles at install time); a checkout
+    # run with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every run
+    compileall.compile_dir(Path(keyz.__file__).parent, quiet=1)
     root = Path(tempfile.mkdtemp(prefix="keyz-bench-sync-"))
     sim = Simulator().start()
     try:
