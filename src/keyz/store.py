@@ -364,6 +364,37 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
                 self.timed_out.add(process.pid)
                 process.kill()
 
+        def _handle_io(
+            self,
+            args: list[str],
+            fileobj_or_path: Any,
+            result: Any,
+            passphrase: str | None = None,
+            binary: bool = False,
+        ) -> Any:
+            """decrypt_file's I/O without python-gnupg's three threads per call (a writer, a
+            stdout and a stderr reader): a pass entry is small, so it is written whole and
+            both outputs are read by one ``communicate``. The arguments, the status parsing
+            (``result.handle_status``) and the result are python-gnupg's own."""
+            if passphrase is not None or not binary:  # never keyz's case: python-gnupg's way
+                return super()._handle_io(args, fileobj_or_path, result, passphrase, binary)
+            if hasattr(fileobj_or_path, "read"):
+                data = fileobj_or_path.read()
+            else:
+                with open(fileobj_or_path, "rb") as file:
+                    data = file.read()
+            process = self._open_subprocess(args, False)
+            out, err = process.communicate(data)  # the watchdog stops a gpg that hangs
+            lines = err.decode(self.encoding, "replace").splitlines(keepends=True)
+            for line in lines:
+                if line.startswith("[GNUPG:] "):  # as python-gnupg's _read_response reads them
+                    keyword, _, value = line[9:].rstrip().partition(" ")
+                    result.handle_status(keyword, value.lstrip())
+            result.stderr = "".join(lines)
+            result.data = out
+            result.returncode = process.returncode
+            return result
+
     binary = shutil.which("gpg2") or shutil.which("gpg")  # pass prefers gpg2 too
     if binary is None:
         raise DecryptError(
