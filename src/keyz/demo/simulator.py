@@ -293,6 +293,10 @@ class Simulator:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a client opening its pool's connections at once
+    # lost SYNs and waited the kernel's 1 s retransmit (real servers: nginx 511, Linux 4096)
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gives up mid-handshake (keyz refusing the certificate) is no news."""
 
