@@ -509,7 +509,8 @@ def _decode(response: httpx.Response, body: bytes) -> Any:
     if page:  # a CDN or a proxy answered, not the API: never an auth problem, never dumped
         hint = " after retries" if status in RETRY_STATUSES else ""
         raise ProviderError(f"{page} (HTTP {status}{hint})", status=status)
-    detail = error_detail(body)
+    # an error's own words only: a good answer was parsed (and masked) twice for nothing
+    detail = error_detail(body) if status >= 400 else ""
     if status == 401:
         raise _auth_error(
             status, "the key was rejected (HTTP 401); check the key in the pass entry", detail
