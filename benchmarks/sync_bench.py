@@ -9,8 +9,16 @@ providers, the loopback simulator with a latency per request), then times, in th
     status     keyz status over the N sidecars
     help       keyz --help and keyz status --help
 
-and prints medians and the ratio against the baseline. Absolute times on shared machines are
-noise; ratios measured in the same run hold. Nothing here asserts a time (see README.md).
+and, as the floor no sync can go below, in the same run:
+
+    decrypt    python-gnupg decrypting every entry, DECRYPT_WORKERS threads (keyz's parallelism),
+               timed inside its process (no start-up)
+    round-trip one https GET on a fresh connection (TLS handshake included), at the latency
+    start-up   keyz --version
+
+and prints medians, the ratio against the baseline and the ratio to the floor (decrypt +
+round-trip + start-up). Absolute times on shared machines are noise; ratios measured in
+the same run hold. Nothing here asserts a time (see README.md).
 
     python benchmarks/sync_bench.py --entries 100 --latency 0.1
     python benchmarks/sync_bench.py --entries 1000 --latency 0.1 --baseline-sample 50
@@ -19,17 +27,23 @@ noise; ratios measured in the same run hold. Nothing here asserts a time (see RE
 from __future__ import annotations
 
 import argparse
+import compileall
+import http.client
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import keyz
 from keyz.config import EntryConfig, init_keyz_dir, set_entry
 from keyz.demo.sandbox import IDENTITY, make_gnupghome, make_store, sandbox_env, stop_agent
 from keyz.demo.simulator import Simulator
+from keyz.store import DECRYPT_WORKERS
 
 KEYZ = str(Path(sys.executable).with_name("keyz"))
 PROVIDERS = ("deepseek", "openrouter", "novita")
@@ -112,6 +126,48 @@ def baseline(env: dict[str, str], names: dict[str, str], sim: Simulator, sample:
     return (time.perf_counter() - started) * len(names) / len(picked)
 
 
+# python-gnupg alone, as keyz calls it: every entry of the store, WORKERS threads at a time
+DECRYPT_ONLY = """
+import os, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import gnupg
+files = sorted(str(p) for p in Path(os.environ["PASSWORD_STORE_DIR"]).rglob("*.gpg"))
+gpg = gnupg.GPG(gpgbinary="gpg")
+def one(path):
+    result = gpg.decrypt_file(path, extra_args=["--pinentry-mode", "error"])
+    assert result.ok, result.status
+started = time.perf_counter()
+with ThreadPoolExecutor(int(sys.argv[1])) as pool:
+    list(pool.map(one, files))
+print(time.perf_counter() - started)
+"""
+
+
+def decrypt_floor(env: dict[str, str], runs: int) -> float:
+    """Median seconds python-gnupg takes to decrypt every entry with keyz's parallelism."""
+    argv = [sys.executable, "-c", DECRYPT_ONLY, str(DECRYPT_WORKERS)]
+    return statistics.median(
+        float(subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    )
+
+
+def round_trip(sim: Simulator, key: str, runs: int) -> float:
+    """Median seconds of one https GET on a fresh connection: TCP, TLS handshake, answer."""
+    url = urlsplit(sim.base_url("deepseek") + "/user/balance")
+    context = ssl.create_default_context(cafile=str(sim.ca_file))
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        connection = http.client.HTTPSConnection(url.hostname or "", url.port, context=context)
+        connection.request("GET", url.path, headers={"Authorization": f"Bearer {key}"})
+        connection.getresponse().read()
+        connection.close()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def git_calls(env: dict[str, str], root: Path) -> tuple[dict[str, str], Path]:
     """A PATH whose `git` logs its arguments, then runs the real git."""
     shim, log = root / "shim", root / "git-calls.log"
@@ -143,6 +199,9 @@ def main() -> int:
     if not shutil.which("pass") or not shutil.which("curl"):
         print("the baseline needs pass and curl on PATH", file=sys.stderr)
         return 2
+    # keyz's bytecode, as an installed keyz has it (pip compiles at install time); a checkout
+    # run with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every run
+    compileall.compile_dir(Path(keyz.__file__).parent, quiet=1)
     root = Path(tempfile.mkdtemp(prefix="keyz-bench-sync-"))
     sim = Simulator().start()
     try:
@@ -150,6 +209,9 @@ def main() -> int:
         sim.latency = args.latency
         store = Path(env["PASSWORD_STORE_DIR"])
         base = baseline(env, names, sim, args.baseline_sample or len(names))
+        decrypt = decrypt_floor(env, args.runs)
+        trip = round_trip(sim, next(k for n, k in names.items() if "deepseek" in n), 5)
+        startup = median([KEYZ, "--version"], env, max(args.runs, 5))
         first, rss, _ = timed([KEYZ, "sync", "--commit", "--quiet"], env)
         sidecars = sorted((store / ".keyz" / "entries").rglob("*.json"))
         assert len(sidecars) == len(names), f"{len(sidecars)} sidecars for {len(names)} entries"
@@ -195,6 +257,16 @@ def main() -> int:
         + (f"   peak RSS {rss / 1024:.0f} MB" if rss else "")
     )
     print(f"  {'keyz sync --commit (no-op)':<34} {noop:8.2f}  {base / noop:.1f}x faster")
+    floor = decrypt + trip + startup
+    print(
+        f"floor (measured in this run): {floor:.2f} s = decrypt {decrypt:.2f} s "
+        f"(python-gnupg, {DECRYPT_WORKERS} threads) + round-trip {trip:.3f} s "
+        f"+ start-up {startup:.3f} s (keyz --version)"
+    )
+    print(
+        f"  keyz sync / floor: first {first / floor:.2f}x, no-op {noop / floor:.2f}x; "
+        f"first / decrypt alone {first / decrypt:.2f}x"
+    )
     print(f"  {'keyz status':<34} {status:8.2f}")
     print(f"  {'keyz --help':<34} {help_top:8.3f}")
     print(f"  {'keyz status --help':<34} {help_status:8.3f}")

@@ -1,6 +1,7 @@
 import base64
 import json
 import logging
+import threading
 import urllib.parse
 
 from keyz.redact import MASK, Redactor, quiet_third_party_loggers
@@ -96,3 +97,28 @@ def test_a_key_split_by_invisible_characters_or_a_line_break_is_withheld() -> No
         shown = clean(f"bad key: {split}", 200, redactor=redactor)
         assert shown == "[withheld: the text held a key]", glue
     assert clean("nothing secret here", 200, redactor=redactor) == "nothing secret here"
+
+
+def test_secrets_added_by_other_threads_never_break_a_check_under_way() -> None:
+    """Decryption threads add keys while the event loop checks answers (a shared set once
+    raised 'Set changed size during iteration' in the middle of a sync)."""
+    redactor = Redactor()
+    redactor.add("sk-first-secret-000000")
+    errors: list[BaseException] = []
+
+    def add_many() -> None:
+        for i in range(3000):
+            redactor.add(f"sk-added-{i:05d}-" + "0" * 16)
+
+    adder = threading.Thread(target=add_many)
+    adder.start()
+    while adder.is_alive():
+        try:
+            assert redactor.loosely_contains("x sk-first- secret-000000 y")
+            assert "sk-first-secret-000000" not in redactor("sk-first-secret-000000")
+        except RuntimeError as exc:  # pragma: no cover - the failure this test is about
+            errors.append(exc)
+            break
+    adder.join()
+    assert not errors
+    assert redactor.loosely_contains("sk-added-02999-" + "0" * 16)

@@ -9,6 +9,7 @@ keyz never saw (e.g. a different key a provider echoes back).
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import logging
 import re
@@ -44,6 +45,11 @@ KEY_SHAPES: Final = (
 )
 _KEY_SHAPES: Final = re.compile("|".join(KEY_SHAPES))
 
+
+def _longest_first(needle: tuple[str, str]) -> int:
+    return -len(needle[0])
+
+
 _ESCAPES: Final = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 
 # Shorter strings would mask ordinary words; real keys are far longer.
@@ -56,7 +62,8 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._needles: list[tuple[str, str]] = []  # (form, its casefold), longest first
-        self._secrets: set[str] = set()  # casefolded raw values, for the loose check
+        self._secrets: frozenset[str] = frozenset()  # casefolded raw values, for the loose check
+        self._forms: frozenset[str] = frozenset()  # every form in _needles
 
     def add(self, secret: str, *, min_length: int = _MIN_SECRET_LEN) -> None:
         """Register a secret and the encoded forms it may take in output."""
@@ -75,9 +82,13 @@ class Redactor:
             start = (shift * 4 + 2) // 3 if shift else 0
             forms.add(encoded[start : len(encoded) - 4] if len(encoded) > start + 8 else encoded)
         with self._lock:
-            self._secrets.add(secret.casefold())
-            known = {form for form, _ in self._needles} | {f for f in forms if f}
-            self._needles = [(f, f.casefold()) for f in sorted(known, key=len, reverse=True)]
+            # new objects, never changed in place: the readers (other threads) take no lock
+            self._secrets = self._secrets | {secret.casefold()}
+            needles = list(self._needles)
+            for form in forms - self._forms - {""}:
+                bisect.insort(needles, (form, form.casefold()), key=_longest_first)
+            self._forms = self._forms | forms
+            self._needles = needles
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every secret and key-shaped string masked, in any letter case."""
@@ -108,7 +119,7 @@ class Redactor:
         """Forget every registered secret (used between runs in one process)."""
         with self._lock:
             self._needles = []
-            self._secrets = set()
+            self._secrets = self._forms = frozenset()
 
 
 def _printable(char: str) -> str:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import os
+import queue
 import re
 import shlex
 import shutil
 import sys
 import threading
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -18,7 +23,7 @@ from keyz.redact import REDACTOR
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Callable, Sequence
 
     import gnupg
 
@@ -122,6 +127,11 @@ class PassStore:
         """
         self._processes.close()
 
+    def submit(self, name: str) -> Future[Secret]:
+        """Start decrypting ``name`` in the decryption threads (:func:`in_worker`); at most
+        :data:`DECRYPT_WORKERS` run at a time, the rest wait their turn in order."""
+        return _WORKERS.submit(self.decrypt, name)
+
     def decrypt(self, name: str) -> Secret:
         """Decrypt one entry. The secret is its first line; ``key: value`` lines are hints."""
         path = self.entry_path(name)
@@ -148,11 +158,12 @@ class PassStore:
 
 
 async def decrypt_in_thread(store: PassStore, name: str, gate: asyncio.Semaphore) -> Secret:
-    """``store.decrypt(name)`` for a coroutine: in a daemon thread, as many at a time as
-    ``gate`` lets through (:data:`DECRYPT_WORKERS`). ``keyz sync`` and ``keyz discover
-    --decrypt`` both decrypt this way."""
+    """``store.decrypt(name)`` for a coroutine, in a decryption thread, as many at a time as
+    ``gate`` lets through. ``keyz discover --decrypt`` decrypts this way; ``keyz sync``
+    submits every entry at once (:meth:`PassStore.submit`) and awaits each with
+    :func:`result_of`."""
     async with gate:
-        return await in_daemon_thread(store.decrypt, name)
+        return await result_of(store.submit(name))
 
 
 def decrypt_each(store: PassStore, names: Sequence[str]) -> list[Secret | KeyzError]:
@@ -173,34 +184,86 @@ def decrypt_each(store: PassStore, names: Sequence[str]) -> list[Secret | KeyzEr
     return asyncio.run(each())
 
 
-def in_daemon_thread(function: Callable[[str], T], argument: str) -> Awaitable[T]:
-    """Run blocking ``function`` in a daemon thread.
+async def in_daemon_thread(function: Callable[[str], T], argument: str) -> T:
+    """Run blocking ``function`` in one of the worker threads (:class:`_Workers`)."""
+    return await result_of(_WORKERS.submit(function, argument))
 
-    Unlike an executor's threads, a daemon thread stuck in a hung gpg past the
-    deadline never keeps keyz from exiting.
+
+async def result_of(pending: Future[T]) -> T:
+    """Await ``pending`` (a job of the worker threads) on the running loop.
+
+    Cancelled (the entry's deadline passed) before it started, the job never runs; a job
+    that finishes after the loop is gone is dropped without a word.
     """
     import asyncio
 
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+    waiter: asyncio.Future[T] = loop.create_future()
 
-    def deliver(setter: Callable[[], None]) -> None:
-        if not future.done():
-            setter()
-
-    def run() -> None:
-        try:
-            result = function(argument)
-        except BaseException as exc:  # handed to the awaiting coroutine
-            error = exc
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-                loop.call_soon_threadsafe(deliver, lambda: future.set_exception(error))
+    def copy(done: Future[T]) -> None:
+        if waiter.done():
+            return
+        error = done.exception() if not done.cancelled() else asyncio.CancelledError()
+        if error is not None:
+            waiter.set_exception(error)
         else:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(deliver, lambda: future.set_result(result))
+            waiter.set_result(done.result())
 
-    threading.Thread(target=run, name="keyz-gpg", daemon=True).start()
-    return future
+    def deliver(done: Future[T]) -> None:  # in the worker thread, or here when already done
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+            loop.call_soon_threadsafe(copy, done)
+
+    pending.add_done_callback(deliver)
+    try:
+        return await waiter
+    except BaseException:
+        pending.cancel()  # not started yet: it never will be
+        raise
+
+
+class _Workers:
+    """A few daemon threads, started once and reused, running blocking jobs in order.
+
+    A thread started per decryption made the event loop wait for each start. Daemon
+    threads: one stuck in a hung gpg past the deadline never keeps keyz from exiting
+    (and the run's end kills that gpg, :meth:`PassStore.close`).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[Any], Any], Any]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._started = 0
+
+    def submit(self, function: Callable[[Any], T], argument: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((future, function, argument))
+        with self._lock:
+            if self._started < self._size:
+                self._started += 1
+                threading.Thread(target=self._work, name="keyz-gpg", daemon=True).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _run_job(*self._jobs.get())
+
+
+def _run_job(future: Future[T], function: Callable[[Any], T], argument: Any) -> None:
+    """One job; its result is referenced by ``future`` only (a secret lingers nowhere else)."""
+    if not future.set_running_or_notify_cancel():
+        return  # its deadline passed while it waited
+    try:
+        result = function(argument)
+    except BaseException as exc:  # handed to whoever awaits it
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+_WORKERS: Final = _Workers(DECRYPT_WORKERS)
 
 
 def _parse_hints(lines: list[str]) -> dict[str, str]:
@@ -215,6 +278,45 @@ def _parse_hints(lines: list[str]) -> dict[str, str]:
 def _interactive() -> bool:
     """A person at a terminal may answer a pinentry; cron, pipes and CI never can."""
     return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+class _Watchdog:
+    """One thread that kills each gpg still running GPG_TIMEOUT after it started (python-gnupg
+    has no timeout); a timer thread per gpg cost a thread start per decryption."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, Any, Callable[[Any], None]]] = []
+        self._order = itertools.count()  # ties never compare processes
+        self._thread: threading.Thread | None = None
+
+    def watch(self, process: Any, kill: Callable[[Any], None]) -> None:
+        with self._wake:
+            due = (time.monotonic() + GPG_TIMEOUT, next(self._order), process, kill)
+            heapq.heappush(self._due, due)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="keyz-gpg-watch")
+                self._thread.daemon = True
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                while self._due and self._due[0][2].poll() is not None:
+                    heapq.heappop(self._due)  # finished in time
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._wake.wait(left)
+                    continue
+                _, _, process, kill = heapq.heappop(self._due)
+                kill(process)
+
+
+_WATCHDOG: Final = _Watchdog()
 
 
 class _Processes:
@@ -254,15 +356,44 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
         def _open_subprocess(self, args: list[str], passphrase: bool = False) -> Any:
             process = super()._open_subprocess(args, passphrase)
             processes.add(process)
-            timer = threading.Timer(GPG_TIMEOUT, self._kill, (process,))
-            timer.daemon = True
-            timer.start()
+            _WATCHDOG.watch(process, self._kill)
             return process
 
         def _kill(self, process: Any) -> None:
             if process.poll() is None:
                 self.timed_out.add(process.pid)
                 process.kill()
+
+        def _handle_io(
+            self,
+            args: list[str],
+            fileobj_or_path: Any,
+            result: Any,
+            passphrase: str | None = None,
+            binary: bool = False,
+        ) -> Any:
+            """decrypt_file's I/O without python-gnupg's three threads per call (a writer, a
+            stdout and a stderr reader): a pass entry is small, so it is written whole and
+            both outputs are read by one ``communicate``. The arguments, the status parsing
+            (``result.handle_status``) and the result are python-gnupg's own."""
+            if passphrase is not None or not binary:  # never keyz's case: python-gnupg's way
+                return super()._handle_io(args, fileobj_or_path, result, passphrase, binary)
+            if hasattr(fileobj_or_path, "read"):
+                data = fileobj_or_path.read()
+            else:
+                with open(fileobj_or_path, "rb") as file:
+                    data = file.read()
+            process = self._open_subprocess(args, False)
+            out, err = process.communicate(data)  # the watchdog stops a gpg that hangs
+            lines = err.decode(self.encoding, "replace").splitlines(keepends=True)
+            for line in lines:
+                if line.startswith("[GNUPG:] "):  # as python-gnupg's _read_response reads them
+                    keyword, _, value = line[9:].rstrip().partition(" ")
+                    result.handle_status(keyword, value.lstrip())
+            result.stderr = "".join(lines)
+            result.data = out
+            result.returncode = process.returncode
+            return result
 
     binary = shutil.which("gpg2") or shutil.which("gpg")  # pass prefers gpg2 too
     if binary is None:
@@ -332,5 +463,6 @@ __all__ = [
     "decrypt_in_thread",
     "in_daemon_thread",
     "locate_store",
+    "result_of",
     "validate_entry_name",
 ]

@@ -5,9 +5,10 @@ on; the error (its ``kind`` is what ``--json`` reports) becomes that entry's res
 one entry's failure never stops the others. A failed entry's last good sidecar stays
 exactly as it was.
 
-The steps run as a pipeline, not one phase after the other: at most four decryptions at a
-time (in daemon threads, :func:`keyz.store.decrypt_in_thread`), each entry fetched as soon as its key is decrypted and written as
-soon as its answer is in, while the others are still in flight.
+The steps run as a pipeline, not one phase after the other: every entry's decryption is
+submitted before the HTTP stack is even imported (at most four at a time, in reused daemon
+threads, :meth:`keyz.store.PassStore.submit`), each entry fetched as soon as its key is
+decrypted and written as soon as its answer is in, while the others are still in flight.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ from keyz.ledger import commit_message
 from keyz.lock import store_lock
 from keyz.redact import REDACTOR, redact
 from keyz.state import EntryState, load_state, save_state
-from keyz.store import DECRYPT_WORKERS, PassStore, Secret, decrypt_in_thread
+from keyz.store import PassStore, Secret, result_of
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from keyz.providers.base import FetchContext, Report
     from keyz.providers.http import HttpClient
 
@@ -306,8 +309,10 @@ def _sync_entries(
     )
     try:
         if to_fetch:
+            run.start(to_fetch)  # gpg works while the HTTP stack is imported and set up
             asyncio.run(run.all(to_fetch, counted))
     except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
+        store.close()  # the gpg processes still running
         save_state(store.keyz_dir, states)
         written = [
             sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
@@ -340,15 +345,46 @@ class _Run:
         self.now = sc.utc_now()
         self.results: dict[str, EntryResult] = {}
         self.olds: dict[str, sc.Sidecar | None] = {}  # each entry's sidecar before the run
-        self.decrypting = asyncio.Semaphore(DECRYPT_WORKERS)
+        # each entry's decryption, submitted before the loop starts, or why it was not
+        self.decrypting: dict[str, Future[Secret] | KeyzError] = {}
         self.lanes: dict[str, asyncio.Semaphore] = {}  # requests in flight, per provider
+        self.caps: dict[str, int] = {}  # the size of each provider's lane and of its pool
+        self.https: dict[str, HttpClient] = {}  # one connection pool per provider
         self.pending: dict[str, int] = {}  # entries not done yet, per provider
         self.done = self.total = 0
         self.progress: Progress | None = None
 
+    def start(self, entries: list[EntryConfig]) -> None:
+        """Submit every entry's decryption, in :func:`interleave` order, each once the checks
+        that come before decrypting it pass (else that failure is its outcome)."""
+        try:
+            for entry in interleave(entries):
+                try:
+                    self.preflight(entry)
+                except KeyzError as exc:
+                    self.decrypting[entry.name] = exc
+                else:
+                    self.decrypting[entry.name] = self.store.submit(entry.name)
+        except BaseException:
+            self.store.close()
+            raise
+
+    def preflight(self, entry: EntryConfig) -> None:
+        """What must hold before an entry's key is decrypted: its options, and that the
+        base URL config.toml names for it is one this machine trusts."""
+        from keyz.providers import get_provider
+        from keyz.providers.http import check_configured_base_url
+
+        provider = get_provider(entry.provider)
+        provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
+        configured = self.config.providers.get(entry.provider, ProviderConfig()).base_url
+        check_configured_base_url(
+            self.store.root, provider.id, configured, entry_bound=provider.host_from_entry
+        )
+
     async def all(self, entries: list[EntryConfig], progress: Progress | None) -> None:
         from keyz.providers import get_provider
-        from keyz.providers.http import HttpClient
+        from keyz.providers.http import HttpClient, ssl_context
 
         self.total, self.progress = len(entries), progress
         if progress:  # from the first moment: a hung gpg or provider must not look like nothing
@@ -359,19 +395,25 @@ class _Run:
                 or get_provider(entry.provider).concurrency
             )
             self.lanes.setdefault(entry.provider, asyncio.Semaphore(cap))
+            self.caps.setdefault(entry.provider, cap)
             self.pending[entry.provider] = self.pending.get(entry.provider, 0) + 1
         try:
-            async with HttpClient.make_async_client() as client:
-                http = HttpClient(client)
-                await asyncio.gather(*(self.entry(entry, http) for entry in interleave(entries)))
+            async with contextlib.AsyncExitStack() as clients:
+                # one pool per provider, as large as its lane: requests wait at the lane,
+                # never in httpcore's queue (rescanned on every request and every answer)
+                verify = ssl_context()
+                for provider_id, cap in self.caps.items():
+                    client = HttpClient.make_async_client(connections=cap, verify=verify)
+                    self.https[provider_id] = HttpClient(await clients.enter_async_context(client))
+                await asyncio.gather(*(self.entry(entry) for entry in interleave(entries)))
         finally:
             self.store.close()  # a decryption past its deadline must not outlive the run
 
-    async def entry(self, entry: EntryConfig, http: HttpClient) -> None:
+    async def entry(self, entry: EntryConfig) -> None:
         """One entry through every step; whatever happens is recorded as its result."""
         outcome: Report | KeyzError
         try:
-            outcome = await self.answer(entry, http)
+            outcome = await self.answer(entry, self.https[entry.provider])
         except KeyzError as exc:
             outcome = exc
         except Exception as exc:  # a bug outside the parser: still this entry's
@@ -391,19 +433,16 @@ class _Run:
 
     async def answer(self, entry: EntryConfig, http: HttpClient) -> Report:
         """Decrypt, :func:`resolve` and :func:`fetch`, within the entry's time budget."""
-        from keyz.providers import get_provider
-        from keyz.providers.http import RAISE_TIMEOUT, budget, check_configured_base_url
+        from keyz.providers.http import RAISE_TIMEOUT, budget
 
-        provider = get_provider(entry.provider)
-        provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
+        decrypting = self.decrypting[entry.name]
+        if isinstance(decrypting, KeyzError):  # a check before decrypting failed
+            raise decrypting
         configured = self.config.providers.get(entry.provider, ProviderConfig()).base_url
-        check_configured_base_url(  # before decrypting
-            self.store.root, provider.id, configured, entry_bound=provider.host_from_entry
-        )
         secret: Secret | None = None
         try:
             async with budget(self.config.timeout):  # each request may use what is left of it
-                secret = await decrypt_in_thread(self.store, entry.name, self.decrypting)
+                secret = await result_of(decrypting)
                 ctx = resolve(
                     entry, secret, http=http, now=self.now, configured_base_url=configured
                 )

@@ -250,12 +250,18 @@ class HttpClient:
         self._sleep = sleep
 
     @staticmethod
-    def make_async_client() -> httpx.AsyncClient:
+    def make_async_client(
+        *, connections: int = 64, verify: ssl.SSLContext | None = None
+    ) -> httpx.AsyncClient:
+        """A client whose pool holds up to ``connections``; ``keyz sync`` makes one per
+        provider, sized to its concurrency cap, so that httpcore never queues a request
+        (its pool rescans every connection and queued request on each request and answer).
+        ``verify``: a context to share between clients (one per client otherwise)."""
         # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY.
         _check_proxy_settings()
         try:
             return httpx.AsyncClient(
-                verify=ssl_context(),
+                verify=verify or ssl_context(),
                 follow_redirects=False,
                 timeout=REQUEST_TIMEOUT,
                 # exactly what _read_capped decodes, whatever else this install could
@@ -264,7 +270,9 @@ class HttpClient:
                     "Accept-Encoding": "gzip, deflate",
                     "User-Agent": "keyz",
                 },
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
             )
         except (ValueError, ImportError, httpx.InvalidURL) as exc:  # a proxy URL httpx cannot use
             raise ConfigError(
@@ -501,7 +509,8 @@ def _decode(response: httpx.Response, body: bytes) -> Any:
     if page:  # a CDN or a proxy answered, not the API: never an auth problem, never dumped
         hint = " after retries" if status in RETRY_STATUSES else ""
         raise ProviderError(f"{page} (HTTP {status}{hint})", status=status)
-    detail = error_detail(body)
+    # an error's own words only: a good answer was parsed (and masked) twice for nothing
+    detail = error_detail(body) if status >= 400 else ""
     if status == 401:
         raise _auth_error(
             status, "the key was rejected (HTTP 401); check the key in the pass entry", detail
