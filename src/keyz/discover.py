@@ -172,10 +172,7 @@ def judge(
     elif confident:
         from keyz.providers import get_provider
 
-        spec = get_provider(provider)
-        missing = spec.missing_options(hints or {})
-        if spec.host_from_entry and not (hints or {}).get("base_url"):
-            missing = f"{provider} needs a 'base_url: https://…' line in the entry (pass edit)"
+        missing = get_provider(provider).missing_from_entry(hints or {}, entry=entry)
         if missing:  # undecrypted, its lines are unknown: --decrypt reads them
             reasons.append(missing + ("" if hints is not None else " (--decrypt reads its lines)"))
             confident = False

@@ -68,17 +68,12 @@ def track_entry(
     hinted = {k: v for k, v in secret.hints.items() if k in provider.options}
     provider.check_options(hinted, origin="the pass entry's line")
     warnings = []
-    if provider.host_from_entry and not secret.hints.get("base_url"):
-        warnings.append(
-            f"{name} has no 'base_url: https://…' line; {provider.id} sends the "
-            f"key only to the host that line names: add it with 'pass edit {name}'"
-        )
     if not force and not looks_like_key(secret.value):
         raise UsageError(f"{name}: {NOT_A_KEY}; not tracked. If it is one: --force")
     shape = prefix_of(secret.value)
     if shape is not None and not shape.usable:
         warnings.append(f"the key looks like {shape.label}; {provider.id} needs another kind")
-    missing = provider.missing_options({**secret.hints, **parsed})
+    missing = provider.missing_from_entry(secret.hints, parsed, entry=name)
     if missing:
         warnings.append(f"{missing}; its sync fails until then")
     changed = set_entry(store.keyz_dir, EntryConfig(name, provider.id, parsed))

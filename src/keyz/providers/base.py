@@ -261,6 +261,23 @@ class Provider(abc.ABC):
                 )
         return None
 
+    def missing_from_entry(
+        self,
+        hints: Mapping[str, str],
+        options: Mapping[str, str] | None = None,
+        *,
+        entry: str = "ENTRY",
+    ) -> str | None:
+        """What an entry with these ``key: value`` lines (and config ``options``) still lacks
+        before it can sync: a relay's ``base_url:`` line, then :meth:`missing_options`. What
+        ``keyz track`` warns of and why ``keyz discover`` is not confident."""
+        if self.host_from_entry and not hints.get("base_url"):
+            return (
+                f"{entry} has no 'base_url: https://…' line; {self.id} sends the key only to "
+                f"the host that line names: add it with 'pass edit {entry}'"
+            )
+        return self.missing_options({**hints, **(options or {})})
+
     def check_required(self, options: Mapping[str, str]) -> None:
         """ConfigError, before anything is sent, when a required option is missing."""
         missing = self.missing_options(options)
