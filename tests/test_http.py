@@ -8,7 +8,8 @@ import pytest
 import respx
 
 from keyz.errors import AuthError, ConfigError, ProviderError
-from keyz.providers.http import MAX_BODY, HttpClient, budget, resolve_base_url
+from keyz.providers.hosts import resolve_base_url
+from keyz.providers.http import MAX_BODY, HttpClient, budget
 from keyz.redact import REDACTOR
 
 URL = "https://api.example.test/v1/balance"

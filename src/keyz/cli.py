@@ -709,7 +709,7 @@ def trust(env: Env, provider_id: str | None, remove: bool, yes: bool) -> None:
       keyz trust deepseek --remove
     """
     from keyz import trust as trusted
-    from keyz.providers.http import resolve_base_url, shown_url
+    from keyz.providers.hosts import resolve_base_url, shown_url
 
     _one_of(remove=remove, yes=yes)  # forget, or approve: not both
     store = env.store()

@@ -176,7 +176,7 @@ def resolve(
     """
     from keyz.providers import get_provider
     from keyz.providers.base import FetchContext
-    from keyz.providers.http import entry_base_url, resolve_base_url
+    from keyz.providers.hosts import entry_base_url, resolve_base_url
 
     provider = get_provider(entry.provider)
     check_key_belongs(entry, secret.value, secret.hints.get("provider"))
@@ -373,7 +373,7 @@ class _Run:
         """What must hold before an entry's key is decrypted: its options, and that the
         base URL config.toml names for it is one this machine trusts."""
         from keyz.providers import get_provider
-        from keyz.providers.http import check_configured_base_url
+        from keyz.providers.hosts import check_configured_base_url
 
         provider = get_provider(entry.provider)
         provider.check_options(entry.options, origin=f"[entries.{entry.name!r}]")
