@@ -8,6 +8,8 @@ file, inside a function (the lazy imports that keep ``keyz --help`` fast) or und
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -341,3 +343,33 @@ def test_the_cli_uses_no_any() -> None:
         for alias in node.names
     }
     assert "Any" not in names | attributes | imported
+
+
+def _modules_after(code: str) -> list[str]:
+    """The top-level packages a fresh interpreter has imported after running ``code``."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted({name.split(".")[0] for name in done.stdout.split()})
+
+
+def test_the_checks_before_decrypting_leave_the_http_stack_unimported() -> None:
+    """keyz sync starts gpg before httpx loads (~0.1 s): what it runs first must not need it."""
+    loaded = _modules_after(
+        "from keyz.providers import all_providers\n"
+        "from keyz.providers.hosts import check_configured_base_url\n"
+        "for provider in all_providers():\n"
+        "    provider.check_options({}, origin='test')\n"
+    )
+    assert "keyz" in loaded
+    assert not {"httpx", "httpcore", "anyio", "h11"} & set(loaded)
+
+
+def test_httpx_comes_without_its_command_line_client() -> None:
+    """httpx imports rich and pygments for its own CLI when they are installed (~50 ms)."""
+    loaded = _modules_after("import keyz.providers.http\nimport httpx\nassert httpx.Client")
+    assert "httpx" in loaded
+    assert not {"rich", "pygments"} & set(loaded)

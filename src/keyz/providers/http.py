@@ -18,6 +18,7 @@ import os
 import random
 import re
 import ssl
+import sys
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -27,10 +28,20 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from keyz.errors import AuthError, ConfigError, NetworkError, ParseError, ProviderError
 from keyz.redact import REDACTOR, clean
+
+# httpx imports its command-line client (httpx._main: rich, pygments, click) whenever those
+# are installed, and keyz's UI brings rich: ~50 ms before the first request that keyz never
+# uses. A None in sys.modules makes that one import fail, which httpx handles as it does
+# when they are missing (its `httpx` console command is not keyz's).
+_BLOCKED = "httpx" not in sys.modules and "httpx._main" not in sys.modules
+if _BLOCKED:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]  # the import system's "absent"
+import httpx  # noqa: E402
+
+if _BLOCKED:
+    del sys.modules["httpx._main"]
 
 MAX_BODY: Final = 1 << 20  # 1 MiB: a balance answer is a few hundred bytes
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
