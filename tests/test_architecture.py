@@ -82,6 +82,7 @@ TYPE_ONLY_BETWEEN_ADAPTERS: Final = {("keyz.providers.base", "keyz.store")}
 HOMES: Final = {
     "click": ("keyz.cli",),
     "httpx": ("keyz.providers.http",),
+    "httpcore": ("keyz.providers.http",),
     "git": ("keyz.git_ops",),
     "gnupg": ("keyz.store",),
     "jmespath": ("keyz.providers.http_json",),

@@ -20,7 +20,7 @@ import re
 import ssl
 import sys
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,6 +38,7 @@ from keyz.redact import REDACTOR, clean
 _BLOCKED = "httpx" not in sys.modules and "httpx._main" not in sys.modules
 if _BLOCKED:
     sys.modules["httpx._main"] = None  # type: ignore[assignment]  # the import system's "absent"
+import httpcore  # noqa: E402
 import httpx  # noqa: E402
 
 if _BLOCKED:
@@ -128,6 +129,212 @@ def _retry_delay(response: httpx.Response, attempt: int) -> float:
     return min(delay, RETRY_AFTER_CAP) + random.uniform(0, 0.25)  # noqa: S311  # jitter, not crypto
 
 
+# --- the network under httpcore: asyncio's own transports --------------------------------
+
+_READ_AHEAD: Final = 1 << 16  # bytes buffered before the socket is no longer read
+
+
+class _Protocol(asyncio.Protocol):
+    """What arrived on one connection, for :class:`_Stream` to read; at most ~64 KiB ahead."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.ended = False  # the peer closed, or the connection was lost
+        self.error: OSError | None = None  # why it was lost, if it broke
+        self.paused = False  # reading stopped while the buffer is full
+        self.can_write = True
+        self._waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _READ_AHEAD and not self.paused and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended = True
+        if isinstance(exc, OSError):
+            self.error = exc
+        elif exc is not None:
+            self.error = OSError(str(exc) or type(exc).__name__)
+        self.can_write = True
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.can_write = False
+
+    def resume_writing(self) -> None:
+        self.can_write = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def take(self, max_bytes: int) -> bytes:
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if self.paused and len(self.buffer) <= _READ_AHEAD and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return data
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """One connection for httpcore, on asyncio's transport and :class:`_Protocol`.
+
+    httpcore's default (anyio) streams rebuild anyio's attribute tables and cancel scopes on
+    every read and on every scan of the pool (~20 % of keyz's own CPU in a 100-entry
+    sync); this one is a buffer, a future and ``asyncio.timeout``. Errors are httpcore's,
+    with the OS or TLS error as their cause, as its own backends raise them.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self._transport, self._protocol = transport, protocol
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        protocol = self._protocol
+        try:
+            async with asyncio.timeout(timeout):
+                while not protocol.buffer and not protocol.ended:
+                    await protocol.wait()
+        except TimeoutError:
+            raise httpcore.ReadTimeout("timed out waiting for data") from None
+        if protocol.buffer:
+            return protocol.take(max_bytes)
+        if protocol.error is not None:
+            raise httpcore.ReadError(str(protocol.error)) from protocol.error
+        return b""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        protocol = self._protocol
+        if protocol.ended or self._transport.is_closing():
+            raise httpcore.WriteError("the connection is closed") from protocol.error
+        self._transport.write(buffer)
+        try:
+            async with asyncio.timeout(timeout):
+                while not protocol.can_write and not protocol.ended:
+                    await protocol.wait()
+        except TimeoutError:
+            raise httpcore.WriteTimeout("timed out sending") from None
+        if protocol.error is not None:
+            raise httpcore.WriteError(str(protocol.error)) from protocol.error
+
+    async def aclose(self) -> None:
+        self._transport.abort()  # no TLS close_notify exchange, like httpcore's own streams
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
+        except OSError as exc:  # ssl.SSLError included
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
+        if transport is None:  # pragma: no cover  # only for a closed loop
+            raise httpcore.ConnectError("the TLS handshake did not complete")
+        assert isinstance(transport, asyncio.Transport)
+        return _Stream(transport, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # asked of idle connections: anything there means it is done
+            return bool(self._protocol.buffer) or self._protocol.ended
+        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
+        if name in ("ssl_object", "sockname", "peername", "socket"):
+            return self._transport.get_extra_info(name)
+        return None
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """Connections for httpcore from asyncio's ``create_connection`` (TCP_NODELAY set, and
+    happy eyeballs at RFC 8305's 250 ms, as httpcore's default backend does)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    _Protocol,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=0.25,
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout("timed out connecting") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        socket = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            socket.setsockopt(*option)
+        assert isinstance(transport, asyncio.Transport)
+        return _Stream(transport, protocol)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover  # keyz speaks TCP only
+        raise httpcore.ConnectError("keyz does not connect to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport (its request and error mapping) over :class:`_Backend`."""
+
+    def __init__(self, *, verify: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=verify, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=verify,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=_Backend(),
+        )
+
+
 class HttpClient:
     """One AsyncClient for a whole sync; every provider GET goes through :meth:`get_json`."""
 
@@ -153,8 +360,12 @@ class HttpClient:
         # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY.
         _check_proxy_settings()
         try:
-            return httpx.AsyncClient(
-                verify=verify or ssl_context(),
+            verify = verify or ssl_context()
+            limits = httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            client = httpx.AsyncClient(
+                verify=verify,
                 follow_redirects=False,
                 timeout=REQUEST_TIMEOUT,
                 # exactly what _read_capped decodes, whatever else this install could
@@ -163,10 +374,13 @@ class HttpClient:
                     "Accept-Encoding": "gzip, deflate",
                     "User-Agent": "keyz",
                 },
-                limits=httpx.Limits(
-                    max_connections=connections, max_keepalive_connections=connections
-                ),
+                limits=limits,
             )
+            # Direct connections (no proxy, or NO_PROXY) on asyncio's own streams: httpx takes
+            # the environment's proxies only when it makes this default transport itself, so it
+            # is swapped in after, and a test fails if httpx ever renames it.
+            client._transport = _Transport(verify=verify, limits=limits)
+            return client
         except (ValueError, ImportError, httpx.InvalidURL) as exc:  # a proxy URL httpx cannot use
             raise ConfigError(
                 f"the proxy setting cannot be used ({clean(str(exc), 120)}); check HTTPS_PROXY, "
