@@ -537,18 +537,25 @@ def check_key_belongs(
 
 
 def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:
-    """Round-robin over providers, so decryption feeds every provider's queue from the start.
+    """The order keys are decrypted in: each provider's entries spread evenly over the run,
+    and those of a provider that asks in several round trips one after the other
+    (openrouter: /credits, then /keys) that many times sooner, so that when decryption ends
+    no lane is left with a queue, nor the last key with a chain of requests.
 
     Sorted by name, all of one provider's entries would be decrypted first and another's
     fetched only at the end, one capped batch after another.
     """
+    from keyz.providers import get_provider
+
     queues: dict[str, list[EntryConfig]] = {}
     for entry in entries:
         queues.setdefault(entry.provider, []).append(entry)
-    lanes = list(queues.values())
-    return [
-        lane[i] for i in range(max(map(len, lanes), default=0)) for lane in lanes if i < len(lane)
-    ]
+    placed = sorted(
+        ((i + 0.5) / (len(queue) * get_provider(pid).round_trips), rank, i, entry)
+        for rank, (pid, queue) in enumerate(queues.items())
+        for i, entry in enumerate(queue)
+    )
+    return [entry for *_, entry in placed]
 
 
 def unusable(entry: EntryConfig, exc: Exception) -> KeyzError:

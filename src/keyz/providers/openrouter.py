@@ -296,6 +296,7 @@ class OpenRouter(Provider):
     # globally" (openrouter.ai/docs/api-reference/limits); a management key costs two requests
     # (/credits, then /keys): 16 entries in flight, not the default 8.
     concurrency = 16
+    round_trips = 2
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
