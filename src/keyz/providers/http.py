@@ -353,10 +353,10 @@ class HttpClient:
     def make_async_client(
         *, connections: int = 64, verify: ssl.SSLContext | None = None
     ) -> httpx.AsyncClient:
-        """A client whose pool holds up to ``connections``; ``keyz sync`` makes one per
-        provider, sized to its concurrency cap, so that httpcore never queues a request
-        (its pool rescans every connection and queued request on each request and answer).
-        ``verify``: a context to share between clients (one per client otherwise)."""
+        """A client whose pool holds up to ``connections``; ``keyz sync`` gives each request in
+        flight a client of one connection (:class:`keyz.sync._Lane`), so that httpcore never
+        queues a request nor rescans a pool. ``verify``: a context to share between clients
+        (one per client otherwise)."""
         # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY.
         _check_proxy_settings()
         try:
