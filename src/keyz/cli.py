@@ -1590,9 +1590,6 @@ def main() -> NoReturn:
     # ~0.1 s of a 100-entry sync's CPU, under the GIL the event loop and the decryption
     # threads share. One per 20,000 keeps the same bound on garbage at a twentieth the passes.
     gc.set_threshold(20_000, *gc.get_threshold()[1:])
-    # No pydantic plugin (found through every installed package's entry points, ~10 ms of
-    # start-up) hooks into what keyz validates.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     quiet_third_party_loggers()
     try:
         cli.main(prog_name="keyz")
