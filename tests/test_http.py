@@ -473,3 +473,24 @@ def test_a_server_that_never_answers_runs_into_the_budget() -> None:
 
     with pytest.raises(TimeoutError):  # the budget's own deadline, which sync reports
         asyncio.run(go())
+
+
+def test_a_server_that_hangs_up_on_the_client_hello_is_a_tls_handshake_failure() -> None:
+    """A plain server, a filtering firewall or a middlebox that closes on the ClientHello: the
+    host was reached, the handshake failed (not "cannot reach")."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)  # the ClientHello
+        writer.close()
+
+    async def go() -> Any:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client() as client:
+            return await HttpClient(client, retries=0).get_json(url, headers={})
+
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(go())
+    message = str(caught.value)
+    assert "TLS handshake" in message and "closed the connection" in message, message
+    assert "cannot reach" not in message

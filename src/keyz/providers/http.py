@@ -198,6 +198,15 @@ class _Protocol(asyncio.Protocol):
         return data
 
 
+class _HandshakeCut(OSError):
+    """The server closed or reset the connection in the middle of the TLS handshake (a
+    plain-http server, a filtering firewall or middlebox): a handshake failure, not an
+    unreachable host."""
+
+    def __str__(self) -> str:
+        return "the server closed the connection during it"
+
+
 class _Stream(httpcore.AsyncNetworkStream):
     """One connection for httpcore, on asyncio's transport and :class:`_Protocol`.
 
@@ -258,6 +267,12 @@ class _Stream(httpcore.AsyncNetworkStream):
         except TimeoutError:
             self._transport.abort()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
+        except ConnectionError:  # closed or reset: asyncio says no more than that
+            self._transport.abort()
+            try:  # as the context, which survives httpcore's pool re-raising it "from None"
+                raise _HandshakeCut() from None
+            except _HandshakeCut as cut:
+                raise httpcore.ConnectError(str(cut)) from cut
         except OSError as exc:  # ssl.SSLError included
             self._transport.abort()
             raise httpcore.ConnectError(str(exc)) from exc
@@ -518,6 +533,8 @@ def _tls_failure(exc: BaseException) -> tuple[str | None, str | None]:
             ), None
         if isinstance(seen, ssl.SSLError):
             return None, clean(getattr(seen, "reason", None) or str(seen), 120) or "TLS error"
+        if isinstance(seen, _HandshakeCut):
+            return None, str(seen)
         seen = seen.__cause__ or seen.__context__
     return None, None
 
