@@ -419,7 +419,7 @@ class _Run:
             )
         # (cancelled by Ctrl-C: neither recorded nor counted as done)
         try:
-            self.record(entry, outcome)
+            await self.record(entry, outcome)
         finally:
             self.done += 1
             self.pending[entry.provider] -= 1
@@ -449,8 +449,12 @@ class _Run:
             late = DecryptError if secret is None else NetworkError  # which step ran out of time
             raise late(f"no result within {self.config.timeout:g}s; {RAISE_TIMEOUT}") from None
 
-    def record(self, entry: EntryConfig, outcome: Report | KeyzError) -> None:
-        """:func:`normalize` and :func:`write` the answer, or keep the error; then say so."""
+    async def record(self, entry: EntryConfig, outcome: Report | KeyzError) -> None:
+        """:func:`normalize` and :func:`write` the answer, or keep the error; then say so.
+
+        The write (two fsyncs, ~5 ms on a plain disk: half a second for 100 new sidecars) is
+        made in a worker thread while the event loop goes on with the other entries; it sets
+        ``result.changed`` itself, so that what a Ctrl-C left written is still reported."""
         result = self.results[entry.name]
         state = self.states.setdefault(entry.name, EntryState())
         state.last_checked = self.now
@@ -458,7 +462,7 @@ class _Run:
             if isinstance(outcome, KeyzError):
                 raise outcome
             new = normalize(entry, outcome, self.now)
-            result.sidecar = write(self.store.keyz_dir, new, self.olds[entry.name])
+            await asyncio.to_thread(self._write, result, new, self.olds[entry.name])
         except KeyzError as exc:
             result.error = _as_config(exc)
             state.last_error = str(result.error)
@@ -468,13 +472,16 @@ class _Run:
             state.last_error = str(result.error)
             state.failures += 1
         else:
-            result.changed = result.sidecar is new
             state.last_success, state.last_error = state.last_checked, None
             state.failures = 0
             if result.changed and self.git_mode != "off":
                 preload()  # there will be something to commit: GitPython, while others answer
         if self.on_result is not None:
             self.on_result(result)
+
+    def _write(self, result: EntryResult, new: sc.Sidecar, old: sc.Sidecar | None) -> None:
+        result.sidecar = write(self.store.keyz_dir, new, old)
+        result.changed = result.sidecar is new
 
 
 class _Lane:
