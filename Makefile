@@ -40,7 +40,7 @@ format: $(VENV)/.installed-test
 
 # Regenerate the checked-in JSON Schema of every sidecar version (v1 must never change).
 schema: $(VENV)/.installed
-	$(BIN)/python -c 'from keyz.sidecar import MODELS, json_schema_text as t; [open(f"schema/sidecar-v{v}.json", "w").write(t(v)) for v in MODELS]'
+	$(BIN)/python -c 'from keyz.sidecar import VERSIONS, json_schema_text as t; [open(f"schema/sidecar-v{v}.json", "w").write(t(v)) for v in VERSIONS]'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

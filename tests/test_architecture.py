@@ -8,6 +8,8 @@ file, inside a function (the lazy imports that keep ``keyz --help`` fast) or und
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -80,6 +82,7 @@ TYPE_ONLY_BETWEEN_ADAPTERS: Final = {("keyz.providers.base", "keyz.store")}
 HOMES: Final = {
     "click": ("keyz.cli",),
     "httpx": ("keyz.providers.http",),
+    "httpcore": ("keyz.providers.http",),
     "git": ("keyz.git_ops",),
     "gnupg": ("keyz.store",),
     "jmespath": ("keyz.providers.http_json",),
@@ -341,3 +344,51 @@ def test_the_cli_uses_no_any() -> None:
         for alias in node.names
     }
     assert "Any" not in names | attributes | imported
+
+
+def _modules_after(code: str) -> list[str]:
+    """The modules a fresh interpreter has imported after running ``code``."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def _packages(modules: list[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def test_the_checks_before_decrypting_leave_the_http_stack_unimported() -> None:
+    """keyz sync starts gpg before httpx loads (~0.1 s): what it runs first must not need it."""
+    loaded = _modules_after(
+        "from keyz.providers import all_providers\n"
+        "from keyz.providers.hosts import check_configured_base_url\n"
+        "for provider in all_providers():\n"
+        "    provider.check_options({}, origin='test')\n"
+    )
+    assert "keyz.providers.hosts" in loaded
+    assert not {"httpx", "httpcore", "anyio", "h11"} & _packages(loaded)
+
+
+def test_httpx_comes_without_its_command_line_client() -> None:
+    """httpx imports rich and pygments for its own CLI when they are installed (~50 ms)."""
+    loaded = _modules_after("import keyz.providers.http\nimport httpx\nassert httpx.Client")
+    assert "httpx" in loaded
+    assert not {"rich", "pygments"} & _packages(loaded)
+
+
+def test_the_frozen_sidecar_versions_load_only_for_an_old_file() -> None:
+    """Building their pydantic models is ~25 ms of every command's start-up."""
+    read = (
+        "import json\nfrom keyz import sidecar\n"
+        "doc = {'schema_version': OLD, 'entry': 'a', 'provider': 'deepseek',\n"
+        "       'observed_at': '2026-01-01T00:00:00Z', 'available': False}\n"
+        "assert sidecar.loads(json.dumps(doc).encode()).schema_version == sidecar.SCHEMA_VERSION"
+    )
+    current = _modules_after(read.replace("OLD", "sidecar.SCHEMA_VERSION"))
+    assert "keyz.sidecar" in current
+    assert not {"keyz.sidecar_v1", "keyz.sidecar_v2"} & set(current)
+    assert {"keyz.sidecar_v1", "keyz.sidecar_v2"} <= set(_modules_after(read.replace("OLD", "1")))

@@ -7,8 +7,9 @@ import httpx
 import pytest
 import respx
 
-from keyz.errors import AuthError, ConfigError, ProviderError
-from keyz.providers.http import MAX_BODY, HttpClient, budget, resolve_base_url
+from keyz.errors import AuthError, ConfigError, NetworkError, ProviderError
+from keyz.providers.hosts import resolve_base_url
+from keyz.providers.http import MAX_BODY, HttpClient, budget
 from keyz.redact import REDACTOR
 
 URL = "https://api.example.test/v1/balance"
@@ -360,3 +361,136 @@ def test_a_truncated_or_raw_deflate_answer() -> None:
     body = raw.compress(b'{"x": 2}') + raw.flush()
     respx.get(URL).respond(200, content=body, headers={"Content-Encoding": "deflate"})
     assert run() == {"x": 2}  # raw deflate, as some servers send it
+
+
+# --- the connection layer: asyncio streams under httpcore, against a raw loopback server ---
+
+
+def _answer(value: int) -> bytes:
+    body = b'{"balance": %d}' % value
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+
+
+async def _serve(
+    on_request: Callable[[asyncio.StreamWriter, int], Coroutine[Any, Any, None]],
+) -> tuple[asyncio.Server, list[int]]:
+    """A plain-http server on loopback: each request on each connection goes to ``on_request``
+    with the request's number; returns the server and the number of connections seen."""
+    connections = [0]
+    requests = [0]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections[0] += 1
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                requests[0] += 1
+                await on_request(writer, requests[0])
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0), connections
+
+
+def test_direct_connections_are_asyncio_streams_kept_alive_between_requests() -> None:
+    async def on_request(writer: asyncio.StreamWriter, number: int) -> None:
+        writer.write(_answer(number))
+        await writer.drain()
+
+    async def go() -> tuple[list[Any], list[int], object]:
+        server, connections = await _serve(on_request)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client(connections=2) as client:
+            http = HttpClient(client)
+            answers = [await http.get_json(url, headers={}) for _ in range(3)]
+            response = await client.get(url)
+            stream = response.extensions["network_stream"]
+        return answers, connections, stream
+
+    answers, connections, stream = asyncio.run(go())
+    assert [a["balance"] for a in answers] == [1, 2, 3]
+    assert connections == [1]  # one connection, reused
+    assert type(stream).__name__ == "_Stream"  # keyz's, not httpcore's anyio stream
+
+
+def test_bytes_arriving_on_an_idle_connection_retire_it_never_answer_the_next_request() -> None:
+    """A server (or what sits in between) that pushes an unasked-for answer onto a kept-alive
+    connection must not have it read as the answer to the next entry's request."""
+
+    async def on_request(writer: asyncio.StreamWriter, number: int) -> None:
+        writer.write(_answer(number))
+        await writer.drain()
+        if number == 1:
+            await asyncio.sleep(0.05)
+            writer.write(_answer(999))  # nobody asked
+            await writer.drain()
+
+    async def go() -> tuple[list[Any], list[int]]:
+        server, connections = await _serve(on_request)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client(connections=1) as client:
+            http = HttpClient(client)
+            first = await http.get_json(url, headers={})
+            await asyncio.sleep(0.2)
+            second = await http.get_json(url, headers={})
+        return [first["balance"], second["balance"]], connections
+
+    answers, connections = asyncio.run(go())
+    assert 999 not in answers
+    assert answers[0] == 1
+    assert connections == [2]  # the pushed-on connection was dropped, a new one opened
+
+
+def test_a_server_that_closes_mid_answer_is_a_broken_connection() -> None:
+    async def on_request(writer: asyncio.StreamWriter, number: int) -> None:
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"bal')
+        await writer.drain()
+        writer.close()
+
+    async def go() -> Any:
+        server, _ = await _serve(on_request)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client() as client:
+            return await HttpClient(client, retries=0).get_json(url, headers={})
+
+    with pytest.raises(NetworkError, match="broke"):
+        asyncio.run(go())
+
+
+def test_a_server_that_never_answers_runs_into_the_budget() -> None:
+    async def on_request(writer: asyncio.StreamWriter, number: int) -> None:
+        await asyncio.sleep(30)
+
+    async def go() -> Any:
+        server, _ = await _serve(on_request)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client() as client, budget(0.3):
+            return await HttpClient(client, retries=0).get_json(url, headers={})
+
+    with pytest.raises(TimeoutError):  # the budget's own deadline, which sync reports
+        asyncio.run(go())
+
+
+def test_a_server_that_hangs_up_on_the_client_hello_is_a_tls_handshake_failure() -> None:
+    """A plain server, a filtering firewall or a middlebox that closes on the ClientHello: the
+    host was reached, the handshake failed (not "cannot reach")."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)  # the ClientHello
+        writer.close()
+
+    async def go() -> Any:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client() as client:
+            return await HttpClient(client, retries=0).get_json(url, headers={})
+
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(go())
+    message = str(caught.value)
+    assert "TLS handshake" in message and "closed the connection" in message, message
+    assert "cannot reach" not in message

@@ -4,7 +4,10 @@ import logging
 import threading
 import urllib.parse
 
-from keyz.redact import MASK, Redactor, quiet_third_party_loggers
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keyz.redact import MASK, Redactor, clean, quiet_third_party_loggers
 
 SECRET = "my-unprefixed-mistral-style-secret-0123"
 
@@ -122,3 +125,58 @@ def test_secrets_added_by_other_threads_never_break_a_check_under_way() -> None:
     adder.join()
     assert not errors
     assert redactor.loosely_contains("sk-added-02999-" + "0" * 16)
+
+
+def _crowded(*secrets: str) -> Redactor:
+    """A redactor holding ``secrets`` among 200 others: past the few-forms shortcut, so the
+    lookup by each form's last characters is what finds them."""
+    redactor = Redactor()
+    for i in range(200):
+        redactor.add(f"sk-crowd-{i:04d}-" + "q7" * 8)
+    for secret in secrets:
+        redactor.add(secret)
+    return redactor
+
+
+def test_among_hundreds_of_keys_every_form_is_still_masked() -> None:
+    short = "hint42"  # a pass entry's option value: 6 characters, forms shorter than 8
+    redactor = _crowded(SECRET)
+    redactor.add(short, min_length=6)
+    for shown in (
+        SECRET,
+        f"error: {SECRET.upper()} is not valid",
+        urllib.parse.quote(SECRET + "/é", safe=""),
+        json.dumps({"k": SECRET}),
+        f"id={short}",
+        SECRET[:-1],  # not the key: stays
+    ):
+        masked = redactor(shown)
+        assert SECRET.casefold() not in masked.casefold() and short not in masked
+        assert (MASK in masked) is (shown != SECRET[:-1]), shown
+    for prefix in ("", "u:", "us:", "user:"):
+        blob = base64.b64encode(f"{prefix}{SECRET}".encode()).decode()
+        assert MASK in redactor(f"Authorization: Basic {blob}"), prefix
+    assert redactor("sk-crowd-0007-" + "q7" * 8 + " and sk-crowd-0199-" + "q7" * 8) == (
+        f"{MASK} and {MASK}"
+    )
+    split = SECRET[:10] + "\u200b" + SECRET[10:20] + "\n  " + SECRET[20:]
+    assert clean(f"echo: {split}", redactor=redactor) == "[withheld: the text held a key]"
+    assert clean("no key here at all, only words", redactor=redactor) == (
+        "no key here at all, only words"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secrets=st.lists(st.text(alphabet="abcXYZ0123-_/+=ß", min_size=8, max_size=24), max_size=12),
+    filler=st.text(alphabet="abcXYZ0123-_/+= ßSS\n", max_size=60),
+    picks=st.lists(st.integers(min_value=0, max_value=11), max_size=4),
+)
+def test_the_crowded_lookup_finds_exactly_what_testing_each_form_finds(
+    secrets: list[str], filler: str, picks: list[int]
+) -> None:
+    crowded = _crowded(*secrets)
+    text = filler + "".join(secrets[i] + filler for i in picks if i < len(secrets))
+    folded = text.casefold()
+    index = crowded._forms
+    assert index.find(folded) == {form for form, f in index.every if f in folded}

@@ -318,7 +318,7 @@ def test_local_state_files_are_typed_and_versioned(two_keys: Sandbox) -> None:
     assert done.returncode == 1 and f"{alerts} has an unknown format; delete it" in done.stderr
 
 
-def test_entries_are_scheduled_round_robin_over_providers() -> None:
+def test_each_providers_entries_are_spread_over_the_run() -> None:
     from keyz.config import EntryConfig
     from keyz.sync import interleave
 
@@ -328,8 +328,25 @@ def test_entries_are_scheduled_round_robin_over_providers() -> None:
         EntryConfig("c/1", "poe"),
     ]
     order = [e.name for e in interleave(entries)]
-    assert order == ["a/0", "b/0", "c/0", "a/1", "c/1", "a/2"]
+    assert order == ["a/0", "c/0", "a/1", "b/0", "c/1", "a/2"]
     assert interleave([]) == []
+
+
+def test_entries_needing_two_round_trips_are_decrypted_in_the_first_half() -> None:
+    """openrouter asks /credits, then /keys: its last key must not be the run's last."""
+    from keyz.config import EntryConfig
+    from keyz.providers import get_provider
+    from keyz.sync import interleave
+
+    assert get_provider("openrouter").round_trips == 2
+    entries = [EntryConfig(f"ds/{i}", "deepseek") for i in range(10)] + [
+        EntryConfig(f"or/{i}", "openrouter") for i in range(10)
+    ]
+    order = [e.name for e in interleave(entries)]
+    assert sorted(order) == sorted(e.name for e in entries)
+    assert max(order.index(f"or/{i}") for i in range(10)) < 15  # all of them by 3/4 of the way
+    assert order[-5:] == [f"ds/{i}" for i in range(5, 10)]
+    assert [n for n in order if n.startswith("or/")] == [f"or/{i}" for i in range(10)]
 
 
 def test_quiet_sync_prints_nothing_when_all_is_well(two_keys: Sandbox) -> None:

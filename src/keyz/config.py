@@ -72,7 +72,7 @@ timeout = 30       # seconds one entry may take, retries included
 
 # [providers.openrouter]
 # base_url = "https://openrouter.ai"   # or env KEYZ_OPENROUTER_BASE_URL
-# concurrency = 8                      # requests in flight to this provider at once (default 8)
+# concurrency = 8                      # requests in flight to it at once (default 8; deepseek, openrouter 16)
 
 # [rates]                    # keyz status --total: your own rates, never fetched
 # CNY = "0.14 USD"           # 1 CNY is worth 0.14 USD; every rate names the same target

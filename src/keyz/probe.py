@@ -62,7 +62,8 @@ class ProbeResult:
 def run_probe(store: PassStore, config: Config, name: str) -> ProbeResult:
     """Fetch once for the tracked entry ``name``; raise its KeyzError when that fails."""
     from keyz.providers import get_provider
-    from keyz.providers.http import HttpClient, budget, check_configured_base_url
+    from keyz.providers.hosts import check_configured_base_url
+    from keyz.providers.http import HttpClient, budget
 
     (entry,) = select_entries(config, [name])
     provider = get_provider(entry.provider)

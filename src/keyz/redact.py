@@ -9,13 +9,14 @@ keyz never saw (e.g. a different key a provider echoes back).
 from __future__ import annotations
 
 import base64
-import bisect
 import json
 import logging
 import re
 import threading
 import unicodedata
 import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 MASK: Final = "[REDACTED]"
@@ -46,14 +47,50 @@ KEY_SHAPES: Final = (
 _KEY_SHAPES: Final = re.compile("|".join(KEY_SHAPES))
 
 
-def _longest_first(needle: tuple[str, str]) -> int:
-    return -len(needle[0])
-
-
 _ESCAPES: Final = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 
 # Shorter strings would mask ordinary words; real keys are far longer.
 _MIN_SECRET_LEN: Final = 8
+# A form is found by its last characters (keys end in their random part), looked up for every
+# position of the text: one dict lookup per character, whatever the number of keys. With few
+# forms, testing each one (in C) is cheaper.
+_ANCHOR: Final = 8
+_FEW_FORMS: Final = 64
+
+Form = tuple[str, str]  # (a form a secret may take in output, its casefold)
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Strings to look for in a casefolded text, found by their last characters."""
+
+    every: tuple[Form, ...] = ()
+    short: tuple[Form, ...] = ()  # shorter than _ANCHOR
+    by_end: Mapping[str, tuple[Form, ...]] = field(default_factory=dict)
+
+    def added(self, new: Iterable[Form]) -> _Index:
+        """A new index with ``new`` too (this one is never changed: readers take no lock)."""
+        new = tuple(new)
+        by_end = dict(self.by_end)
+        for form, folded in new:
+            if len(folded) >= _ANCHOR:
+                by_end[folded[-_ANCHOR:]] = (*by_end.get(folded[-_ANCHOR:], ()), (form, folded))
+        short = tuple(f for f in new if len(f[1]) < _ANCHOR)
+        return _Index(self.every + new, self.short + short, by_end)
+
+    def find(self, folded: str) -> set[str]:
+        """The strings of the index that occur in ``folded``."""
+        if len(self.every) <= _FEW_FORMS:
+            return {form for form, f in self.every if f in folded}
+        found = {form for form, f in self.short if f in folded}
+        get = self.by_end.get
+        for end in range(_ANCHOR, len(folded) + 1):
+            hits = get(folded[end - _ANCHOR : end])
+            if hits:
+                found.update(
+                    form for form, f in hits if end >= len(f) and folded.startswith(f, end - len(f))
+                )
+        return found
 
 
 class Redactor:
@@ -61,9 +98,12 @@ class Redactor:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._needles: list[tuple[str, str]] = []  # (form, its casefold), longest first
-        self._secrets: frozenset[str] = frozenset()  # casefolded raw values, for the loose check
-        self._forms: frozenset[str] = frozenset()  # every form in _needles
+        # New objects on every add(), never changed in place: readers (other threads) take no
+        # lock, and read each attribute once.
+        self._forms = _Index()  # every form of every secret, for masking
+        self._secrets = _Index()  # the casefolded raw values, for the loose check
+        self._known: frozenset[str] = frozenset()  # every form registered
+        self._known_secrets: frozenset[str] = frozenset()  # every casefolded raw value
 
     def add(self, secret: str, *, min_length: int = _MIN_SECRET_LEN) -> None:
         """Register a secret and the encoded forms it may take in output."""
@@ -82,22 +122,19 @@ class Redactor:
             start = (shift * 4 + 2) // 3 if shift else 0
             forms.add(encoded[start : len(encoded) - 4] if len(encoded) > start + 8 else encoded)
         with self._lock:
-            # new objects, never changed in place: the readers (other threads) take no lock
-            self._secrets = self._secrets | {secret.casefold()}
-            needles = list(self._needles)
-            for form in forms - self._forms - {""}:
-                bisect.insort(needles, (form, form.casefold()), key=_longest_first)
-            self._forms = self._forms | forms
-            self._needles = needles
+            new = sorted(forms - self._known - {""})
+            self._forms = self._forms.added((form, form.casefold()) for form in new)
+            folded = secret.casefold()
+            if folded not in self._known_secrets:
+                self._secrets = self._secrets.added([(folded, folded)])
+                self._known_secrets = self._known_secrets | {folded}
+            self._known = self._known | forms
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every secret and key-shaped string masked, in any letter case."""
-        if self._needles:
-            folded = text.casefold()
-            for needle, folded_needle in self._needles:
-                if folded_needle in folded:
-                    text = re.sub(re.escape(needle), MASK, text, flags=re.IGNORECASE)
-                    folded = text.casefold()
+        found = self._forms.find(text.casefold())
+        for form in sorted(found, key=len, reverse=True):  # a longer form first: it may hold one
+            text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)
         return _KEY_SHAPES.sub(MASK, text)
 
     def loosely_contains(self, text: str) -> bool:
@@ -106,20 +143,21 @@ class Redactor:
         A provider that wraps a long line, or slips a zero-width space, soft hyphen or
         colour code into the key it echoes, defeats exact masking; this catches it.
         """
-        if not self._secrets:
+        secrets = self._secrets
+        if not secrets.every:
             return False
         squeezed = "".join(
             c
             for c in _ESCAPES.sub("", text)
             if not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf")
         ).casefold()
-        return any(secret in squeezed for secret in self._secrets)
+        return bool(secrets.find(squeezed))
 
     def clear(self) -> None:
         """Forget every registered secret (used between runs in one process)."""
         with self._lock:
-            self._needles = []
-            self._secrets = self._forms = frozenset()
+            self._forms = self._secrets = _Index()
+            self._known = self._known_secrets = frozenset()
 
 
 def _printable(char: str) -> str:

@@ -32,10 +32,6 @@ from keyz.errors import SidecarError
 from keyz.fields import Model, Money, Unit, UtcTime, format_time, parse_time, utc_now
 from keyz.fsutil import atomic_write, read_capped, safe_path
 from keyz.redact import Redactor
-from keyz.sidecar_v1 import SidecarV1
-from keyz.sidecar_v1 import upgrade as upgrade_v1
-from keyz.sidecar_v2 import SidecarV2
-from keyz.sidecar_v2 import upgrade as upgrade_v2
 
 SCHEMA_VERSION: Final = 3
 MAX_ACCOUNT_KEYS: Final = 200  # keys listed per sidecar: a few hundred bytes each
@@ -306,7 +302,23 @@ class SidecarV3(Model):
 
 
 Sidecar = SidecarV3
-MODELS: Final[dict[int, type[Model]]] = {1: SidecarV1, 2: SidecarV2, 3: SidecarV3}
+VERSIONS: Final = (1, 2, 3)  # every version keyz reads; the last is SCHEMA_VERSION
+
+
+def model(version: int) -> type[Model]:
+    """The model of ``version``: the frozen older ones are imported only when a file of
+    theirs is met (building their pydantic models is ~25 ms of every command's start-up)."""
+    if version == SCHEMA_VERSION:
+        return SidecarV3
+    if version == 1:
+        from keyz.sidecar_v1 import SidecarV1
+
+        return SidecarV1
+    if version == 2:
+        from keyz.sidecar_v2 import SidecarV2
+
+        return SidecarV2
+    raise ValueError(f"no sidecar format version {version}")
 
 
 def sidecar_path(keyz_dir: Path, entry: str) -> Path:
@@ -350,8 +362,14 @@ def loads_checked(data: bytes, *, source: str = "sidecar") -> tuple[Sidecar, boo
     raw, version = _raw(data, source)
     try:
         if version == 1:
+            from keyz.sidecar_v1 import SidecarV1
+            from keyz.sidecar_v1 import upgrade as upgrade_v1
+
             raw = upgrade_v1(SidecarV1.model_validate(raw))
         if version <= 2:
+            from keyz.sidecar_v2 import SidecarV2
+            from keyz.sidecar_v2 import upgrade as upgrade_v2
+
             raw = upgrade_v2(SidecarV2.model_validate(raw))
         return SidecarV3.model_validate(raw), False
     except ValidationError as exc:
@@ -425,7 +443,7 @@ def json_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
     """JSON Schema of one sidecar version, as checked into schema/sidecar-v<N>.json."""
     # Validation mode describes every file keyz accepts; what it writes is a subset
     # (unknown optional figures are left out rather than written as null).
-    schema = MODELS[version].model_json_schema(mode="validation")
+    schema = model(version).model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://keyz.invalid/schema/sidecar-v{version}.json"
     return schema
@@ -438,8 +456,8 @@ def json_schema_text(version: int = SCHEMA_VERSION) -> str:
 __all__ = [
     "MAX_ACCOUNT_KEYS",
     "MAX_SIDECAR_BYTES",
-    "MODELS",
     "SCHEMA_VERSION",
+    "VERSIONS",
     "AccountKey",
     "Balance",
     "KeyLimit",

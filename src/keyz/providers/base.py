@@ -171,6 +171,9 @@ class Provider(abc.ABC):
     key_prefixes: ClassVar[tuple[KeyPrefix, ...]] = ()  # documented starts of its keys
     key_shapes: ClassVar[tuple[str, ...]] = ()  # regexes of its keys, masked in any output
     concurrency: ClassVar[int] = 8  # requests in flight per provider; [providers.<id>] overrides
+    # requests one entry makes one after the other (openrouter: /credits, then /keys): its
+    # keys are decrypted that many times sooner in a sync (keyz.sync.interleave)
+    round_trips: ClassVar[int] = 1
     demo_key: ClassVar[str]  # a fake key of its keys' look: the demo's account (never a real one)
     # A relay (oneapi, http-json): no documented host; the host is the entry's own base_url:
     # line, bound to the key. config.toml and KEYZ_<ID>_BASE_URL cannot set or move it.

@@ -45,7 +45,6 @@ from keyz.providers.base import (
     Provider,
     Report,
 )
-from keyz.providers.http import payload_detail
 from keyz.sidecar import Balance
 
 CREDIT_BALANCE = Endpoint(
@@ -67,6 +66,8 @@ def parse_credit_balance(payload: Any) -> Report:
     if not isinstance(payload, dict):
         raise ParseError("the answer is not a JSON object")
     if payload.get("success") is not True:
+        from keyz.providers.http import payload_detail  # imported late: see providers/hosts.py
+
         detail = payload_detail(payload) or "no reason given"
         raise ProviderError(f"Cloudflare answered success: false ({detail})")
     result = payload.get("result")

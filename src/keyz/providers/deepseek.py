@@ -64,6 +64,9 @@ class DeepSeek(Provider):
     key_help: ClassVar[str] = "any API key from platform.deepseek.com/api_keys"
     path_words = ("deepseek",)  # its keys are plain sk-<hex>: no prefix of their own
     demo_key = "sk-demo0000deepseek0000000000000000"
+    # "DeepSeek API does NOT constrain user's rate limit" (api-docs.deepseek.com/quick_start/
+    # rate_limit); a 429/503 under load is retried. 16 entries in flight, not the default 8.
+    concurrency = 16
 
     async def fetch(self, ctx: FetchContext) -> Report:
         payload = await ctx.get_json(BALANCE, headers=ctx.bearer())

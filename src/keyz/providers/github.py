@@ -291,6 +291,7 @@ class GitHub(Provider):
     )
     key_shapes = (r"github_pat_[A-Za-z0-9_]{36,}", r"gh[pousr]_[A-Za-z0-9_]{36,}")
     demo_key = "github_pat_" + "11KEYZDEMO0" * 8
+    round_trips = 2  # premium requests, then this month's usage
     example_options: ClassVar[Mapping[str, str]] = {"user": "monalisa"}
 
     def missing_options(self, options: Mapping[str, str]) -> str | None:

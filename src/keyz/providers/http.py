@@ -13,26 +13,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import os
 import random
 import re
 import ssl
+import sys
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from keyz.errors import AuthError, ConfigError, NetworkError, ParseError, ProviderError
 from keyz.redact import REDACTOR, clean
+
+# httpx imports its command-line client (httpx._main: rich, pygments, click) whenever those
+# are installed, and keyz's UI brings rich: ~50 ms before the first request that keyz never
+# uses. A None in sys.modules makes that one import fail, which httpx handles as it does
+# when they are missing (its `httpx` console command is not keyz's).
+_BLOCKED = "httpx" not in sys.modules and "httpx._main" not in sys.modules
+if _BLOCKED:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]  # the import system's "absent"
+import httpcore  # noqa: E402
+import httpx  # noqa: E402
+
+if _BLOCKED:
+    del sys.modules["httpx._main"]
 
 MAX_BODY: Final = 1 << 20  # 1 MiB: a balance answer is a few hundred bytes
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
@@ -67,122 +77,6 @@ def request_timeout() -> httpx.Timeout:
         return REQUEST_TIMEOUT
     left = max(given[0] - asyncio.get_running_loop().time(), 0.0)
     return httpx.Timeout(left + 1.0, connect=min(CONNECT_TIMEOUT, left + 0.1))
-
-
-def resolve_base_url(
-    provider_id: str, default: str, configured: str | None, *, from_entry: str | None = None
-) -> str:
-    """``KEYZ_<ID>_BASE_URL``, else the entry's ``base_url:`` line, else ``[providers.<id>]
-    base_url`` (see :func:`check_configured_base_url`), else the documented host."""
-    env_name = env_base_url_name(provider_id)
-    if os.environ.get(env_name):
-        raw, source = os.environ[env_name], env_name
-    elif from_entry:
-        raw, source = from_entry, "the pass entry's base_url line"
-    elif configured:
-        raw, source = configured, f"[providers.{provider_id}] base_url"
-    else:
-        raw, source = default, "default"
-    parts = urlsplit(raw)
-    bad = not re.fullmatch(r"[\x21-\x7e]{1,2048}", raw)  # no spaces, controls or non-ASCII
-    if (
-        bad
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or "?" in raw
-        or "#" in raw
-    ):
-        shown = repr(raw) if source != "the pass entry's base_url line" else "the value"
-        raise ConfigError(f"{source}: {shown} is not a base URL like https://host[:port][/prefix]")
-    if parts.username or parts.password:
-        raise ConfigError(f"{source}: credentials do not belong in a URL; keys live in pass")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            f"{source}: only https is allowed, except for loopback hosts (127.0.0.1, ::1, localhost)"
-        )
-    return raw.rstrip("/")
-
-
-def env_base_url_name(provider_id: str) -> str:
-    return f"KEYZ_{provider_id.upper().replace('-', '_')}_BASE_URL"
-
-
-def shown_url(url: str) -> str:
-    """The whole host (where the key would go is never cut off), the rest cut and escaped."""
-    parts = urlsplit(url)
-    head = f"{parts.scheme}://{parts.netloc}"
-    return clean(head, 400) + clean(url[len(head) :], 60) if url.startswith(head) else clean(url)
-
-
-def check_configured_base_url(
-    store_root: Path, provider_id: str, configured: str | None, *, entry_bound: bool = False
-) -> None:
-    """Refuse a base_url that only the committed config names until this machine trusts it.
-
-    Called before anything is decrypted: whoever can push to the store's repository can
-    edit config.toml, and must not be able to retarget a key by doing so. For a relay
-    (``entry_bound``) the host is the entry's own line, and nothing else may set it.
-    """
-    from keyz import trust
-
-    if entry_bound:
-        check_entry_bound(provider_id, configured)
-        return
-    if not configured or os.environ.get(env_base_url_name(provider_id)):
-        return
-    if not trust.is_trusted(store_root, provider_id, configured):
-        raise ConfigError(
-            f"[providers.{provider_id}] base_url = {shown_url(configured)!r} comes from the "
-            f"committed config.toml, and this machine has not approved sending {provider_id} keys "
-            "there (anyone who can push to the store could have set it); nothing was decrypted "
-            f"or sent. If you set it yourself, run 'keyz trust {provider_id}'"
-        )
-
-
-def check_entry_bound(provider_id: str, configured: str | None) -> None:
-    """A relay's host comes from its pass entry only: refuse any other base_url, loudly.
-
-    Each relay key belongs to its own relay; a base_url in the committed config.toml (which
-    anyone who can push may edit, trusted or not) or in the environment would send every
-    relay entry's key to one host. Refused rather than ignored, before anything is decrypted.
-    """
-    env_name = env_base_url_name(provider_id)
-    where = None
-    if os.environ.get(env_name):
-        where, fix = f"{env_name} is set", f"unset {env_name}"
-    elif configured:
-        where = f"config.toml sets [providers.{provider_id}] base_url"
-        fix = "remove that line from config.toml"
-    if where:
-        raise ConfigError(
-            f"{where}, but {provider_id} takes its host only from the pass entry's "
-            f"'base_url:' line, which travels encrypted with the key (one setting for every "
-            f"relay would send all their keys to one host); {fix}. Nothing was decrypted or sent"
-        )
-
-
-def entry_base_url(provider_id: str, entry: str, from_entry: str | None) -> str:
-    """The relay's base URL: the pass entry's ``base_url:`` line, checked like any base URL.
-
-    There is no default host, so an entry without the line is refused before anything is sent.
-    """
-    check_entry_bound(provider_id, None)
-    if not from_entry:
-        raise ConfigError(
-            f"{provider_id} has no default host: add a line 'base_url: https://your-relay.example' "
-            f"(the relay's address) to the pass entry, under the key: pass edit {entry}. "
-            "Nothing was sent"
-        )
-    return resolve_base_url(provider_id, "", None, from_entry=from_entry)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _NonFinite(ValueError):
@@ -235,6 +129,227 @@ def _retry_delay(response: httpx.Response, attempt: int) -> float:
     return min(delay, RETRY_AFTER_CAP) + random.uniform(0, 0.25)  # noqa: S311  # jitter, not crypto
 
 
+# --- the network under httpcore: asyncio's own transports --------------------------------
+
+_READ_AHEAD: Final = 1 << 16  # bytes buffered before the socket is no longer read
+
+
+class _Protocol(asyncio.Protocol):
+    """What arrived on one connection, for :class:`_Stream` to read; at most ~64 KiB ahead."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.ended = False  # the peer closed, or the connection was lost
+        self.error: OSError | None = None  # why it was lost, if it broke
+        self.paused = False  # reading stopped while the buffer is full
+        self.can_write = True
+        self._waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _READ_AHEAD and not self.paused and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended = True
+        if isinstance(exc, OSError):
+            self.error = exc
+        elif exc is not None:
+            self.error = OSError(str(exc) or type(exc).__name__)
+        self.can_write = True
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.can_write = False
+
+    def resume_writing(self) -> None:
+        self.can_write = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def take(self, max_bytes: int) -> bytes:
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if self.paused and len(self.buffer) <= _READ_AHEAD and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return data
+
+
+class _HandshakeCut(OSError):
+    """The server closed or reset the connection in the middle of the TLS handshake (a
+    plain-http server, a filtering firewall or middlebox): a handshake failure, not an
+    unreachable host."""
+
+    def __str__(self) -> str:
+        return "the server closed the connection during it"
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """One connection for httpcore, on asyncio's transport and :class:`_Protocol`.
+
+    httpcore's default (anyio) streams rebuild anyio's attribute tables and cancel scopes on
+    every read and on every scan of the pool (~20 % of keyz's own CPU in a 100-entry
+    sync); this one is a buffer, a future and ``asyncio.timeout``. Errors are httpcore's,
+    with the OS or TLS error as their cause, as its own backends raise them.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self._transport, self._protocol = transport, protocol
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        protocol = self._protocol
+        try:
+            async with asyncio.timeout(timeout):
+                while not protocol.buffer and not protocol.ended:
+                    await protocol.wait()
+        except TimeoutError:
+            raise httpcore.ReadTimeout("timed out waiting for data") from None
+        if protocol.buffer:
+            return protocol.take(max_bytes)
+        if protocol.error is not None:
+            raise httpcore.ReadError(str(protocol.error)) from protocol.error
+        return b""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        protocol = self._protocol
+        if protocol.ended or self._transport.is_closing():
+            raise httpcore.WriteError("the connection is closed") from protocol.error
+        self._transport.write(buffer)
+        try:
+            async with asyncio.timeout(timeout):
+                while not protocol.can_write and not protocol.ended:
+                    await protocol.wait()
+        except TimeoutError:
+            raise httpcore.WriteTimeout("timed out sending") from None
+        if protocol.error is not None:
+            raise httpcore.WriteError(str(protocol.error)) from protocol.error
+
+    async def aclose(self) -> None:
+        self._transport.abort()  # no TLS close_notify exchange, like httpcore's own streams
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("timed out in the TLS handshake") from None
+        except ConnectionError:  # closed or reset: asyncio says no more than that
+            self._transport.abort()
+            try:  # as the context, which survives httpcore's pool re-raising it "from None"
+                raise _HandshakeCut() from None
+            except _HandshakeCut as cut:
+                raise httpcore.ConnectError(str(cut)) from cut
+        except OSError as exc:  # ssl.SSLError included
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
+        if transport is None:  # pragma: no cover  # only for a closed loop
+            raise httpcore.ConnectError("the TLS handshake did not complete")
+        assert isinstance(transport, asyncio.Transport)
+        return _Stream(transport, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # asked of idle connections: anything there means it is done
+            return bool(self._protocol.buffer) or self._protocol.ended
+        name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
+        if name in ("ssl_object", "sockname", "peername", "socket"):
+            return self._transport.get_extra_info(name)
+        return None
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """Connections for httpcore from asyncio's ``create_connection`` (TCP_NODELAY set, and
+    happy eyeballs at RFC 8305's 250 ms, as httpcore's default backend does)."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    _Protocol,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=0.25,
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout("timed out connecting") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        socket = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            socket.setsockopt(*option)
+        assert isinstance(transport, asyncio.Transport)
+        return _Stream(transport, protocol)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover  # keyz speaks TCP only
+        raise httpcore.ConnectError("keyz does not connect to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    """httpx's transport (its request and error mapping) over :class:`_Backend`."""
+
+    def __init__(self, *, verify: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=verify, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=verify,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=_Backend(),
+        )
+
+
 class HttpClient:
     """One AsyncClient for a whole sync; every provider GET goes through :meth:`get_json`."""
 
@@ -253,15 +368,19 @@ class HttpClient:
     def make_async_client(
         *, connections: int = 64, verify: ssl.SSLContext | None = None
     ) -> httpx.AsyncClient:
-        """A client whose pool holds up to ``connections``; ``keyz sync`` makes one per
-        provider, sized to its concurrency cap, so that httpcore never queues a request
-        (its pool rescans every connection and queued request on each request and answer).
-        ``verify``: a context to share between clients (one per client otherwise)."""
+        """A client whose pool holds up to ``connections``; ``keyz sync`` gives each request in
+        flight a client of one connection (:class:`keyz.sync._Lane`), so that httpcore never
+        queues a request nor rescans a pool. ``verify``: a context to share between clients
+        (one per client otherwise)."""
         # trust_env (httpx's default) reads HTTPS_PROXY, ALL_PROXY and NO_PROXY.
         _check_proxy_settings()
         try:
-            return httpx.AsyncClient(
-                verify=verify or ssl_context(),
+            verify = verify or ssl_context()
+            limits = httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            client = httpx.AsyncClient(
+                verify=verify,
                 follow_redirects=False,
                 timeout=REQUEST_TIMEOUT,
                 # exactly what _read_capped decodes, whatever else this install could
@@ -270,10 +389,13 @@ class HttpClient:
                     "Accept-Encoding": "gzip, deflate",
                     "User-Agent": "keyz",
                 },
-                limits=httpx.Limits(
-                    max_connections=connections, max_keepalive_connections=connections
-                ),
+                limits=limits,
             )
+            # Direct connections (no proxy, or NO_PROXY) on asyncio's own streams: httpx takes
+            # the environment's proxies only when it makes this default transport itself, so it
+            # is swapped in after, and a test fails if httpx ever renames it.
+            client._transport = _Transport(verify=verify, limits=limits)
+            return client
         except (ValueError, ImportError, httpx.InvalidURL) as exc:  # a proxy URL httpx cannot use
             raise ConfigError(
                 f"the proxy setting cannot be used ({clean(str(exc), 120)}); check HTTPS_PROXY, "
@@ -411,6 +533,8 @@ def _tls_failure(exc: BaseException) -> tuple[str | None, str | None]:
             ), None
         if isinstance(seen, ssl.SSLError):
             return None, clean(getattr(seen, "reason", None) or str(seen), 120) or "TLS error"
+        if isinstance(seen, _HandshakeCut):
+            return None, str(seen)
         seen = seen.__cause__ or seen.__context__
     return None, None
 
@@ -641,13 +765,8 @@ __all__ = [
     "RAISE_TIMEOUT",
     "HttpClient",
     "budget",
-    "check_configured_base_url",
-    "check_entry_bound",
-    "entry_base_url",
-    "env_base_url_name",
     "error_detail",
     "payload_detail",
     "request_timeout",
-    "resolve_base_url",
     "ssl_context",
 ]

@@ -140,6 +140,7 @@ class OneApi(Provider):
     )
     path_words = ("oneapi", "one-api", "new-api", "newapi")
     demo_key = "sk-" + "demo0ne4pi" * 4 + "relay123"
+    round_trips = 2  # subscription, then usage
 
     async def fetch(self, ctx: FetchContext) -> Report:
         currency = ctx.options.get("currency", "USD")

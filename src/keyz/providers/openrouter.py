@@ -292,6 +292,11 @@ class OpenRouter(Provider):
     key_prefixes = (KeyPrefix("sk-or-v1-", KeyKind.REGULAR, True, "an OpenRouter key"),)
     key_shapes = (r"sk-or-v1-[0-9a-f]{32,}",)
     demo_key = "sk-or-v1-" + "0123456789abcdef" * 4
+    # Its rate limits are per model (free variants) and DDoS protection, "capacity governed
+    # globally" (openrouter.ai/docs/api-reference/limits); a management key costs two requests
+    # (/credits, then /keys): 16 entries in flight, not the default 8.
+    concurrency = 16
+    round_trips = 2
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()

@@ -40,7 +40,6 @@ from keyz.providers.base import (
     Provider,
     Report,
 )
-from keyz.providers.http import payload_detail
 from keyz.sidecar import Balance
 
 ACCOUNTS = Endpoint("accounts", "/v1/accounts", KeyKind.REGULAR, Capability.BALANCE)
@@ -55,6 +54,8 @@ def parse_account(payload: Any) -> Report:
     if not isinstance(payload, dict):
         raise ParseError("the answer is not a JSON object")
     if "error" in payload and "balance" not in payload:  # an error sent with HTTP 200
+        from keyz.providers.http import payload_detail  # imported late: see providers/hosts.py
+
         raise ProviderError(f"StepFun answered an error ({payload_detail(payload) or 'no reason'})")
     kind = payload.get("object")
     if kind is not None and kind != "account":

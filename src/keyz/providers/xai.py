@@ -96,6 +96,7 @@ class XAI(Provider):
     )
     key_shapes = (r"xai-[0-9A-Za-z_]{40,}",)
     demo_key = "xai-token-demo0000" + "0" * 40
+    round_trips = 2  # the key's team (when no team_id is given), then its balance
 
     async def fetch(self, ctx: FetchContext) -> Report:
         headers = ctx.bearer()
