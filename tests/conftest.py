@@ -22,6 +22,8 @@ from keyz.demo.sandbox import make_gnupghome, make_store, sandbox_env, stop_agen
 from keyz.demo.simulator import Answer, Simulator
 from keyz.redact import REDACTOR
 
+from .forkserver import run_keyz
+
 # A canary secret: searched for in every output a test can see. Shaped like a DeepSeek key.
 CANARY = "sk-canary7e3f9a1c5b2d4e6f80a1b2c3d4e5f6"
 OPENROUTER_KEY = "sk-or-v1-" + "c0ffee00" * 8
@@ -105,17 +107,9 @@ class Sandbox:
         timeout: float = 60,
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the installed keyz as a subprocess, as a user would."""
-        return subprocess.run(
-            [KEYZ, *args],
-            cwd=cwd,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        """Run keyz as a subprocess, as a user would (forked from a server that has
+        imported keyz already: see tests/forkserver.py)."""
+        return run_keyz([KEYZ, *args], env={**self.env, **(env or {})}, cwd=cwd, timeout=timeout)
 
     def git(self, *args: str) -> str:
         return subprocess.run(
