@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,13 +169,27 @@ def make_sandbox(
     return build
 
 
+_stopping: list[threading.Thread] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def simulators_stopped() -> Iterator[None]:
+    """Every simulator a test started has stopped before the session ends."""
+    yield
+    for stopper in _stopping:
+        stopper.join()
+
+
 @pytest.fixture
 def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     sim = Simulator().start()
     for name, value in sim.env("deepseek", "openrouter").items():
         monkeypatch.setenv(name, value)
     yield sim
-    sim.stop()
+    # shutdown() waits for the server's next poll (up to 50 ms); the next test need not
+    stopper = threading.Thread(target=sim.stop, name="simulator-stop", daemon=True)
+    stopper.start()
+    _stopping.append(stopper)
 
 
 @pytest.fixture
