@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from keyz.config import EntryConfig, init_keyz_dir, set_entry
 from keyz.demo.sandbox import make_gnupghome, make_store, sandbox_env, stop_agent
 from keyz.demo.simulator import Answer, Simulator
 from keyz.redact import REDACTOR
+
+from .forkserver import run_keyz
 
 # A canary secret: searched for in every output a test can see. Shaped like a DeepSeek key.
 CANARY = "sk-canary7e3f9a1c5b2d4e6f80a1b2c3d4e5f6"
@@ -105,17 +108,9 @@ class Sandbox:
         timeout: float = 60,
         cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the installed keyz as a subprocess, as a user would."""
-        return subprocess.run(
-            [KEYZ, *args],
-            cwd=cwd,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        """Run keyz as a subprocess, as a user would (forked from a server that has
+        imported keyz already: see tests/forkserver.py)."""
+        return run_keyz([KEYZ, *args], env={**self.env, **(env or {})}, cwd=cwd, timeout=timeout)
 
     def git(self, *args: str) -> str:
         return subprocess.run(
@@ -174,13 +169,27 @@ def make_sandbox(
     return build
 
 
+_stopping: list[threading.Thread] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def simulators_stopped() -> Iterator[None]:
+    """Every simulator a test started has stopped before the session ends."""
+    yield
+    for stopper in _stopping:
+        stopper.join()
+
+
 @pytest.fixture
 def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     sim = Simulator().start()
     for name, value in sim.env("deepseek", "openrouter").items():
         monkeypatch.setenv(name, value)
     yield sim
-    sim.stop()
+    # shutdown() waits for the server's next poll (up to 50 ms); the next test need not
+    stopper = threading.Thread(target=sim.stop, name="simulator-stop", daemon=True)
+    stopper.start()
+    _stopping.append(stopper)
 
 
 @pytest.fixture
