@@ -1,15 +1,19 @@
 import asyncio
+import ssl
+import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+import trustme
 
 from keyz.errors import AuthError, ConfigError, NetworkError, ProviderError
 from keyz.providers.hosts import resolve_base_url
-from keyz.providers.http import MAX_BODY, HttpClient, budget
+from keyz.providers.http import MAX_BODY, HttpClient, budget, ssl_context
 from keyz.redact import REDACTOR
 
 URL = "https://api.example.test/v1/balance"
@@ -494,3 +498,23 @@ def test_a_server_that_hangs_up_on_the_client_hello_is_a_tls_handshake_failure()
     message = str(caught.value)
     assert "TLS handshake" in message and "closed the connection" in message, message
     assert "cannot reach" not in message
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="truststore's own store elsewhere")
+def test_the_trust_store_honours_ssl_cert_file_and_is_loaded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Linux the system paths are loaded into the context once, not for every connection
+    (truststore re-read the 220 KB bundle per connection: ~37 ms each, holding the loop)."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "no-such-dir"))
+    context = ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 1  # that CA, and nothing else
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "other.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "other.pem"))
+    for _ in range(3):  # a connection reads no bundle again (truststore's added "other" here)
+        context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="api.example.test")
+    assert context.cert_store_stats()["x509_ca"] == 1

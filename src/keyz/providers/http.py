@@ -508,16 +508,46 @@ def _proxy_for(url: str) -> str | None:
     return clean(f"{shown.scheme}://{host}", 80)
 
 
+# Where the system's CA bundle may be when OpenSSL's own default paths hold none (the list
+# truststore uses on Linux, after tiran/certifi-system-store)
+_CA_FILES: Final = (
+    "/etc/ssl/cert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/cert.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/ca-bundle.pem",
+)
+
+
 def ssl_context() -> ssl.SSLContext:
     """The operating system's trust store, as a browser or curl uses it.
 
-    truststore reads the platform's store (Keychain, Windows, or OpenSSL's system
-    paths on Linux, where ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` take precedence), so
-    a company CA installed on the machine is trusted without any keyz setting.
+    truststore reads the platform's store (Keychain, Windows), so a company CA installed on
+    the machine is trusted without any keyz setting. On Linux the store is OpenSSL's system
+    paths (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` first), which truststore loads again for
+    every connection (the 220 KB bundle: ~37 ms each, holding the GIL and the event loop);
+    keyz loads them once, the same way.
     """
-    import truststore
+    if not sys.platform.startswith("linux"):
+        import truststore
 
-    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
+    defaults = ssl.get_default_verify_paths()
+    if defaults.cafile or (defaults.capath and _holds_hashed_certs(defaults.capath)):
+        context.set_default_verify_paths()
+    else:
+        cafile = next((path for path in _CA_FILES if os.path.isfile(path)), None)
+        if cafile is not None:
+            context.load_verify_locations(cafile=cafile)
+    return context
+
+
+def _holds_hashed_certs(capath: str) -> bool:
+    """A directory of certificates named by OpenSSL's subject hash ('5ad8a5d6.0')."""
+    with contextlib.suppress(OSError):
+        return any(re.fullmatch(r"[0-9a-fA-F]{8}\.[0-9]", name) for name in os.listdir(capath))
+    return False
 
 
 def _tls_failure(exc: BaseException) -> tuple[str | None, str | None]:
