@@ -13,7 +13,7 @@ import trustme
 
 from keyz.errors import AuthError, ConfigError, NetworkError, ProviderError
 from keyz.providers.hosts import resolve_base_url
-from keyz.providers.http import MAX_BODY, HttpClient, budget, ssl_context
+from keyz.providers.http import MAX_BODY, HttpClient, abort_connections, budget, ssl_context
 from keyz.redact import REDACTOR
 
 URL = "https://api.example.test/v1/balance"
@@ -518,3 +518,25 @@ def test_the_trust_store_honours_ssl_cert_file_and_is_loaded_once(
     for _ in range(3):  # a connection reads no bundle again (truststore's added "other" here)
         context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="api.example.test")
     assert context.cert_store_stats()["x509_ca"] == 1
+
+
+def test_aborting_the_connections_ends_a_wait_on_a_silent_server_at_once() -> None:
+    """What Ctrl-C during a sync does to the network, whatever happens to the cancellation."""
+
+    async def on_request(writer: asyncio.StreamWriter, number: int) -> None:
+        await asyncio.sleep(30)
+
+    async def go() -> tuple[Any, float]:
+        server, _ = await _serve(on_request)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
+        async with server, HttpClient.make_async_client() as client:
+            waiting = asyncio.ensure_future(HttpClient(client, retries=0).get_json(url, headers={}))
+            await asyncio.sleep(0.2)
+            started = asyncio.get_running_loop().time()
+            abort_connections()
+            outcome = (await asyncio.gather(waiting, return_exceptions=True))[0]
+            return outcome, asyncio.get_running_loop().time() - started
+
+    outcome, took = asyncio.run(go())
+    assert isinstance(outcome, NetworkError) and "broke" in str(outcome), outcome
+    assert took < 5  # not the server's 30 s

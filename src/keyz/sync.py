@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import DecimalException
@@ -402,7 +402,16 @@ class _Run:
                 for provider_id, cap in self.caps.items():
                     self.lanes[provider_id] = lane = _Lane(cap, clients, verify)
                     await lane.open()  # one now: a proxy setting httpx refuses stops the run here
-                await asyncio.gather(*(self.entry(entry) for entry in interleave(entries)))
+                loop = asyncio.get_running_loop()
+                tasks = [loop.create_task(self.entry(entry)) for entry in interleave(entries)]
+                with _ctrl_c_ends(tasks) as interrupted:
+                    try:
+                        await asyncio.gather(*tasks)
+                    except asyncio.CancelledError:
+                        if not interrupted:
+                            raise
+                    if interrupted:
+                        raise KeyboardInterrupt
         finally:
             self.store.close()  # a decryption past its deadline must not outlive the run
 
@@ -482,6 +491,45 @@ class _Run:
     def _write(self, result: EntryResult, new: sc.Sidecar, old: sc.Sidecar | None) -> None:
         result.sidecar = write(self.store.keyz_dir, new, old)
         result.changed = result.sidecar is new
+
+
+@contextlib.contextmanager
+def _ctrl_c_ends(tasks: list[asyncio.Task[None]]) -> Iterator[list[bool]]:
+    """Ctrl-C during the run: every entry's task cancelled and every connection aborted.
+
+    asyncio.run's own handler only cancels the main task, and a cancellation swallowed on
+    its way (httpcore closes responses inside shielded cancel scopes) left a run waiting on a
+    hung provider after Ctrl-C, or finishing as if nothing was pressed. Aborted connections
+    end every wait on the network whatever happens to the cancellation; a second Ctrl-C
+    cancels again. Yields a list that is non-empty once Ctrl-C was pressed. Only in the main
+    thread (``keyz ui`` syncs in a worker; its own keys stop it).
+    """
+    import signal
+    import threading
+
+    from keyz.providers.http import abort_connections
+
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def interrupt() -> None:
+        pressed.append(True)
+        abort_connections()
+        for task in tasks:
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (RuntimeError, ValueError):  # no signal handling here: asyncio.run's own stays
+        yield pressed
+        return
+    try:
+        yield pressed
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 class _Lane:

@@ -19,6 +19,7 @@ import random
 import re
 import ssl
 import sys
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -132,6 +133,14 @@ def _retry_delay(response: httpx.Response, attempt: int) -> float:
 # --- the network under httpcore: asyncio's own transports --------------------------------
 
 _READ_AHEAD: Final = 1 << 16  # bytes buffered before the socket is no longer read
+_OPEN: Final[weakref.WeakSet[asyncio.Transport]] = weakref.WeakSet()  # for abort_connections
+
+
+def abort_connections() -> None:
+    """Abort every connection keyz opened and still holds: each read or write waiting on
+    one ends at once with a broken connection (Ctrl-C during a sync)."""
+    for transport in list(_OPEN):
+        transport.abort()
 
 
 class _Protocol(asyncio.Protocol):
@@ -218,6 +227,7 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport, self._protocol = transport, protocol
+        _OPEN.add(transport)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
@@ -794,6 +804,7 @@ __all__ = [
     "MAX_BODY",
     "RAISE_TIMEOUT",
     "HttpClient",
+    "abort_connections",
     "budget",
     "error_detail",
     "payload_detail",
