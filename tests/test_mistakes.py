@@ -7,6 +7,7 @@ import os
 import pty
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -377,3 +378,23 @@ def test_completion_offers_provider_ids(two_keys: Sandbox) -> None:
     assert "plain,openrouter" in complete("keyz track api/openrouter --provider ")
     assert "plain,mistral" not in complete("keyz track api/x -p ")  # keyz cannot track it
     assert complete("keyz trust open") == ["plain,openai", "plain,openrouter"]
+
+
+def test_keyz_helper_threads_leave_ctrl_c_to_the_main_thread() -> None:
+    """The kernel hands a process's SIGINT to any thread not blocking it; Python acts on it in
+    the main thread only, so a helper thread that took it left keyz asleep in a wait."""
+    from keyz.errors import start_deaf_to_ctrl_c
+
+    masks: list[set[int | signal.Signals]] = []
+
+    def helper() -> None:
+        masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+        inner = threading.Thread(target=lambda: masks.append(signal.pthread_sigmask(0, [])))
+        inner.start()  # a thread it starts inherits it (the simulator's request threads)
+        inner.join()
+
+    thread = threading.Thread(target=helper)
+    start_deaf_to_ctrl_c(thread)
+    thread.join()
+    assert len(masks) == 2 and all(signal.SIGINT in mask for mask in masks)
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # main: unchanged

@@ -26,6 +26,8 @@ values are :class:`ErrorKind`'s and only ever grow.
 from __future__ import annotations
 
 import enum
+import signal
+import threading
 from typing import ClassVar, Final
 
 EXIT_OK: Final = 0
@@ -164,6 +166,24 @@ class GitSkipped(GitError):
     """keyz deliberately did not commit (e.g. a merge is in progress)."""
 
 
+def start_deaf_to_ctrl_c(thread: threading.Thread) -> None:
+    """Start ``thread`` with SIGINT blocked in it (and in the threads it starts).
+
+    The kernel gives a process's signal to any thread that does not block it; a Ctrl-C
+    taken by a helper thread left the main thread asleep in a wait (up to the wait's end:
+    ``keyz demo --serve`` for a minute, a sync until its hung provider answered). Python
+    runs the handler in the main thread only, so only the main thread should receive it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        thread.start()  # this thread already blocks it, or is not keyz's to change
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 __all__ = [
     "EXIT_BUSY",
     "EXIT_FAILED",
@@ -187,4 +207,5 @@ __all__ = [
     "SidecarError",
     "StoreError",
     "UsageError",
+    "start_deaf_to_ctrl_c",
 ]

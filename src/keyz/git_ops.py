@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, cast
 
-from keyz.errors import BusyError, GitError, GitSkipped, KeyzError, UsageError
+from keyz.errors import BusyError, GitError, GitSkipped, KeyzError, UsageError, start_deaf_to_ctrl_c
 from keyz.redact import redact
 
 if TYPE_CHECKING:
@@ -106,9 +106,11 @@ def preload() -> None:
     last answers instead of adding to the run; the first use waits for it to finish.
     """
     if "git" not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module, args=("git",), name="keyz-git-import", daemon=True
-        ).start()
+        start_deaf_to_ctrl_c(
+            threading.Thread(
+                target=importlib.import_module, args=("git",), name="keyz-git-import", daemon=True
+            )
+        )
 
 
 def _open(root: Path) -> git.Repo | None:

@@ -22,7 +22,7 @@ import urllib.parse
 import warnings
 from typing import Final
 
-from keyz.errors import NotifyError
+from keyz.errors import NotifyError, start_deaf_to_ctrl_c
 from keyz.redact import REDACTOR, clean
 
 TIMEOUT: Final = 10.0  # seconds apprise may take to connect and to read, per channel
@@ -81,7 +81,7 @@ def send(
                     outcome.append(exc)
 
             worker = threading.Thread(target=deliver, name="keyz-notify", daemon=True)
-            worker.start()
+            start_deaf_to_ctrl_c(worker)
             worker.join(deadline)
             if not outcome:
                 raise NotifyError(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from keyz.errors import DecryptError, KeyzError, UsageError
+from keyz.errors import DecryptError, KeyzError, UsageError, start_deaf_to_ctrl_c
 from keyz.redact import REDACTOR
 
 if TYPE_CHECKING:
@@ -243,7 +243,9 @@ class _Workers:
         with self._lock:
             if self._started < self._size:
                 self._started += 1
-                threading.Thread(target=self._work, name="keyz-gpg", daemon=True).start()
+                start_deaf_to_ctrl_c(
+                    threading.Thread(target=self._work, name="keyz-gpg", daemon=True)
+                )
         return future
 
     def _work(self) -> None:
@@ -297,7 +299,7 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="keyz-gpg-watch")
                 self._thread.daemon = True
-                self._thread.start()
+                start_deaf_to_ctrl_c(self._thread)
             self._wake.notify()
 
     def _run(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import DecimalException
@@ -403,6 +404,10 @@ class _Run:
                     self.lanes[provider_id] = lane = _Lane(cap, clients, verify)
                     await lane.open()  # one now: a proxy setting httpx refuses stops the run here
                 loop = asyncio.get_running_loop()
+                # the writes' threads (asyncio.to_thread) never take a Ctrl-C meant for the loop
+                loop.set_default_executor(
+                    ThreadPoolExecutor(4, "keyz-write", initializer=_deaf_to_ctrl_c)
+                )
                 tasks = [loop.create_task(self.entry(entry)) for entry in interleave(entries)]
                 with _ctrl_c_ends(tasks) as interrupted:
                     try:
@@ -491,6 +496,12 @@ class _Run:
     def _write(self, result: EntryResult, new: sc.Sidecar, old: sc.Sidecar | None) -> None:
         result.sidecar = write(self.store.keyz_dir, new, old)
         result.changed = result.sidecar is new
+
+
+def _deaf_to_ctrl_c() -> None:
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from keyz.errors import start_deaf_to_ctrl_c
 from keyz.providers import get_provider
 
 
@@ -213,12 +214,14 @@ class Simulator:
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name="keyz-simulator",
-        ).start()
+        start_deaf_to_ctrl_c(  # its request threads inherit that: Ctrl-C goes to the main one
+            threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name="keyz-simulator",
+            )
+        )
         return self
 
     def _tls_context(self) -> ssl.SSLContext:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,7 @@ from keyz.demo.sandbox import (
     stop_agent,
 )
 from keyz.demo.simulator import Simulator
+from keyz.errors import start_deaf_to_ctrl_c
 from keyz.fields import format_time, utc_now
 from keyz.providers import all_providers
 
@@ -106,7 +108,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"json://127.0.0.1:{self.server.server_address[1]}/keyz"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        start_deaf_to_ctrl_c(threading.Thread(target=self.server.serve_forever, daemon=True))
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -285,8 +287,11 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say("# Every key gets its provider's demo account; keys never leave this machine.")
         say("# Serving until Ctrl-C.")
         try:
-            while not stop.wait(refresh):
-                open_accounts(simulator)  # quota windows and reset times move with the clock
+            due = time.monotonic() + refresh
+            while not stop.wait(0.25):  # short waits: a Ctrl-C is acted on at once
+                if time.monotonic() >= due:
+                    open_accounts(simulator)  # quota windows and reset times move with the clock
+                    due += refresh
         except KeyboardInterrupt:
             pass
         say("# Stopped.")
