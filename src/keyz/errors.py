@@ -166,6 +166,11 @@ class GitSkipped(GitError):
     """keyz deliberately did not commit (e.g. a merge is in progress)."""
 
 
+def deaf_to_ctrl_c() -> None:
+    """Block SIGINT in the calling thread (a thread pool's initializer): see below."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
 def start_deaf_to_ctrl_c(thread: threading.Thread) -> None:
     """Start ``thread`` with SIGINT blocked in it (and in the threads it starts).
 

@@ -34,6 +34,7 @@ from keyz.errors import (
     NetworkError,
     ParseError,
     UsageError,
+    deaf_to_ctrl_c,
 )
 from keyz.fields import in_future
 from keyz.fsutil import clean_stale_temp_files, safe_path
@@ -406,7 +407,7 @@ class _Run:
                 loop = asyncio.get_running_loop()
                 # the writes' threads (asyncio.to_thread) never take a Ctrl-C meant for the loop
                 loop.set_default_executor(
-                    ThreadPoolExecutor(4, "keyz-write", initializer=_deaf_to_ctrl_c)
+                    ThreadPoolExecutor(4, "keyz-write", initializer=deaf_to_ctrl_c)
                 )
                 tasks = [loop.create_task(self.entry(entry)) for entry in interleave(entries)]
                 with _ctrl_c_ends(tasks) as interrupted:
@@ -496,12 +497,6 @@ class _Run:
     def _write(self, result: EntryResult, new: sc.Sidecar, old: sc.Sidecar | None) -> None:
         result.sidecar = write(self.store.keyz_dir, new, old)
         result.changed = result.sidecar is new
-
-
-def _deaf_to_ctrl_c() -> None:
-    import signal
-
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager

@@ -191,12 +191,20 @@ class _Protocol(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+    async def until(
+        self, ready: Callable[[], bool], timeout: float | None, late: type[Exception]
+    ) -> None:
+        """Wait until ``ready()`` or the connection ended; ``late`` after ``timeout`` s."""
         try:
-            await self._waiter
-        finally:
-            self._waiter = None
+            async with asyncio.timeout(timeout):
+                while not ready() and not self.ended:
+                    self._waiter = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._waiter
+                    finally:
+                        self._waiter = None
+        except TimeoutError:
+            raise late(f"no progress within {timeout} s") from None
 
     def take(self, max_bytes: int) -> bytes:
         data = bytes(self.buffer[:max_bytes])
@@ -231,12 +239,7 @@ class _Stream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
-        try:
-            async with asyncio.timeout(timeout):
-                while not protocol.buffer and not protocol.ended:
-                    await protocol.wait()
-        except TimeoutError:
-            raise httpcore.ReadTimeout("timed out waiting for data") from None
+        await protocol.until(lambda: bool(protocol.buffer), timeout, httpcore.ReadTimeout)
         if protocol.buffer:
             return protocol.take(max_bytes)
         if protocol.error is not None:
@@ -250,12 +253,7 @@ class _Stream(httpcore.AsyncNetworkStream):
         if protocol.ended or self._transport.is_closing():
             raise httpcore.WriteError("the connection is closed") from protocol.error
         self._transport.write(buffer)
-        try:
-            async with asyncio.timeout(timeout):
-                while not protocol.can_write and not protocol.ended:
-                    await protocol.wait()
-        except TimeoutError:
-            raise httpcore.WriteTimeout("timed out sending") from None
+        await protocol.until(lambda: protocol.can_write, timeout, httpcore.WriteTimeout)
         if protocol.error is not None:
             raise httpcore.WriteError(str(protocol.error)) from protocol.error
 
