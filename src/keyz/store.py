@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 GPG_TIMEOUT: Final = 30.0  # seconds; a gpg that takes longer is killed and reported
 # gpg processes at a time: each keeps a core busy, and six did worse than four on two cores
 DECRYPT_WORKERS: Final = 4
+GPG_NICENESS: Final = 10  # gpg's priority below keyz's own (see _lower_priority)
 T = TypeVar("T")
 _HINT_LINE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*?)\s*$")
 _FORBIDDEN_CHARS: Final = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -345,6 +346,20 @@ class _Processes:
                 process.kill()
 
 
+def _lower_priority(pid: int) -> None:
+    """Run gpg :data:`GPG_NICENESS` below keyz itself, as ``nice`` would.
+
+    A sync decrypts four entries at a time on every core while one thread of keyz sends
+    the requests and reads the answers: at the same priority, the scheduler gave that thread
+    a fifth of the machine, and every answer waited for it (a 100-entry sync 1.45 s → 1.20 s
+    on two cores; 1,000 entries 7.3 s → 6.9 s). Decryption takes what the event loop leaves,
+    which is most of it. Where the system refuses, gpg keeps keyz's priority.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # exited already; no setpriority here
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, own + GPG_NICENESS))
+
+
 def _make_gpg(processes: _Processes) -> gnupg.GPG:
     import gnupg
 
@@ -357,6 +372,7 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
 
         def _open_subprocess(self, args: list[str], passphrase: bool = False) -> Any:
             process = super()._open_subprocess(args, passphrase)
+            _lower_priority(process.pid)
             processes.add(process)
             _WATCHDOG.watch(process, self._kill)
             return process
