@@ -221,3 +221,39 @@ def test_a_server_that_does_not_speak_tls_is_not_called_a_certificate_problem(
     (line,) = result.stderr.splitlines()
     assert "the TLS handshake with 127.0.0.1:" in line and "Is it an https server?" in line
     assert "certificate" not in line
+
+
+def test_a_cookie_one_key_got_never_rides_on_another_keys_request(
+    make_sandbox: MakeStore, simulator: Simulator
+) -> None:
+    """Providers behind a CDN set cookies (Cloudflare's __cf_bm). Sent back with the next
+    entry's request on the same connection, they would tie two accounts' keys together at
+    the provider; keyz keeps no cookie at all."""
+    other = "sk-" + "7" * 32
+    sandbox = make_sandbox({"api/a": f"{CANARY}\n", "api/b": f"{other}\n"})
+    sandbox.env.update(simulator.env("deepseek"))
+    body = {
+        "is_available": True,
+        "balance_infos": [
+            {
+                "currency": "CNY",
+                "total_balance": "5.00",
+                "granted_balance": "0.00",
+                "topped_up_balance": "5.00",
+            }
+        ],
+    }
+    cookie = {"Set-Cookie": "__cf_bm=a1b2c3; Path=/; Secure; HttpOnly"}
+    simulator.fail(CANARY, Answer(200, body, cookie))
+    simulator.fail(other, Answer(200, body, cookie))
+    keyz_dir = sandbox.store / ".keyz"
+    init_keyz_dir(keyz_dir)
+    for name in ("api/a", "api/b"):
+        set_entry(keyz_dir, EntryConfig(name, "deepseek"))
+    with (keyz_dir / "config.toml").open("a") as config:  # one connection: b's request follows a's
+        config.write("\n[providers.deepseek]\nconcurrency = 1\n")
+    result = sandbox.keyz("sync")
+    assert result.returncode == 0, result.stderr
+    asked = [r for r in simulator.requests if r.path.endswith("/user/balance")]
+    assert len(asked) == 2
+    assert [r.headers.get("Cookie") for r in asked] == [None, None]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import json
 import os
 import random
@@ -358,6 +359,19 @@ class _Transport(httpx.AsyncHTTPTransport):
         )
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing. A cookie one key's answer sets (a CDN's __cf_bm, a
+    session) would otherwise go back with the next request on that client, made with another
+    entry's key: two accounts tied together at the provider. keyz needs no cookie, and
+    httpx's parsing of each answer's cookies was ~10 % of a request's CPU."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
 class HttpClient:
     """One AsyncClient for a whole sync; every provider GET goes through :meth:`get_json`."""
 
@@ -389,6 +403,7 @@ class HttpClient:
             )
             client = httpx.AsyncClient(
                 verify=verify,
+                cookies=_NoCookies(),
                 follow_redirects=False,
                 timeout=REQUEST_TIMEOUT,
                 # exactly what _read_capped decodes, whatever else this install could
