@@ -286,34 +286,32 @@ def _sync_entries(
 ) -> list[EntryResult]:
     states = load_state(store.keyz_dir)  # an unreadable state file stops us before any network work
     run = _Run(store, config, states, on_result, git_mode)
-    to_fetch: list[EntryConfig] = []
+    known: list[EntryConfig] = []
     from keyz.providers import get_provider
 
     for entry in entries:
         result = run.results[entry.name] = EntryResult(entry.name, entry.provider)
         try:
-            run.olds[entry.name] = result.sidecar = sc.read_entry(store.keyz_dir, entry.name)
             get_provider(entry.provider)
         except UsageError as exc:  # a hand-edited config: this entry only, the others go on
             result.error = ConfigError(f"[entries.{entry.name!r}] in config.toml: {exc}")
-        except KeyzError as exc:  # corrupt or newer: report, never overwrite
-            result.error = exc
+            if on_result is not None:
+                on_result(result)
         else:
-            to_fetch.append(entry)
-            continue
-        if on_result is not None:
-            on_result(result)
-
-    early = len(entries) - len(to_fetch)  # already done (failed): counted, so the total is all
-    counted: Progress | None = (
-        (lambda done, total, waiting: progress(done + early, total + early, waiting))
-        if progress
-        else None
-    )
+            known.append(entry)
     try:
+        run.start(known)  # gpg works while the sidecars are read and the HTTP stack set up
+        to_fetch = run.read_sidecars(known)
+        early = len(entries) - len(to_fetch)  # done (failed): counted, so the total is all
+        counted: Progress | None = (
+            (lambda done, total, waiting: progress(done + early, total + early, waiting))
+            if progress
+            else None
+        )
         if to_fetch:
-            run.start(to_fetch)  # gpg works while the HTTP stack is imported and set up
             asyncio.run(run.all(to_fetch, counted))
+        else:
+            store.close()  # nothing to fetch: no gpg may outlive the run
     except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
         store.close()  # the gpg processes still running
         save_state(store.keyz_dir, states)
@@ -370,6 +368,33 @@ class _Run:
         except BaseException:
             self.store.close()
             raise
+
+    def read_sidecars(self, entries: list[EntryConfig]) -> list[EntryConfig]:
+        """Each entry's sidecar as it is before the run; the entries to fetch. One that is
+        corrupt or newer than this keyz is reported and never overwritten: its key, being
+        decrypted already, is dropped unused."""
+        to_fetch: list[EntryConfig] = []
+        try:
+            for entry in entries:
+                result = self.results[entry.name]
+                try:
+                    self.olds[entry.name] = result.sidecar = sc.read_entry(
+                        self.store.keyz_dir, entry.name
+                    )
+                except KeyzError as exc:
+                    result.error = exc
+                    decrypting = self.decrypting.get(entry.name)
+                    if decrypting is not None and not isinstance(decrypting, KeyzError):
+                        decrypting.cancel()  # not started yet: it never will be
+                    self.decrypting[entry.name] = exc
+                    if self.on_result is not None:
+                        self.on_result(result)
+                else:
+                    to_fetch.append(entry)
+        except BaseException:
+            self.store.close()
+            raise
+        return to_fetch
 
     def preflight(self, entry: EntryConfig) -> None:
         """What must hold before an entry's key is decrypted: its options, and that the
