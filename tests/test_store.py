@@ -263,8 +263,8 @@ def test_gpg_decrypts_quietly_and_asks_again_only_to_explain_a_failure(
     monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
     store = PassStore(sandbox.store)
     assert store.decrypt("a").value == "secret-value-0000"
-    decrypts = [line for line in log.read_text().splitlines() if "--decrypt" in line]
-    assert len(decrypts) == 1 and "--quiet" in decrypts[0].split()
+    first = [line.split() for line in log.read_text().splitlines() if "--decrypt" in line]
+    assert len(first) == 1 and "--quiet" in first[0]
     with pytest.raises(DecryptError, match="not a gpg-encrypted file"):
         store.decrypt("junk")
     decrypts = [line.split() for line in log.read_text().splitlines() if "--decrypt" in line]
