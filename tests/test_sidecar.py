@@ -386,3 +386,20 @@ def test_the_bounds_themselves_are_read_and_written_exactly() -> None:
 def test_out_of_bound_figures_never_make_a_sidecar(figure: str) -> None:
     with pytest.raises(ValueError, match="digits"):
         sc.Balance(currency="USD", remaining=Decimal(figure))
+
+
+def test_the_commit_message_reads_back_only_what_the_run_did_not_write(tmp_path: Path) -> None:
+    from keyz.ledger import commit_message
+
+    written = make()
+    other = make(entry="api/other")
+    for sidecar in (written, other):
+        path = tmp_path / f".keyz/entries/{sidecar.entry}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(sc.dumps(sidecar))
+    paths = [f".keyz/entries/{written.entry}.json", f".keyz/entries/{other.entry}.json"]
+    from_disk = commit_message(tmp_path, paths)
+    assert commit_message(tmp_path, paths, {paths[0]: written}) == from_disk
+    (tmp_path / paths[0]).unlink()  # what the run wrote is taken as it is, not read back
+    assert commit_message(tmp_path, paths, {paths[0]: written}) == from_disk
+    assert "api/other: removed" not in from_disk and from_disk.startswith("keyz: sync 2 entries")

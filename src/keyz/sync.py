@@ -267,7 +267,12 @@ def git_step(store: PassStore, repo: GitRepo, result: SyncResult) -> None:
                     "staged keyz's files only; note that pass commits the whole index on its next change"
                 )
         else:
-            result.commit = repo.commit(lambda paths: commit_message(store.root, paths))
+            written = {
+                f".keyz/entries/{entry.entry}.json": entry.sidecar
+                for entry in result.entries
+                if entry.changed and entry.sidecar is not None
+            }
+            result.commit = repo.commit(lambda paths: commit_message(store.root, paths, written))
             result.warnings.extend(result.commit.warnings)
     except KeyzError as exc:
         result.git_error = exc
