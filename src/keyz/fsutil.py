@@ -34,15 +34,15 @@ def safe_path(keyz_dir: Path, path: Path, error: type[KeyzError] = KeyzError) ->
 
     What does not exist yet is fine: keyz creates it as a real file or directory.
     """
-    parts = path.relative_to(keyz_dir).parts
-    for depth in range(len(parts) + 1):
-        current = keyz_dir.joinpath(*parts[:depth])
+    current = os.fspath(keyz_dir)  # strings: pathlib's joins were most of its cost
+    for part in ("", *path.relative_to(keyz_dir).parts):
+        current = os.path.join(current, part) if part else current
         try:
             mode = os.lstat(current).st_mode
         except OSError:  # missing, or not a directory: nothing below exists to follow
             break  # (and the open or write that follows reports any other problem)
         if stat.S_ISLNK(mode):
-            raise error(not_followed(current))
+            raise error(not_followed(Path(current)))
     return path
 
 
