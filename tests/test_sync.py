@@ -147,6 +147,43 @@ def test_a_hand_written_entry_with_an_unknown_provider_fails_alone(two_keys: San
     assert sidecar(two_keys, "api/deepseek").is_file()
 
 
+def test_an_entry_with_an_unknown_provider_still_shows_its_last_good_figures(
+    two_keys: Sandbox,
+) -> None:
+    """Its sidecar is read as every other entry's: the row says 'FAILED (last good: ...)',
+    `--json` gives the file's figures as `sidecar`, and a corrupt sidecar is still the error
+    named (it is what blocks the entry), as before issue 20."""
+    assert sync(two_keys).entries[0].error is None
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.write_text(config.read_text().replace('provider = "deepseek"', 'provider = "gone"'))
+    entry = sync(two_keys).entries[0]
+    assert str(entry.error).startswith("[entries.'api/deepseek'] in config.toml: unknown provider")
+    assert entry.sidecar is not None and entry.sidecar.balances, "the last good figures"
+    shown = two_keys.keyz("sync")
+    assert shown.returncode == 1
+    assert "FAILED (last good: CNY 110.00" in shown.stdout, shown.stdout
+    document = json.loads(two_keys.keyz("sync", "--json").stdout)
+    assert document["entries"][0]["sidecar"]["balances"][0]["remaining"] == "110.00"
+    sidecar(two_keys, "api/deepseek").write_text("{")
+    entry = sync(two_keys).entries[0]
+    assert "is not valid JSON" in str(entry.error) and entry.error.kind == "sidecar"
+
+
+def test_entries_that_fail_before_any_request_are_reported_in_entry_order(
+    two_keys: Sandbox,
+) -> None:
+    """On a terminal each row is printed as its entry is done: the entries that fail before
+    anything is fetched (a corrupt sidecar, an unknown provider) come in the config's order."""
+    sidecar(two_keys, "api/deepseek").parent.mkdir(parents=True, exist_ok=True)
+    sidecar(two_keys, "api/deepseek").write_text("{")
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.write_text(config.read_text().replace('provider = "openrouter"', 'provider = "gone"'))
+    store = PassStore(two_keys.store)
+    seen: list[str] = []
+    run_sync(store, load_config(store.keyz_dir), on_result=lambda r: seen.append(r.entry))
+    assert seen == ["api/deepseek", "api/openrouter"]
+
+
 def test_the_per_entry_deadline_bounds_a_hanging_provider(
     two_keys: Sandbox, simulator: Simulator
 ) -> None:

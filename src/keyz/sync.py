@@ -295,13 +295,11 @@ def _sync_entries(
             get_provider(entry.provider)
         except UsageError as exc:  # a hand-edited config: this entry only, the others go on
             result.error = ConfigError(f"[entries.{entry.name!r}] in config.toml: {exc}")
-            if on_result is not None:
-                on_result(result)
         else:
             known.append(entry)
     try:
         run.start(known)  # gpg works while the sidecars are read and the HTTP stack set up
-        to_fetch = run.read_sidecars(known)
+        to_fetch = run.read_sidecars(entries)
         early = len(entries) - len(to_fetch)  # done (failed): counted, so the total is all
         counted: Progress | None = (
             (lambda done, total, waiting: progress(done + early, total + early, waiting))
@@ -370,9 +368,11 @@ class _Run:
             raise
 
     def read_sidecars(self, entries: list[EntryConfig]) -> list[EntryConfig]:
-        """Each entry's sidecar as it is before the run; the entries to fetch. One that is
-        corrupt or newer than this keyz is reported and never overwritten: its key, being
-        decrypted already, is dropped unused."""
+        """Each entry's sidecar as it is before the run; the entries to fetch, in order. One
+        that is corrupt or newer than this keyz is reported (before any other problem of that
+        entry) and never overwritten: its key, being decrypted already, is dropped unused. An
+        entry that failed already (an unknown provider) keeps its last good figures to show.
+        Those reported here are reported in ``entries``' order, as the rows on a terminal."""
         to_fetch: list[EntryConfig] = []
         try:
             for entry in entries:
@@ -387,10 +387,12 @@ class _Run:
                     if decrypting is not None and not isinstance(decrypting, KeyzError):
                         decrypting.cancel()  # not started yet: it never will be
                     self.decrypting[entry.name] = exc
-                    if self.on_result is not None:
-                        self.on_result(result)
                 else:
-                    to_fetch.append(entry)
+                    if result.error is None:
+                        to_fetch.append(entry)
+                        continue
+                if self.on_result is not None:
+                    self.on_result(result)
         except BaseException:
             self.store.close()
             raise
