@@ -271,10 +271,6 @@ def _agents(home: Path) -> list[int]:
     ]
 
 
-def _niceness(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_the_gpg_agent_a_sync_starts_keeps_the_users_priority(
     make_sandbox: MakeStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

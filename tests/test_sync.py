@@ -219,7 +219,8 @@ def test_an_entry_with_an_unknown_provider_still_shows_its_last_good_figures(
     assert document["entries"][0]["sidecar"]["balances"][0]["remaining"] == "110.00"
     sidecar(two_keys, "api/deepseek").write_text("{")
     entry = sync(two_keys).entries[0]
-    assert "is not valid JSON" in str(entry.error) and entry.error.kind == "sidecar"
+    assert entry.error is not None and entry.error.kind == "sidecar"
+    assert "is not valid JSON" in str(entry.error)
 
 
 def test_entries_that_fail_before_any_request_are_reported_in_entry_order(
