@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shutil
 import signal
 import subprocess
 import threading
@@ -398,3 +399,122 @@ def test_keyz_helper_threads_leave_ctrl_c_to_the_main_thread() -> None:
     thread.join()
     assert len(masks) == 2 and all(signal.SIGINT in mask for mask in masks)
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # main: unchanged
+
+
+def _thousand_entries(two_keys: Sandbox) -> list[str]:
+    """1,000 tracked deepseek entries (one ciphertext copied: the same key), each with a
+    sidecar: reading them takes ~0.1 s, the window a Ctrl-C is tested in."""
+    synced = two_keys.keyz("sync", "api/deepseek")
+    assert synced.returncode == 0, synced.stderr
+    keyz_dir = two_keys.store / ".keyz"
+    template = (keyz_dir / "entries" / "api" / "deepseek.json").read_text()
+    names = [f"many/e{i:04d}" for i in range(1000)]
+    (two_keys.store / "many").mkdir()
+    (keyz_dir / "entries" / "many").mkdir()
+    ciphertext = (two_keys.store / "api" / "deepseek.gpg").read_bytes()
+    config = keyz_dir / "config.toml"
+    lines = [config.read_text()]
+    for name in names:
+        (two_keys.store / f"{name}.gpg").write_bytes(ciphertext)
+        (keyz_dir / "entries" / f"{name}.json").write_text(
+            template.replace('"api/deepseek"', f'"{name}"')
+        )
+        lines.append(f'\n[entries."{name}"]\nprovider = "deepseek"\n')
+    config.write_text("".join(lines))
+    return names
+
+
+def test_ctrl_c_while_the_sidecars_are_read_exits_130_and_stops_every_gpg(
+    two_keys: Sandbox, simulator: Simulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Decryptions are submitted before the sidecars are read (issue 20): a Ctrl-C landing
+    in that loop (here: on the 500th file) is the interrupted message, the state is saved,
+    nothing is written, and no decryption goes on or starts after the run."""
+    from keyz import sidecar as sc
+    from keyz.config import load_config
+    from keyz.errors import Interrupted
+    from keyz.store import PassStore
+    from keyz.sync import run_sync
+
+    names = _thousand_entries(two_keys)
+    real = shutil.which("gpg2") or shutil.which("gpg")
+    fake, log = tmp_path / "bin", tmp_path / "gpg-started"
+    fake.mkdir()
+    for name in ("gpg", "gpg2"):  # each gpg says when it starts
+        (fake / name).write_text(f'#!/bin/sh\ndate +%s.%N >> "{log}"\nexec "{real}" "$@"\n')
+        (fake / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    read, calls = sc.read_entry, []
+
+    def interrupted_at_500(keyz_dir: Path, entry: str) -> object:
+        calls.append(entry)
+        if len(calls) == 500:
+            raise KeyboardInterrupt
+        return read(keyz_dir, entry)
+
+    monkeypatch.setattr(sc, "read_entry", interrupted_at_500)
+    store = PassStore(two_keys.store)
+    config = load_config(store.keyz_dir)
+    before = {p: p.stat().st_mtime_ns for p in (store.keyz_dir / "entries").rglob("*.json")}
+    simulator.requests.clear()
+    with pytest.raises(Interrupted, match=r"^interrupted; no sidecar was written$"):
+        run_sync(store, config, ["api/openrouter", *names])
+    assert simulator.requests == []
+    assert before == {p: p.stat().st_mtime_ns for p in (store.keyz_dir / "entries").rglob("*.json")}
+    returned = time.time()
+    time.sleep(0.5)  # what the decryption threads would do meanwhile
+    started = [float(at) for at in log.read_text().split()]
+    assert started and [at for at in started if at > returned] == [], "gpg started after"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ctrl_c_at_any_moment_of_a_1000_entry_start_exits_130_and_leaves_no_gpg(
+    two_keys: Sandbox, simulator: Simulator, tmp_path: Path
+) -> None:
+    """SIGINT at ten moments from the first gpg keyz starts (decryptions submitted, sidecars
+    read, HTTP set up, first requests): always 130, a 'keyz: interrupted' line, no
+    traceback, and no gpg keyz started still running once it exited. (Earlier, during
+    Python's own imports, a Ctrl-C is Python's, as it always was.)"""
+    import shutil
+
+    _thousand_entries(two_keys)
+    real = shutil.which("gpg2") or shutil.which("gpg")
+    fake, pids = tmp_path / "bin", tmp_path / "gpg-pids"
+    fake.mkdir()
+    for name in ("gpg", "gpg2"):
+        (fake / name).write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nexec "{real}" "$@"\n')
+        (fake / name).chmod(0o755)
+    env = {**two_keys.env, "PATH": f"{fake}:{os.environ['PATH']}"}
+    for delay in [0.02 * i for i in range(10)]:
+        pids.write_text("")
+        sync = subprocess.Popen(
+            [KEYZ, "sync"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not pids.read_text() and time.monotonic() < deadline:
+                time.sleep(0.002)
+            time.sleep(delay)
+            sync.send_signal(signal.SIGINT)
+            out, err = sync.communicate(timeout=30)
+        finally:
+            sync.kill()
+        if sync.returncode == 1:  # it finished first: nothing to interrupt
+            continue
+        assert sync.returncode == 130, (delay, err[-2000:])
+        assert "Traceback" not in err and CANARY not in out + err
+        assert err.splitlines()[-1].startswith("keyz: interrupted"), (delay, err[-500:])
+        left = []
+        for pid in pids.read_text().split():
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                left.append(pid)
+        assert left == [], f"gpg still running after a Ctrl-C at {delay:.2f}s"

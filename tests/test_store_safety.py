@@ -284,3 +284,104 @@ def test_the_temp_file_a_killed_write_leaves_is_one_keyz_cleans(tmp_path: Path) 
     assert clean_stale_temp_files(keyz_dir) == []  # young: it may be another keyz's write
     assert clean_stale_temp_files(keyz_dir, now=time.time() + 120) == left
     assert list(target.parent.iterdir()) == []
+
+
+THREE_KEYS = {"api/a": "sk-" + "a1" * 16, "api/b": "sk-" + "b2" * 16, "api/c": "sk-" + "c3" * 16}
+REFUSED = {
+    "corrupt": "is not valid JSON (Expecting value: line 1 column 32 (char 31)); fix or delete "
+    "it (keyz will not overwrite a file it cannot read)",
+    "newer": "has schema_version 9, written by a newer keyz; upgrade keyz (this one knows up "
+    "to version 3). The file was left untouched.",
+    "symlink": f"is a symlink, {NOT_FOLLOWED} (nothing under .keyz/ may lead elsewhere); "
+    "replace it with the real file or directory",
+    "directory": "is not a regular file (a directory, FIFO or device), keyz will not read it; "
+    "put the real file there, or remove it",
+    "fifo": "is not a regular file (a directory, FIFO or device), keyz will not read it; put "
+    "the real file there, or remove it",
+    "10 MB": "is larger than 1048576 bytes, far more than keyz writes; is it the right file?",
+}
+
+
+def _spoil(path: Path, how: str, outside: Path) -> None:
+    if how == "corrupt":
+        path.write_text('{"schema_version": 1, "entry": ')
+    elif how == "newer":
+        path.write_text('{"schema_version": 9}\n')
+    elif how == "symlink":
+        outside.write_bytes(path.read_bytes())
+        path.unlink()
+        path.symlink_to(outside)
+    elif how == "directory":
+        path.unlink()
+        path.mkdir()
+    elif how == "fifo":
+        path.unlink()
+        os.mkfifo(path)
+    else:
+        path.write_bytes(b" " * (10 << 20))
+
+
+def _gpg_running(pids: list[int]) -> list[int]:
+    running = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.append(pid)
+    return running
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("how", list(REFUSED))
+@pytest.mark.parametrize("spoilt", [("api/b",), ("api/a", "api/b", "api/c"), ("only api/b",)])
+def test_a_refused_sidecar_sends_nothing_with_its_key_and_leaves_no_gpg(
+    make_sandbox: MakeStore,
+    simulator: Simulator,
+    tmp_path: Path,
+    how: str,
+    spoilt: tuple[str, ...],
+) -> None:
+    """Its key is being decrypted when the sidecar is read (issue 20): the entry is reported
+    as before, its key goes nowhere, its file stays as it was, the others sync, and no gpg
+    outlives keyz (each gpg keyz starts writes its pid; a decryption takes 0.3 s longer)."""
+    sandbox = make_sandbox({name: f"{key}\n" for name, key in THREE_KEYS.items()})
+    sandbox.env.update(simulator.env("deepseek"))
+    keyz_dir = sandbox.store / ".keyz"
+    from keyz.config import EntryConfig, init_keyz_dir, set_entry
+
+    init_keyz_dir(keyz_dir)
+    for name, key in THREE_KEYS.items():
+        set_entry(keyz_dir, EntryConfig(name, "deepseek"))
+        simulator.deepseek(key, [("CNY", "1.00", "0.00", "1.00")])
+    synced(sandbox)
+    names = ("api/b",) if spoilt == ("only api/b",) else ()
+    spoilt = ("api/b",) if names else spoilt
+    for name in spoilt:
+        _spoil(keyz_dir / "entries" / f"{name}.json", how, tmp_path / f"{name[4:]}-outside.json")
+    before = {p: (p.is_symlink(), p.is_dir()) for p in (keyz_dir / "entries").rglob("*")}
+    real = shutil.which("gpg2") or shutil.which("gpg")
+    fake, pids = tmp_path / "bin", tmp_path / "gpg-pids"
+    fake.mkdir()
+    script = (
+        f'#!/bin/sh\necho $$ >> "{pids}"\ncase "$*" in *--decrypt*) sleep 0.3;; esac\n'
+        f'exec "{real}" "$@"\n'
+    )
+    for name in ("gpg", "gpg2"):
+        (fake / name).write_text(script)
+        (fake / name).chmod(0o755)
+    simulator.requests.clear()
+    result = sandbox.keyz("sync", *names, env={"PATH": f"{fake}:{os.environ['PATH']}"})
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"keyz: {name}: {keyz_dir / 'entries' / name}.json {REFUSED[how]}" for name in spoilt
+    ]
+    spoilt_keys = {THREE_KEYS[name] for name in spoilt}
+    sent = [r.token or "" for r in simulator.requests]
+    assert not spoilt_keys & set(sent)
+    assert sorted(sent) == sorted(THREE_KEYS[n] for n in (names or THREE_KEYS) if n not in spoilt)
+    after = {p: (p.is_symlink(), p.is_dir()) for p in (keyz_dir / "entries").rglob("*")}
+    assert after == before  # nothing written in place of a refused file, nothing left beside
+    started = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
+    assert _gpg_running(started) == []

@@ -1,8 +1,11 @@
 """run_sync against a real pass store, real gpg and the loopback simulator."""
 
+import contextlib
 import json
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -119,6 +122,56 @@ def test_a_corrupt_sidecar_is_reported_and_never_overwritten(
     )
 
 
+def _gpg_spawns_logged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """gpg on PATH logs '<pid> <time>' as it starts (a decryption then takes 1 s), and keyz
+    takes 0.3 s to register each gpg it starts: the window in which keyz could exit and leave
+    that gpg running is wide open."""
+    from keyz import store as store_module
+
+    real = shutil.which("gpg2") or shutil.which("gpg")
+    log, fake = tmp_path / "gpg-started", tmp_path / "bin"
+    fake.mkdir()
+    script = (
+        f'#!/bin/sh\necho "$$ $(date +%s.%N)" >> "{log}"\n'
+        f'case "$*" in *--decrypt*) sleep 1;; esac\nexec "{real}" "$@"\n'
+    )
+    for name in ("gpg", "gpg2"):
+        (fake / name).write_text(script)
+        (fake / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    add = store_module._Processes.add
+
+    def slow_add(self: object, process: object) -> None:
+        time.sleep(0.3)
+        add(self, process)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module._Processes, "add", slow_add)
+    return log
+
+
+@pytest.mark.parametrize("names", [(), ("api/deepseek",)])
+def test_a_key_dropped_with_its_sidecar_leaves_no_gpg_behind(
+    two_keys: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, names: tuple[str, ...]
+) -> None:
+    """Every sidecar corrupt (or the one entry named): nothing is fetched, and the run ends
+    only once no thread of it can still start a gpg. (A keyz exiting while a worker thread
+    was between starting gpg and registering it left that gpg running after keyz.)"""
+    for entry in ("api/deepseek", "api/openrouter"):
+        sidecar(two_keys, entry).parent.mkdir(parents=True, exist_ok=True)
+        sidecar(two_keys, entry).write_text("{")
+    log = _gpg_spawns_logged(tmp_path, monkeypatch)
+    result = sync(two_keys, *names)
+    returned = time.time()
+    assert all("is not valid JSON" in str(e.error) for e in result.entries)
+    time.sleep(1.5)  # what a thread left running would do meanwhile
+    started = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+    assert [float(at) for _, at in started if float(at) > returned] == [], "gpg started after"
+    for pid, _ in started:
+        with contextlib.suppress(FileNotFoundError):
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            assert state == "Z", f"gpg {pid} still running"
+
+
 def test_a_sidecar_from_a_newer_keyz_is_refused_and_untouched(two_keys: Sandbox) -> None:
     path = sidecar(two_keys, "api/deepseek")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +198,44 @@ def test_a_hand_written_entry_with_an_unknown_provider_fails_alone(two_keys: San
     )
     assert errors["api/deepseek"] is None and errors["api/openrouter"] is None
     assert sidecar(two_keys, "api/deepseek").is_file()
+
+
+def test_an_entry_with_an_unknown_provider_still_shows_its_last_good_figures(
+    two_keys: Sandbox,
+) -> None:
+    """Its sidecar is read as every other entry's: the row says 'FAILED (last good: ...)',
+    `--json` gives the file's figures as `sidecar`, and a corrupt sidecar is still the error
+    named (it is what blocks the entry), as before issue 20."""
+    assert sync(two_keys).entries[0].error is None
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.write_text(config.read_text().replace('provider = "deepseek"', 'provider = "gone"'))
+    entry = sync(two_keys).entries[0]
+    assert str(entry.error).startswith("[entries.'api/deepseek'] in config.toml: unknown provider")
+    assert entry.sidecar is not None and entry.sidecar.balances, "the last good figures"
+    shown = two_keys.keyz("sync")
+    assert shown.returncode == 1
+    assert "FAILED (last good: CNY 110.00" in shown.stdout, shown.stdout
+    document = json.loads(two_keys.keyz("sync", "--json").stdout)
+    assert document["entries"][0]["sidecar"]["balances"][0]["remaining"] == "110.00"
+    sidecar(two_keys, "api/deepseek").write_text("{")
+    entry = sync(two_keys).entries[0]
+    assert entry.error is not None and entry.error.kind == "sidecar"
+    assert "is not valid JSON" in str(entry.error)
+
+
+def test_entries_that_fail_before_any_request_are_reported_in_entry_order(
+    two_keys: Sandbox,
+) -> None:
+    """On a terminal each row is printed as its entry is done: the entries that fail before
+    anything is fetched (a corrupt sidecar, an unknown provider) come in the config's order."""
+    sidecar(two_keys, "api/deepseek").parent.mkdir(parents=True, exist_ok=True)
+    sidecar(two_keys, "api/deepseek").write_text("{")
+    config = two_keys.store / ".keyz" / "config.toml"
+    config.write_text(config.read_text().replace('provider = "openrouter"', 'provider = "gone"'))
+    store = PassStore(two_keys.store)
+    seen: list[str] = []
+    run_sync(store, load_config(store.keyz_dir), on_result=lambda r: seen.append(r.entry))
+    assert seen == ["api/deepseek", "api/openrouter"]
 
 
 def test_the_per_entry_deadline_bounds_a_hanging_provider(

@@ -151,6 +151,7 @@ class PassStore:
             result = gpg.decrypt_file(str(path), extra_args=["--pinentry-mode", "error"])
         if not result.ok:
             raise DecryptError(_explain_failure(result, gpg, name, prompted=not pinentry))
+        gpg.agent_up = True
         try:
             text = result.data.decode("utf-8")  # str(result) would decode as latin-1
         except UnicodeDecodeError:
@@ -359,6 +360,10 @@ def _lower_priority(pid: int) -> None:
     a fifth of the machine, and every answer waited for it (a 100-entry sync 1.45 s → 1.20 s
     on two cores; 1,000 entries 7.3 s → 6.9 s). Decryption takes what the event loop leaves,
     which is most of it. Where the system refuses, gpg keeps keyz's priority.
+
+    Only once a decryption has succeeded (``TimedGPG.agent_up``): a gpg that finds no
+    gpg-agent starts one, which inherits gpg's priority and outlives keyz, serving every
+    later pass, signature and ssh login at nice +10 (and no user can lower it back).
     """
     with contextlib.suppress(OSError, AttributeError):  # exited already; no setpriority here
         own = os.getpriority(os.PRIO_PROCESS, 0)
@@ -373,11 +378,15 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
 
         def __init__(self, **kwargs: Any) -> None:
             self.timed_out: set[int] = set()  # set before gpg --list-config runs in __init__
+            # a decryption succeeded, so gpg-agent runs: no later gpg starts it (and gives it
+            # its own lower priority, _lower_priority)
+            self.agent_up = False
             super().__init__(**kwargs)
 
         def _open_subprocess(self, args: list[str], passphrase: bool = False) -> Any:
             process = super()._open_subprocess(args, passphrase)
-            _lower_priority(process.pid)
+            if self.agent_up:
+                _lower_priority(process.pid)
             processes.add(process)
             _WATCHDOG.watch(process, self._kill)
             return process

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import DecimalException
@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from keyz.providers.http import HttpClient
 
 Progress = Callable[[int, int, str | None], None]  # done, total, slowest provider still pending
+# seconds a run's end waits for its decryption threads once their gpg are killed (_Run.settle);
+# they take milliseconds
+SETTLE_TIMEOUT = 2.0
 
 
 @dataclass
@@ -300,13 +303,11 @@ def _sync_entries(
             get_provider(entry.provider)
         except UsageError as exc:  # a hand-edited config: this entry only, the others go on
             result.error = ConfigError(f"[entries.{entry.name!r}] in config.toml: {exc}")
-            if on_result is not None:
-                on_result(result)
         else:
             known.append(entry)
     try:
         run.start(known)  # gpg works while the sidecars are read and the HTTP stack set up
-        to_fetch = run.read_sidecars(known)
+        to_fetch = run.read_sidecars(entries)
         early = len(entries) - len(to_fetch)  # done (failed): counted, so the total is all
         counted: Progress | None = (
             (lambda done, total, waiting: progress(done + early, total + early, waiting))
@@ -315,10 +316,8 @@ def _sync_entries(
         )
         if to_fetch:
             asyncio.run(run.all(to_fetch, counted))
-        else:
-            store.close()  # nothing to fetch: no gpg may outlive the run
     except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
-        store.close()  # the gpg processes still running
+        run.settle()  # the gpg processes still running
         save_state(store.keyz_dir, states)
         written = [
             sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
@@ -326,6 +325,8 @@ def _sync_entries(
             if r.changed
         ]
         raise Interrupted(_interrupted(written, git_mode)) from None
+    finally:
+        run.settle()  # no gpg may outlive the run (nothing to fetch: none was needed)
     for result in run.results.values():
         if result.error is not None:  # values learnt later in the run (hints) are masked too
             result.error.args = tuple(
@@ -353,6 +354,7 @@ class _Run:
         self.olds: dict[str, sc.Sidecar | None] = {}  # each entry's sidecar before the run
         # each entry's decryption, submitted before the loop starts, or why it was not
         self.decrypting: dict[str, Future[Secret] | KeyzError] = {}
+        self.dropped: list[Future[Secret]] = []  # decryptions of entries not to fetch after all
         self.lanes: dict[str, _Lane] = {}  # requests in flight, per provider
         self.caps: dict[str, int] = {}  # the size of each provider's lane
         self.pending: dict[str, int] = {}  # entries not done yet, per provider
@@ -375,9 +377,11 @@ class _Run:
             raise
 
     def read_sidecars(self, entries: list[EntryConfig]) -> list[EntryConfig]:
-        """Each entry's sidecar as it is before the run; the entries to fetch. One that is
-        corrupt or newer than this keyz is reported and never overwritten: its key, being
-        decrypted already, is dropped unused."""
+        """Each entry's sidecar as it is before the run; the entries to fetch, in order. One
+        that is corrupt or newer than this keyz is reported (before any other problem of that
+        entry) and never overwritten: its key, being decrypted already, is dropped unused. An
+        entry that failed already (an unknown provider) keeps its last good figures to show.
+        Those reported here are reported in ``entries``' order, as the rows on a terminal."""
         to_fetch: list[EntryConfig] = []
         try:
             for entry in entries:
@@ -391,15 +395,37 @@ class _Run:
                     decrypting = self.decrypting.get(entry.name)
                     if decrypting is not None and not isinstance(decrypting, KeyzError):
                         decrypting.cancel()  # not started yet: it never will be
+                        self.dropped.append(decrypting)  # else settle() waits for it
                     self.decrypting[entry.name] = exc
-                    if self.on_result is not None:
-                        self.on_result(result)
                 else:
-                    to_fetch.append(entry)
+                    if result.error is None:
+                        to_fetch.append(entry)
+                        continue
+                if self.on_result is not None:
+                    self.on_result(result)
         except BaseException:
             self.store.close()
             raise
         return to_fetch
+
+    def settle(self) -> None:
+        """Stop this run's gpg processes, and wait (at most :data:`SETTLE_TIMEOUT`) for the
+        threads that run them to see it.
+
+        A decryption not started yet never will be; one that runs ends as soon as its gpg is
+        killed (:meth:`PassStore.close`, which kills a gpg registered after it too). Without
+        the wait, a thread between starting a gpg and registering it as keyz exited (a key
+        dropped with its corrupt sidecar, Ctrl-C) left that gpg running after keyz."""
+        self.store.close()
+        running = [
+            decrypting
+            for decrypting in [*self.decrypting.values(), *self.dropped]
+            if not isinstance(decrypting, KeyzError)
+            and not decrypting.cancel()
+            and not decrypting.done()
+        ]
+        if running:
+            wait(running, timeout=SETTLE_TIMEOUT)
 
     def preflight(self, entry: EntryConfig) -> None:
         """What must hold before an entry's key is decrypted: its options, and that the
