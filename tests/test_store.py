@@ -381,3 +381,19 @@ def test_gpg_decrypts_quietly_and_asks_again_only_to_explain_a_failure(
     assert len(decrypts) == 3
     assert "--quiet" in decrypts[1] and "--quiet" not in decrypts[2]
     assert decrypts[2][decrypts[2].index("--pinentry-mode") + 1] == "error"
+
+
+def test_the_gpgs_a_run_stops_are_reaped_before_it_returns() -> None:
+    """A kill is delivered, not awaited: unreaped, a killed gpg can still be running under init
+    for a moment after keyz exits. Closing the run kills and reaps, and so does a gpg that a
+    late thread starts after the close."""
+    from keyz.store import _Processes
+
+    processes = _Processes()
+    running = subprocess.Popen(["sleep", "30"])
+    processes.add(running)
+    processes.close()
+    assert running.returncode == -9  # reaped by close(), not by a later poll()
+    late = subprocess.Popen(["sleep", "30"])
+    processes.add(late)
+    assert late.returncode == -9

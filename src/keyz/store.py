@@ -10,6 +10,7 @@ import queue
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -341,15 +342,25 @@ class _Processes:
             if not self._closed:
                 self._live.add(process)
                 return
-        process.kill()  # started after the run ended: it must not outlive keyz
+        _stop([process])  # started after the run ended: it must not outlive keyz
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             running, self._live = [p for p in self._live if p.poll() is None], set()
-        for process in running:
-            with contextlib.suppress(OSError):
-                process.kill()
+        _stop(running)
+
+
+def _stop(processes: list[Any], patience: float = 2.0) -> None:
+    """SIGKILL each, then reap it: a kill is delivered, not awaited, and a gpg that keyz exits
+    without reaping can still be running under init for a moment after keyz has gone."""
+    for process in processes:
+        with contextlib.suppress(OSError):
+            process.kill()
+    deadline = time.monotonic() + patience
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            process.wait(max(0.0, deadline - time.monotonic()))
 
 
 def _lower_priority(pid: int) -> None:
