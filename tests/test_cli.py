@@ -1,11 +1,14 @@
 """The installed keyz, run as a subprocess against a real store and the loopback simulator."""
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -168,7 +171,7 @@ def test_a_running_keyz_makes_the_next_exit_75(two_keys: Sandbox) -> None:
         start_new_session=True,
     )
     try:
-        time.sleep(0.3)
+        _until_locked(two_keys.store / ".git" / "keyz.lock")
         started = time.monotonic()
         done = two_keys.keyz("sync", env={"KEYZ_LOCK_WAIT": "0.5"})
         assert done.returncode == 75 and "another keyz" in done.stderr
@@ -178,6 +181,21 @@ def test_a_running_keyz_makes_the_next_exit_75(two_keys: Sandbox) -> None:
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
     assert two_keys.keyz("sync").returncode == 0, "the lock dies with its holder"
+
+
+def _until_locked(path: Path, seconds: float = 20.0) -> None:
+    """Wait until another process holds ``path``'s flock (a fixed sleep lost that race to a
+    slow start of flock on a loaded machine, and the sync then ran unopposed)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            fcntl.flock(file, fcntl.LOCK_UN)
+        time.sleep(0.02)
+    raise AssertionError(f"nothing took the lock on {path}")
 
 
 def test_merge_in_progress_writes_but_does_not_commit(two_keys: Sandbox) -> None:
