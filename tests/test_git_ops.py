@@ -1,5 +1,6 @@
 """Commits in someone else's repo, each case against a real git repository."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -423,7 +424,8 @@ def _dies_within(pid: int, seconds: float) -> bool:
         if name != "sleep" or rest.split()[0] in ("Z", "X"):
             return True
         if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)  # do not leave it behind for 30 s
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # do not leave it behind for 30 s
             return False
         time.sleep(0.02)
 
