@@ -389,11 +389,24 @@ def test_the_gpgs_a_run_stops_are_reaped_before_it_returns() -> None:
     late thread starts after the close."""
     from keyz.store import _Processes
 
+    def started() -> subprocess.Popen[bytes]:
+        # asleep in Python once it has printed, not still in exec (a process busy loading its
+        # program under heavy I/O dies only once that is done: this is about reaping, not that)
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import time; print(flush=True); time.sleep(30)"],
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdout is not None and process.stdout.readline() == b"\n"
+        return process
+
     processes = _Processes()
-    running = subprocess.Popen(["sleep", "30"])
+    running = started()
     processes.add(running)
     processes.close()
     assert running.returncode == -9  # reaped by close(), not by a later poll()
-    late = subprocess.Popen(["sleep", "30"])
+    late = started()
     processes.add(late)
     assert late.returncode == -9
+    for process in (running, late):
+        assert process.stdout is not None
+        process.stdout.close()
