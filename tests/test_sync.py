@@ -172,6 +172,29 @@ def test_a_key_dropped_with_its_sidecar_leaves_no_gpg_behind(
             assert state == "Z", f"gpg {pid} still running"
 
 
+def test_a_decryption_that_will_not_end_is_waited_for_once_per_run(
+    two_keys: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C settles the run and the ``finally`` after it settles again: a thread stuck in a gpg
+    that cannot die (uninterruptible sleep on a hung network home) cost the wait twice."""
+    from concurrent.futures import Future
+
+    from keyz import sync as sync_module
+
+    monkeypatch.setattr(sync_module, "SETTLE_TIMEOUT", 1.0)
+    store = PassStore(two_keys.store)
+    run = sync_module._Run(store, load_config(store.keyz_dir), {}, None, "off")
+    stuck: Future[object] = Future()
+    assert stuck.set_running_or_notify_cancel()  # its thread is in gpg and stays there
+    run.decrypting["api/deepseek"] = stuck  # type: ignore[assignment]
+    started = time.monotonic()
+    run.settle()
+    first = time.monotonic() - started
+    run.settle()
+    second = time.monotonic() - started - first
+    assert first >= 0.9 and second < 0.5, (first, second)
+
+
 def test_a_sidecar_from_a_newer_keyz_is_refused_and_untouched(two_keys: Sandbox) -> None:
     path = sidecar(two_keys, "api/deepseek")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -125,7 +125,8 @@ class PassStore:
     def close(self) -> None:
         """Stop every gpg this store started that still runs (a run's deadline passed).
 
-        Never waits: a thread stuck in gpg may hold the store's locks.
+        Waits only for the killed processes to be reaped, half a second at most (:func:`_stop`),
+        and holds no lock meanwhile: a thread stuck in gpg may hold the store's locks.
         """
         self._processes.close()
 
@@ -351,9 +352,13 @@ class _Processes:
         _stop(running)
 
 
-def _stop(processes: list[Any], patience: float = 2.0) -> None:
+def _stop(processes: list[Any], patience: float = 0.5) -> None:
     """SIGKILL each, then reap it: a kill is delivered, not awaited, and a gpg that keyz exits
-    without reaping can still be running under init for a moment after keyz has gone."""
+    without reaping can still be running under init for a moment after keyz has gone.
+
+    A killed gpg dies within milliseconds; one that does not is in uninterruptible sleep (a
+    hung NFS or sshfs home), where waiting longer would not help: ``patience`` bounds it.
+    """
     for process in processes:
         with contextlib.suppress(OSError):
             process.kill()

@@ -355,6 +355,7 @@ class _Run:
         # each entry's decryption, submitted before the loop starts, or why it was not
         self.decrypting: dict[str, Future[Secret] | KeyzError] = {}
         self.dropped: list[Future[Secret]] = []  # decryptions of entries not to fetch after all
+        self.settled = False  # settle() ran
         self.lanes: dict[str, _Lane] = {}  # requests in flight, per provider
         self.caps: dict[str, int] = {}  # the size of each provider's lane
         self.pending: dict[str, int] = {}  # entries not done yet, per provider
@@ -415,7 +416,11 @@ class _Run:
         A decryption not started yet never will be; one that runs ends as soon as its gpg is
         killed (:meth:`PassStore.close`, which kills a gpg registered after it too). Without
         the wait, a thread between starting a gpg and registering it as keyz exited (a key
-        dropped with its corrupt sidecar, Ctrl-C) left that gpg running after keyz."""
+        dropped with its corrupt sidecar, Ctrl-C) left that gpg running after keyz. Once per
+        run: Ctrl-C settles, and the ``finally`` that follows must not wait a second time."""
+        if self.settled:
+            return
+        self.settled = True
         self.store.close()
         running = [
             decrypting
