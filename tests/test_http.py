@@ -523,7 +523,10 @@ def test_the_trust_store_honours_ssl_cert_file_and_is_loaded_once(
 def test_aborting_the_connections_ends_a_wait_on_a_silent_server_at_once() -> None:
     """What Ctrl-C during a sync does to the network, whatever happens to the cancellation."""
 
+    asked = asyncio.Event()
+
     async def on_request(writer: asyncio.StreamWriter, number: int) -> None:
+        asked.set()
         await asyncio.sleep(30)
 
     async def go() -> tuple[Any, float]:
@@ -531,7 +534,7 @@ def test_aborting_the_connections_ends_a_wait_on_a_silent_server_at_once() -> No
         url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/balance"
         async with server, HttpClient.make_async_client() as client:
             waiting = asyncio.ensure_future(HttpClient(client, retries=0).get_json(url, headers={}))
-            await asyncio.sleep(0.2)
+            await asyncio.wait_for(asked.wait(), 20)  # the request is on its connection
             started = asyncio.get_running_loop().time()
             abort_connections()
             outcome = (await asyncio.gather(waiting, return_exceptions=True))[0]
