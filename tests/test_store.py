@@ -410,3 +410,45 @@ def test_the_gpgs_a_run_stops_are_reaped_before_it_returns() -> None:
     for process in (running, late):
         assert process.stdout is not None
         process.stdout.close()
+
+
+def test_more_than_a_pipe_holds_on_each_of_gpgs_outputs_is_read_whole(
+    make_sandbox: MakeStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gpg's status lines go to a file and its plaintext is read as it comes: neither output
+    can fill a pipe that nobody reads (a gpg.conf with ``verbose``, an entry encrypted to a
+    thousand recipients, long notes), which would hang the entry until the watchdog."""
+    from keyz import store as store_module
+
+    notes = "".join(f"note_{i}: {'n' * 60}\n" for i in range(2_000))  # ~150 KB of plaintext
+    sandbox = make_sandbox({"a": f"secret-value-0000\n{notes}"}, use_pass=False)
+    monkeypatch.setattr(store_module, "GPG_TIMEOUT", 10.0)
+    chatter = "gpg: " + "v" * 99
+    _fake_gpg(tmp_path, monkeypatch, f'yes "{chatter}" | head -n 3000 >&2')  # 300 KB first
+    started = time.monotonic()
+    secret = PassStore(sandbox.store).decrypt("a")
+    assert secret.value == "secret-value-0000"
+    assert secret.hints["note_1999"] == "n" * 60
+    assert time.monotonic() - started < 5, "an output nobody read held gpg up"
+
+
+@pytest.mark.parametrize("lacking", ["memfd", "memfd and TMPDIR"])
+def test_decrypting_works_without_an_anonymous_file_too(
+    make_sandbox: MakeStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lacking: str
+) -> None:
+    """Where the system has no memfd (macOS) the status lines go to an unlinked temporary
+    file; where that cannot be made either (a full or read-only TMPDIR), python-gnupg's own
+    I/O decrypts: slower, but the entry is not lost to it."""
+    import tempfile
+
+    sandbox = make_sandbox({"a": "secret-value-0000\nteam: t-1\n"}, use_pass=False)
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    if "TMPDIR" in lacking:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    store = PassStore(sandbox.store)
+    for _ in range(2):
+        secret = store.decrypt("a")
+        assert (secret.value, secret.hints) == ("secret-value-0000", {"team": "t-1"})
+    with pytest.raises(DecryptError, match="not a gpg-encrypted file"):
+        (sandbox.store / "junk.gpg").write_bytes(b"not gpg at all")
+        store.decrypt("junk")
