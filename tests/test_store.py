@@ -285,11 +285,13 @@ def test_the_gpg_agent_a_sync_starts_keeps_the_users_priority(
     assert _agents(home) == []
     try:
         store = PassStore(sandbox.store)
-        for i in range(6):  # four at a time, as a sync: any of the first four may start it
-            store.submit(f"k{i}")
+        # four at a time, as a sync: any of the first four may start it
+        first = [store.submit(f"k{i}") for i in range(6)]
         assert [store.submit(f"k{i}").result(30).value for i in range(6)] == [
             f"secret-value-000{i}" for i in range(6)
         ]
+        for pending in first:  # none may start another agent after stop_agent below
+            assert pending.result(30).value.startswith("secret-value-000")
         agents = _agents(home)
         assert len(agents) == 1
         assert _niceness(agents[0]) == os.getpriority(os.PRIO_PROCESS, 0)

@@ -437,7 +437,7 @@ def _make_gpg(processes: _Processes) -> gnupg.GPG:
                 return super()._handle_io(args, fileobj_or_path, result, passphrase, binary)
             try:
                 status = _status_file()
-            except OSError:  # no anonymous file to be had (a full TMPDIR): python-gnupg's way
+            except OSError:  # none to be had (memfd refused, a full TMPDIR): python-gnupg's way
                 return super()._handle_io(args, fileobj_or_path, result, passphrase, binary)
             with status, open(fileobj_or_path, "rb") as entry:
                 process = self._started(
