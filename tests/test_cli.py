@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -239,6 +240,26 @@ def test_providers_lists_capabilities_and_key_kinds(two_keys: Sandbox) -> None:
     # a regular OpenRouter key is useful too: the table says which kind answers what
     assert "regular (balance, key spend: management)" in rows["openrouter"]
     assert rows["deepseek"].split()[2] == "regular"
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--version"], 0), (["no-such-command"], 2)])
+def test_keyz_freezes_what_it_leaves_before_python_exits(argv: list[str], code: int) -> None:
+    """Python's exit searches every live object for garbage cycles, several times (~50 ms of a
+    100-entry sync); a finished command's objects are frozen out of the collector's sight
+    first, whatever the exit. A plain process: the tests' fork server freezes its own."""
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count()))\n"
+        f"sys.argv = ['keyz', *{argv!r}]\n"
+        "from keyz.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("frozen ")
+    assert int(done.stdout.split()[-1]) > 10_000  # keyz's modules and what they made
 
 
 def test_version_and_help(two_keys: Sandbox) -> None:
