@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -221,6 +222,51 @@ def test_ctrl_c_during_sync_exits_130_and_says_what_was_written(
     assert again.returncode == 0, again.stderr
     committed = two_keys.git("ls-files", ".keyz/entries").split()
     assert committed == [".keyz/entries/api/deepseek.json", ".keyz/entries/api/openrouter.json"]
+
+
+def test_ctrl_c_while_git_commits_exits_at_once_and_leaves_the_index_alone(
+    two_keys: Sandbox, tmp_path: Path
+) -> None:
+    """Ctrl-C on a terminal reaches keyz, git and the hook it runs. GitPython's time limit on
+    the commit (a timer thread keyz's exit waits for) was left running when the wait for git
+    was interrupted: keyz said "interrupted" and then hung for GIT_TIMEOUT (120 s)."""
+    started = tmp_path / "hook-started"
+    hook = two_keys.store / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep 30\n")
+    hook.chmod(0o755)
+    head = two_keys.git("rev-parse", "HEAD")
+    sync = subprocess.Popen(
+        [KEYZ, "sync", "--commit"],
+        env=two_keys.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the commit never ran its hook"
+        os.killpg(sync.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+        out, err = sync.communicate(timeout=15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(sync.pid, signal.SIGKILL)
+        sync.wait()
+    assert sync.returncode == 130, err
+    assert "Traceback" not in err and CANARY not in out + err
+    (line,) = err.splitlines()
+    assert line.startswith("keyz: interrupted; wrote .keyz/entries/api/"), line
+    assert "not committed (the next 'keyz sync --commit' commits them)" in line
+    assert two_keys.git("rev-parse", "HEAD") == head  # no commit
+    assert two_keys.git("diff", "--cached", "--name-only") == ""  # nothing of keyz's left staged
+    assert not (two_keys.store / ".git" / "index.lock").exists()
+    hook.unlink()
+    again = two_keys.keyz("sync", "--commit")  # commits what the interrupted run wrote
+    assert again.returncode == 0, again.stderr
+    assert two_keys.git("rev-parse", "HEAD") != head
 
 
 def test_ctrl_c_on_a_terminal_leaves_no_false_progress(

@@ -237,7 +237,8 @@ class GitRepo:
         from git import GitCommandNotFound
 
         repo = self.repo
-        with _input(stdin) as istream:
+        timers = _timers()
+        with _input(stdin) as istream, _cancel_timers_started_if_interrupted(timers):
             try:
                 status, out, err = repo.git.execute(
                     [repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git", "--no-pager", *args],
@@ -438,6 +439,25 @@ class GitRepo:
                 f"HEAD is detached: commit {sha[:12]} is on no branch; check out a branch to keep it",
             )
         return CommitOutcome(sha, tuple(paths), warnings)
+
+
+def _timers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if isinstance(t, threading.Timer)}
+
+
+@contextlib.contextmanager
+def _cancel_timers_started_if_interrupted(before: set[threading.Thread]) -> Iterator[None]:
+    """GitPython's time limit is a ``threading.Timer`` it cancels only when git's output has
+    been read: a Ctrl-C during the wait left it running, and Python's exit waits for such a
+    thread (keyz said "interrupted", then hung for :data:`GIT_TIMEOUT`). git and its hooks
+    got the Ctrl-C too; the timer is cancelled, not fired (its SIGKILL would leave git's
+    index.lock behind)."""
+    try:
+        yield
+    except BaseException:
+        for timer in _timers() - before:
+            cast(threading.Timer, timer).cancel()
+        raise
 
 
 def _explain(command: str, stderr: str, hooks: tuple[str, ...] = ()) -> KeyzError:

@@ -149,7 +149,15 @@ def run_sync(
             _sync_entries(store, config, entries, progress, on_result, git_mode), git_mode
         )
         if git_mode != "off" and repo is not None:
-            git_step(store, repo, result)
+            try:
+                git_step(store, repo, result)
+            except KeyboardInterrupt:  # git was stopped too: what is written stays uncommitted
+                written = [
+                    sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
+                    for r in result.entries
+                    if r.changed
+                ]
+                raise Interrupted(_interrupted(written, git_mode)) from None
     return result
 
 
