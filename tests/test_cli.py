@@ -15,7 +15,7 @@ import pytest
 
 from keyz.demo.simulator import Answer, Simulator
 
-from .conftest import CANARY, OPENROUTER_KEY, MakeStore, Sandbox
+from .conftest import CANARY, KEYZ, OPENROUTER_KEY, MakeStore, Sandbox
 
 pytestmark = pytest.mark.cli
 
@@ -260,6 +260,37 @@ def test_keyz_freezes_what_it_leaves_before_python_exits(argv: list[str], code: 
     assert done.returncode == code, done.stderr
     assert done.stdout.splitlines()[-1].startswith("frozen ")
     assert int(done.stdout.split()[-1]) > 10_000  # keyz's modules and what they made
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
+def test_output_to_a_full_device_is_said_in_one_line(argv: list[str]) -> None:
+    """``keyz ... > /dev/full`` (a full disk, a dead device behind a redirection) is not a bug."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [KEYZ, *argv], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False
+        )
+    assert done.returncode == 1
+    assert done.stderr == "keyz: cannot write the output (No space left on device)\n"
+
+
+def test_an_os_error_elsewhere_is_still_reported_as_the_bug_it_is() -> None:
+    probe = (
+        "import sys\n"
+        "from keyz.cli import cli, main\n"
+        "@cli.command('boom')\n"
+        "def boom() -> None:\n"
+        "    raise OSError(5, 'Input/output error')\n"
+        "sys.argv = ['keyz', 'boom']\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "OSError: [Errno 5] Input/output error" in done.stderr
+    assert done.stderr.endswith(
+        "keyz: internal error; this is a bug, please report it with the lines above\n"
+    )
 
 
 def test_version_and_help(two_keys: Sandbox) -> None:

@@ -1583,6 +1583,23 @@ def demo(keep: bool, serve: bool) -> int:
     return serve_demo(say=click.echo) if serve else run_demo(keep=keep, say=click.echo)
 
 
+def _in_echo(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised writing keyz's output (click.echo, keyz's and click's own)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return (
+        bool(frames)
+        and frames[-1].name == "echo"
+        and f"{os.sep}click{os.sep}" in frames[-1].filename
+    )
+
+
+def _internal_error() -> NoReturn:
+    """A bug: shown, but through the redactor."""
+    _err(redact(traceback.format_exc()))
+    _err("keyz: internal error; this is a bug, please report it with the lines above")
+    sys.exit(EXIT_FAILED)
+
+
 def main() -> NoReturn:
     """Console entry point: keeps third-party loggers quiet, and never prints a secret."""
     # A command runs for seconds and allocates in bursts (imports, pydantic, httpx): at
@@ -1593,10 +1610,14 @@ def main() -> NoReturn:
     quiet_third_party_loggers()
     try:
         cli.main(prog_name="keyz")
-    except Exception:  # a bug: show it, but through the redactor
-        _err(redact(traceback.format_exc()))
-        _err("keyz: internal error; this is a bug, please report it with the lines above")
+    except OSError as exc:
+        if not _in_echo(exc):
+            _internal_error()
+        # a full disk or a closed device behind a redirection: the command's work is done
+        _err(f"keyz: cannot write the output ({exc.strerror or exc})")
         sys.exit(EXIT_FAILED)
+    except Exception:  # a bug: show it, but through the redactor
+        _internal_error()
     finally:
         # The interpreter's exit need not search ~50,000 live objects for cycles (~50 ms).
         # Garbage in a cycle is then never finalized: keyz closes what it opens (files, locks,
