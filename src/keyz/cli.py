@@ -1593,11 +1593,10 @@ def _in_echo(exc: BaseException) -> bool:
     )
 
 
-def _internal_error() -> NoReturn:
+def _say_internal_error() -> None:
     """A bug: shown, but through the redactor."""
     _err(redact(traceback.format_exc()))
     _err("keyz: internal error; this is a bug, please report it with the lines above")
-    sys.exit(EXIT_FAILED)
 
 
 def main() -> NoReturn:
@@ -1611,13 +1610,14 @@ def main() -> NoReturn:
     try:
         cli.main(prog_name="keyz")
     except OSError as exc:
-        if not _in_echo(exc):
-            _internal_error()
-        # a full disk or a closed device behind a redirection: the command's work is done
-        _err(f"keyz: cannot write the output ({exc.strerror or exc})")
+        if _in_echo(exc):  # a full disk or a dead device behind a redirection: not a bug
+            _err(f"keyz: cannot write the output ({exc.strerror or exc})")
+        else:
+            _say_internal_error()
         sys.exit(EXIT_FAILED)
-    except Exception:  # a bug: show it, but through the redactor
-        _internal_error()
+    except Exception:
+        _say_internal_error()
+        sys.exit(EXIT_FAILED)
     finally:
         # The interpreter's exit need not search ~50,000 live objects for cycles (~50 ms).
         # Garbage in a cycle is then never finalized: keyz closes what it opens (files, locks,
