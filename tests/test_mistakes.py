@@ -211,7 +211,7 @@ def test_ctrl_c_during_sync_exits_130_and_says_what_was_written(
         out, err = sync.communicate(timeout=10)
     finally:
         sync.kill()
-    assert sync.returncode == 130, err
+    assert sync.returncode == 130, (out, err)
     assert "Aborted!" not in err and "Traceback" not in err and CANARY not in out + err
     (line,) = err.splitlines()
     assert line.startswith("keyz: interrupted; wrote .keyz/entries/api/openrouter.json")
@@ -224,16 +224,23 @@ def test_ctrl_c_during_sync_exits_130_and_says_what_was_written(
     assert committed == [".keyz/entries/api/deepseek.json", ".keyz/entries/api/openrouter.json"]
 
 
-def test_ctrl_c_while_git_commits_exits_at_once_and_leaves_the_index_alone(
-    two_keys: Sandbox, tmp_path: Path
+@pytest.mark.parametrize(
+    ("hook", "whole_group"),
+    [("pre-commit", True), ("pre-commit", False), ("post-commit", True)],
+    ids=["ctrl-c-in-pre-commit", "kill-int-keyz-alone", "ctrl-c-in-post-commit"],
+)
+def test_ctrl_c_while_git_commits_exits_at_once_and_says_what_git_did(
+    two_keys: Sandbox, tmp_path: Path, hook: str, whole_group: bool
 ) -> None:
-    """Ctrl-C on a terminal reaches keyz, git and the hook it runs. GitPython's time limit on
-    the commit (a timer thread keyz's exit waits for) was left running when the wait for git
-    was interrupted: keyz said "interrupted" and then hung for GIT_TIMEOUT (120 s)."""
+    """Ctrl-C on a terminal reaches keyz, git and the hook it runs; ``kill -INT`` keyz alone.
+    GitPython's time limit on the commit (a timer thread keyz's exit waits for) was left
+    running when the wait for git was interrupted: keyz said "interrupted" and then hung for
+    GIT_TIMEOUT (120 s). Now git is stopped first (SIGINT, which lets it remove index.lock),
+    and keyz says what git did: committed or not, and nothing of keyz's left staged."""
     started = tmp_path / "hook-started"
-    hook = two_keys.store / ".git" / "hooks" / "pre-commit"
-    hook.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep 30\n")
-    hook.chmod(0o755)
+    script = two_keys.store / ".git" / "hooks" / hook
+    script.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep 30\n")
+    script.chmod(0o755)
     head = two_keys.git("rev-parse", "HEAD")
     sync = subprocess.Popen(
         [KEYZ, "sync", "--commit"],
@@ -249,24 +256,35 @@ def test_ctrl_c_while_git_commits_exits_at_once_and_leaves_the_index_alone(
         while not started.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert started.exists(), "the commit never ran its hook"
-        os.killpg(sync.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+        if whole_group:
+            os.killpg(sync.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+        else:
+            sync.send_signal(signal.SIGINT)  # git and its hook hear nothing of it
         out, err = sync.communicate(timeout=15)
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(sync.pid, signal.SIGKILL)
+            os.killpg(sync.pid, signal.SIGKILL)  # the hook's sleep, when keyz alone was told
         sync.wait()
-    assert sync.returncode == 130, err
+    assert sync.returncode == 130, (out, err)
     assert "Traceback" not in err and CANARY not in out + err
     (line,) = err.splitlines()
-    assert line.startswith("keyz: interrupted; wrote .keyz/entries/api/"), line
-    assert "not committed (the next 'keyz sync --commit' commits them)" in line
-    assert two_keys.git("rev-parse", "HEAD") == head  # no commit
-    assert two_keys.git("diff", "--cached", "--name-only") == ""  # nothing of keyz's left staged
     assert not (two_keys.store / ".git" / "index.lock").exists()
-    hook.unlink()
-    again = two_keys.keyz("sync", "--commit")  # commits what the interrupted run wrote
+    assert two_keys.git("diff", "--cached", "--name-only") == ""  # nothing of keyz's staged
+    if hook == "post-commit":
+        now = two_keys.git("rev-parse", "HEAD")
+        assert now != head
+        assert line.startswith(
+            f"keyz: interrupted after git committed keyz's files (commit {now[:12]})"
+        )
+    else:
+        assert line.startswith("keyz: interrupted; wrote .keyz/entries/api/"), line
+        assert "not committed (the next 'keyz sync --commit' commits them)" in line
+        time.sleep(0.5)  # a git left running would commit now
+        assert two_keys.git("rev-parse", "HEAD") == head
+    script.unlink()
+    again = two_keys.keyz("sync", "--commit")  # picks up where the interrupted run stopped
     assert again.returncode == 0, again.stderr
-    assert two_keys.git("rev-parse", "HEAD") != head
+    assert two_keys.git("status", "--porcelain", "--", ".keyz") == ""
 
 
 def test_ctrl_c_on_a_terminal_leaves_no_false_progress(

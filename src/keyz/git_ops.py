@@ -26,10 +26,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +68,9 @@ _IN_PROGRESS: Final = (
     ("REVERT_HEAD", "a revert"),
 )
 _COMMIT_HOOKS: Final = ("pre-commit", "prepare-commit-msg", "commit-msg")
-_TIMED_OUT: Final = "Timeout: the command"  # how GitPython's kill_after_timeout reports one
+_TIMED_OUT: Final = "Timeout: the command"
+# seconds an interrupted git gets to stop by itself (its own SIGINT cleanup removes index.lock)
+INTERRUPT_GRACE: Final = 3.0  # how GitPython's kill_after_timeout reports one
 
 
 def git_settings(root: Path) -> dict[str, str]:
@@ -152,6 +156,7 @@ class GitRepo:
         self.root = root
         self.git_dir = git_dir
         self.timeout = GIT_TIMEOUT  # seconds for any one git command
+        self.interrupted_commit: str | None = None  # made, though commit() was interrupted
         self._repo = repo
 
     @classmethod
@@ -257,6 +262,18 @@ class GitRepo:
                 raise _timed_out(args[0], self.timeout)
             raise _explain(args[0], err, self._commit_hooks() if hooks else ())
         return out if isinstance(out, bytes) else b""
+
+    def head(self) -> str | None:
+        """The commit HEAD names, read from the ref files by GitPython; None when unborn.
+
+        Not ``repo.head.commit``: that asks GitPython's ``git cat-file`` process, which a Ctrl-C
+        on the terminal has stopped too (writing to it then fails with a broken pipe)."""
+        from git.refs.symbolic import SymbolicReference
+
+        try:
+            return str(SymbolicReference.dereference_recursive(self.repo, "HEAD"))
+        except ValueError:
+            return None
 
     def has_commits(self) -> bool:
         """Whether HEAD names a commit (an unborn branch has none yet)."""
@@ -420,6 +437,7 @@ class GitRepo:
             self._add(paths)  # all or nothing: a failed add leaves the index as it was
         except KeyzError as exc:
             raise type(exc)(f"{exc}; {_NOT_COMMITTED}") from None
+        before = self.head()
         try:
             detached = self.repo.head.is_detached
             text = message(paths) if callable(message) else message
@@ -428,6 +446,10 @@ class GitRepo:
                 args.append("-S")
             self.run(*args, "--", *paths, hooks=True)
         except BaseException as exc:  # an interrupt, too, must not leave keyz's files staged
+            after = None if isinstance(exc, KeyzError) else self.head()
+            if after is not None and after != before:  # interrupted in a post-commit hook
+                self.interrupted_commit = after  # made: the index is right as it is
+                raise
             note = self._restore_index(paths, saved)
             if isinstance(exc, KeyzError):
                 raise type(exc)(f"{exc}; {note}") from None
@@ -449,15 +471,38 @@ def _timers() -> set[threading.Thread]:
 def _cancel_timers_started_if_interrupted(before: set[threading.Thread]) -> Iterator[None]:
     """GitPython's time limit is a ``threading.Timer`` it cancels only when git's output has
     been read: a Ctrl-C during the wait left it running, and Python's exit waits for such a
-    thread (keyz said "interrupted", then hung for :data:`GIT_TIMEOUT`). git and its hooks
-    got the Ctrl-C too; the timer is cancelled, not fired (its SIGKILL would leave git's
-    index.lock behind)."""
+    thread (keyz said "interrupted", then hung for :data:`GIT_TIMEOUT`). Each git whose wait
+    was interrupted is stopped instead (:func:`_stop_interrupted`) and its timer cancelled."""
     try:
         yield
     except BaseException:
         for timer in _timers() - before:
-            cast(threading.Timer, timer).cancel()
+            _stop_interrupted(cast(threading.Timer, timer))
         raise
+
+
+def _stop_interrupted(timer: threading.Timer) -> None:
+    """The git a GitPython time limit watches, ended before keyz goes on: SIGINT first, as a
+    terminal's Ctrl-C gives it (a ``kill -INT`` of keyz alone does not), which lets git remove
+    its index.lock; after :data:`INTERRUPT_GRACE` s what the time limit would have done (kill
+    git and what it started). Then the index is git's no longer, and what keyz says of it is
+    what happened."""
+    timer.cancel()
+    args = tuple(timer.args)
+    if len(args) != 1 or not isinstance(args[0], int):  # not GitPython's watchdog
+        return
+    pid = args[0]
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + INTERRUPT_GRACE
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:  # reaped already
+            return
+        time.sleep(0.02)
+    timer.function(*args)
 
 
 def _explain(command: str, stderr: str, hooks: tuple[str, ...] = ()) -> KeyzError:

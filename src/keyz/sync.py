@@ -151,7 +151,13 @@ def run_sync(
         if git_mode != "off" and repo is not None:
             try:
                 git_step(store, repo, result)
-            except KeyboardInterrupt:  # git was stopped too: what is written stays uncommitted
+            except KeyboardInterrupt:  # git was stopped too, before keyz goes on
+                if repo.interrupted_commit is not None:
+                    raise Interrupted(
+                        f"interrupted after git committed keyz's files (commit "
+                        f"{repo.interrupted_commit[:12]}); a hook of that commit may not have "
+                        "finished"
+                    ) from None
                 written = [
                     sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
                     for r in result.entries
