@@ -68,9 +68,9 @@ _IN_PROGRESS: Final = (
     ("REVERT_HEAD", "a revert"),
 )
 _COMMIT_HOOKS: Final = ("pre-commit", "prepare-commit-msg", "commit-msg")
-_TIMED_OUT: Final = "Timeout: the command"
+_TIMED_OUT: Final = "Timeout: the command"  # how GitPython's kill_after_timeout reports one
 # seconds an interrupted git gets to stop by itself (its own SIGINT cleanup removes index.lock)
-INTERRUPT_GRACE: Final = 3.0  # how GitPython's kill_after_timeout reports one
+INTERRUPT_GRACE: Final = 3.0
 
 
 def git_settings(root: Path) -> dict[str, str]:
