@@ -211,7 +211,7 @@ def test_ctrl_c_during_sync_exits_130_and_says_what_was_written(
         out, err = sync.communicate(timeout=10)
     finally:
         sync.kill()
-    assert sync.returncode == 130, (out, err)
+    assert sync.returncode == 130, err
     assert "Aborted!" not in err and "Traceback" not in err and CANARY not in out + err
     (line,) = err.splitlines()
     assert line.startswith("keyz: interrupted; wrote .keyz/entries/api/openrouter.json")

@@ -243,7 +243,7 @@ class GitRepo:
 
         repo = self.repo
         timers = _timers()
-        with _input(stdin) as istream, _cancel_timers_started_if_interrupted(timers):
+        with _input(stdin) as istream, _stop_git_if_interrupted(timers):
             try:
                 status, out, err = repo.git.execute(
                     [repo.git.GIT_PYTHON_GIT_EXECUTABLE or "git", "--no-pager", *args],
@@ -454,7 +454,7 @@ class GitRepo:
             if isinstance(exc, KeyzError):
                 raise type(exc)(f"{exc}; {note}") from None
             raise
-        sha = self.run("rev-parse", "HEAD").decode().strip()
+        sha = self.head() or self.run("rev-parse", "HEAD").decode().strip()  # read, not run
         warnings = self._ignored_warnings(ignored)
         if detached:
             warnings += (
@@ -468,7 +468,7 @@ def _timers() -> set[threading.Thread]:
 
 
 @contextlib.contextmanager
-def _cancel_timers_started_if_interrupted(before: set[threading.Thread]) -> Iterator[None]:
+def _stop_git_if_interrupted(before: set[threading.Thread]) -> Iterator[None]:
     """GitPython's time limit is a ``threading.Timer`` it cancels only when git's output has
     been read: a Ctrl-C during the wait left it running, and Python's exit waits for such a
     thread (keyz said "interrupted", then hung for :data:`GIT_TIMEOUT`). Each git whose wait

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,12 +158,7 @@ def run_sync(
                         f"{repo.interrupted_commit[:12]}); a hook of that commit may not have "
                         "finished"
                     ) from None
-                written = [
-                    sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
-                    for r in result.entries
-                    if r.changed
-                ]
-                raise Interrupted(_interrupted(written, git_mode)) from None
+                raise Interrupted(_interrupted(_written(store, result.entries), git_mode)) from None
     return result
 
 
@@ -333,12 +328,7 @@ def _sync_entries(
     except KeyboardInterrupt:  # asyncio.run cancelled what was in flight; the rest is written
         run.settle()  # the gpg processes still running
         save_state(store.keyz_dir, states)
-        written = [
-            sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
-            for r in run.results.values()
-            if r.changed
-        ]
-        raise Interrupted(_interrupted(written, git_mode)) from None
+        raise Interrupted(_interrupted(_written(store, run.results.values()), git_mode)) from None
     finally:
         run.settle()  # no gpg may outlive the run (nothing to fetch: none was needed)
     for result in run.results.values():
@@ -652,6 +642,15 @@ def _as_config(exc: KeyzError) -> KeyzError:
     if isinstance(exc, UsageError) and not isinstance(exc, ConfigError):
         return ConfigError(str(exc))
     return exc
+
+
+def _written(store: PassStore, results: Iterable[EntryResult]) -> list[Path]:
+    """The sidecars this run wrote, relative to the store (for what an interrupt says)."""
+    return [
+        sc.checked_path(store.keyz_dir, r.entry).relative_to(store.root)
+        for r in results
+        if r.changed
+    ]
 
 
 def _interrupted(written: Sequence[Path], git_mode: GitMode) -> str:
