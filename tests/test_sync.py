@@ -441,9 +441,10 @@ def test_each_providers_entries_are_spread_over_the_run() -> None:
         EntryConfig("c/0", "poe"),
         EntryConfig("c/1", "poe"),
     ]
-    order = [e.name for e in interleave(entries)]
+    caps = {"deepseek": 16, "novita": 8, "poe": 8}
+    order = [e.name for e in interleave(entries, caps)]
     assert order == ["a/0", "c/0", "a/1", "b/0", "c/1", "a/2"]
-    assert interleave([]) == []
+    assert interleave([], caps) == []
 
 
 def test_entries_needing_two_round_trips_are_decrypted_in_the_first_half() -> None:
@@ -456,11 +457,48 @@ def test_entries_needing_two_round_trips_are_decrypted_in_the_first_half() -> No
     entries = [EntryConfig(f"ds/{i}", "deepseek") for i in range(10)] + [
         EntryConfig(f"or/{i}", "openrouter") for i in range(10)
     ]
-    order = [e.name for e in interleave(entries)]
+    order = [e.name for e in interleave(entries, {"deepseek": 16, "openrouter": 16})]
     assert sorted(order) == sorted(e.name for e in entries)
     assert max(order.index(f"or/{i}") for i in range(10)) < 15  # all of them by 3/4 of the way
     assert order[-5:] == [f"ds/{i}" for i in range(5, 10)]
     assert [n for n in order if n.startswith("or/")] == [f"or/{i}" for i in range(10)]
+
+
+def test_the_lane_with_the_most_work_left_gets_its_keys_first() -> None:
+    """300 keys through a lane of 8 take twice as long as 300 through a lane of 16: the
+    narrow lane's keys are decrypted first until both have as much left, then two for one,
+    so that neither lane still has a queue when the last key is decrypted."""
+    from keyz.config import EntryConfig
+    from keyz.sync import interleave
+
+    entries = [EntryConfig(f"ds/{i:03d}", "deepseek") for i in range(300)] + [
+        EntryConfig(f"nv/{i:03d}", "novita") for i in range(300)
+    ]
+    order = [e.provider for e in interleave(entries, {"deepseek": 16, "novita": 8})]
+    assert order[:150] == ["novita"] * 150
+    # from then on, the two lanes' work left (in round trips) stays even, until the end,
+    # where each key needs one round trip anyway
+    for done in range(150, len(order) - 32):
+        left_novita = order[done:].count("novita") / 8
+        left_deepseek = order[done:].count("deepseek") / 16
+        assert abs(left_novita - left_deepseek) <= 1 / 8, done
+    assert sorted(order[-24:]).count("novita") == 8  # the last 24: each lane's last batch
+    # the same lanes the other way round (config.toml's concurrency): deepseek's keys first
+    swapped = [e.provider for e in interleave(entries, {"deepseek": 4, "novita": 8})]
+    assert swapped[:150] == ["deepseek"] * 150
+
+
+def test_the_configured_concurrency_is_each_lanes_size(tmp_path: Path) -> None:
+    from keyz.config import EntryConfig, init_keyz_dir, load_config
+    from keyz.sync import lane_caps
+
+    keyz_dir = tmp_path / ".keyz"
+    init_keyz_dir(keyz_dir)
+    (keyz_dir / "config.toml").write_text(
+        "schema_version = 1\n[providers.novita]\nconcurrency = 3\n"
+    )
+    entries = [EntryConfig("a", "deepseek"), EntryConfig("b", "novita"), EntryConfig("c", "poe")]
+    assert lane_caps(load_config(keyz_dir), entries) == {"deepseek": 16, "novita": 3, "poe": 8}
 
 
 def test_quiet_sync_prints_nothing_when_all_is_well(two_keys: Sandbox) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -370,7 +370,8 @@ class _Run:
         """Submit every entry's decryption, in :func:`interleave` order, each once the checks
         that come before decrypting it pass (else that failure is its outcome)."""
         try:
-            for entry in interleave(entries):
+            self.caps = lane_caps(self.config, entries)
+            for entry in interleave(entries, self.caps):
                 try:
                     self.preflight(entry)
                 except KeyzError as exc:
@@ -450,31 +451,27 @@ class _Run:
         )
 
     async def all(self, entries: list[EntryConfig], progress: Progress | None) -> None:
-        from keyz.providers import get_provider
         from keyz.providers.http import ssl_context
 
         self.total, self.progress = len(entries), progress
         if progress:  # from the first moment: a hung gpg or provider must not look like nothing
             progress(0, len(entries), None)
         for entry in entries:
-            cap = (
-                self.config.providers.get(entry.provider, ProviderConfig()).concurrency
-                or get_provider(entry.provider).concurrency
-            )
-            self.caps.setdefault(entry.provider, cap)
             self.pending[entry.provider] = self.pending.get(entry.provider, 0) + 1
         try:
             async with contextlib.AsyncExitStack() as clients:
                 verify = ssl_context()
-                for provider_id, cap in self.caps.items():
-                    self.lanes[provider_id] = lane = _Lane(cap, clients, verify)
+                for provider_id in self.pending:
+                    self.lanes[provider_id] = lane = _Lane(self.caps[provider_id], clients, verify)
                     await lane.open()  # one now: a proxy setting httpx refuses stops the run here
                 loop = asyncio.get_running_loop()
                 # the writes' threads (asyncio.to_thread) never take a Ctrl-C meant for the loop
                 loop.set_default_executor(
                     ThreadPoolExecutor(4, "keyz-write", initializer=deaf_to_ctrl_c)
                 )
-                tasks = [loop.create_task(self.entry(entry)) for entry in interleave(entries)]
+                tasks = [
+                    loop.create_task(self.entry(entry)) for entry in interleave(entries, self.caps)
+                ]
                 with _ctrl_c_ends(tasks) as interrupted:
                     try:
                         await asyncio.gather(*tasks)
@@ -701,25 +698,48 @@ def check_key_belongs(
         )
 
 
-def interleave(entries: Sequence[EntryConfig]) -> list[EntryConfig]:
-    """The order keys are decrypted in: each provider's entries spread evenly over the run,
-    and those of a provider that asks in several round trips one after the other
-    (openrouter: /credits, then /keys) that many times sooner, so that when decryption ends
-    no lane is left with a queue, nor the last key with a chain of requests.
+def lane_caps(config: Config, entries: Sequence[EntryConfig]) -> dict[str, int]:
+    """The size of each provider's lane (requests in flight at once): ``[providers.<id>]
+    concurrency`` in config.toml, else the provider's own default."""
+    from keyz.providers import get_provider
+
+    caps: dict[str, int] = {}
+    for entry in entries:
+        if entry.provider not in caps:
+            configured = config.providers.get(entry.provider, ProviderConfig()).concurrency
+            caps[entry.provider] = configured or get_provider(entry.provider).concurrency
+    return caps
+
+
+def interleave(entries: Sequence[EntryConfig], caps: Mapping[str, int]) -> list[EntryConfig]:
+    """The order keys are decrypted in: the entry whose lane has the most work left first.
+
+    A provider's lane runs ``caps[provider]`` requests at once, and each entry takes the
+    provider's ``round_trips`` one after the other (openrouter: /credits, then /keys). From
+    the moment the k-th last of a provider's entries is decrypted, its lane still has at least
+    ``max(k * round_trips / cap, round_trips)`` round trips of work. Taking that as a
+    deadline, earliest first, keeps the lanes that have the most to do busy from the first
+    decryption on, and leaves for the end the keys that need the least after them: when
+    decryption ends, no lane is left with a queue, nor the last key with a chain of requests.
+    Entries with the same work left are spread evenly over their share of the run.
 
     Sorted by name, all of one provider's entries would be decrypted first and another's
-    fetched only at the end, one capped batch after another.
+    fetched only at the end, one capped batch after another; spread evenly over the run
+    (ignoring the caps), a lane of 8 got a third of a thousand keys in the last third of the
+    decryption, and the run waited for its queue (benchmarks/README.md, 2026-12-06).
     """
     from keyz.providers import get_provider
 
     queues: dict[str, list[EntryConfig]] = {}
     for entry in entries:
         queues.setdefault(entry.provider, []).append(entry)
-    placed = sorted(
-        ((i + 0.5) / (len(queue) * get_provider(pid).round_trips), rank, i, entry)
-        for rank, (pid, queue) in enumerate(queues.items())
-        for i, entry in enumerate(queue)
-    )
+    placed = []
+    for rank, (pid, queue) in enumerate(queues.items()):
+        trips, cap = get_provider(pid).round_trips, caps[pid]
+        for i, entry in enumerate(queue):
+            left = max((len(queue) - i) * trips / cap, trips)
+            placed.append((-left, (i + 0.5) / len(queue), rank, i, entry))
+    placed.sort(key=lambda item: item[:4])
     return [entry for *_, entry in placed]
 
 

@@ -172,7 +172,7 @@ class Provider(abc.ABC):
     key_shapes: ClassVar[tuple[str, ...]] = ()  # regexes of its keys, masked in any output
     concurrency: ClassVar[int] = 8  # requests in flight per provider; [providers.<id>] overrides
     # requests one entry makes one after the other (openrouter: /credits, then /keys): its
-    # keys are decrypted that many times sooner in a sync (keyz.sync.interleave)
+    # keys hold its lane that many times longer, and are decrypted sooner (keyz.sync.interleave)
     round_trips: ClassVar[int] = 1
     demo_key: ClassVar[str]  # a fake key of its keys' look: the demo's account (never a real one)
     # A relay (oneapi, http-json): no documented host; the host is the entry's own base_url:
