@@ -4,7 +4,8 @@ Builds its own sandbox (throwaway gpg key, a pass-layout store with N entries ov
 providers, the loopback simulator with a latency per request), then times, in the same run:
 
     baseline   a bash loop: key=$(pass show E | head -n1); curl -H "Authorization: Bearer $key" ...
-    sync       keyz sync --commit of all entries (first sync: every file written and committed)
+    sync       keyz sync --commit of all entries (first sync: every file written and committed;
+               the store put back before each of the runs)
     no-op      keyz sync --commit again, nothing changed (files, commits and git processes counted)
     status     keyz status over the N sidecars
     help       keyz --help and keyz status --help
@@ -168,6 +169,34 @@ def round_trip(sim: Simulator, key: str, runs: int) -> float:
     return statistics.median(times)
 
 
+def first_sync(env: dict[str, str], store: Path, root: Path, runs: int) -> tuple[float, int]:
+    """Median seconds and largest peak RSS of ``runs`` first syncs (every sidecar written and
+    committed): before each run after the first, HEAD, the index and ``.keyz`` are put back as
+    they were before the first. One run alone moved with the hour by a fifth."""
+    keyz_dir, pristine = store / ".keyz", root / "pristine-keyz"
+    shutil.copytree(keyz_dir, pristine, symlinks=True)
+    git = ["git", "-C", str(store)]
+
+    def head() -> str:
+        return subprocess.run(
+            [*git, "rev-parse", "HEAD"], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    start = head()
+    times, peaks = [], []
+    for run in range(runs):
+        if run:
+            subprocess.run([*git, "reset", "-q", start], env=env, check=True)
+            shutil.rmtree(keyz_dir)
+            shutil.copytree(pristine, keyz_dir, symlinks=True)
+        elapsed, rss, _ = timed([KEYZ, "sync", "--commit", "--quiet"], env)
+        if head() == start:
+            raise SystemExit(f"first sync {run + 1} of {runs} committed nothing")
+        times.append(elapsed)
+        peaks.append(rss)
+    return statistics.median(times), max(peaks)
+
+
 def git_calls(env: dict[str, str], root: Path) -> tuple[dict[str, str], Path]:
     """A PATH whose `git` logs its arguments, then runs the real git."""
     shim, log = root / "shim", root / "git-calls.log"
@@ -212,7 +241,7 @@ def main() -> int:
         decrypt = decrypt_floor(env, args.runs)
         trip = round_trip(sim, next(k for n, k in names.items() if "deepseek" in n), 5)
         startup = median([KEYZ, "--version"], env, max(args.runs, 5))
-        first, rss, _ = timed([KEYZ, "sync", "--commit", "--quiet"], env)
+        first, rss = first_sync(env, store, root, args.runs)
         sidecars = sorted((store / ".keyz" / "entries").rglob("*.json"))
         assert len(sidecars) == len(names), f"{len(sidecars)} sidecars for {len(names)} entries"
         mtimes = [p.stat().st_mtime_ns for p in sidecars]
