@@ -725,8 +725,9 @@ def interleave(entries: Sequence[EntryConfig], caps: Mapping[str, int]) -> list[
 
     Sorted by name, all of one provider's entries would be decrypted first and another's
     fetched only at the end, one capped batch after another; spread evenly over the run
-    (ignoring the caps), a lane of 8 got a third of a thousand keys in the last third of the
-    decryption, and the run waited for its queue (benchmarks/README.md, 2026-12-06).
+    (ignoring the caps), with openrouter's keys in the first two thirds, a lane of 8 got half
+    of its keys in the last third of the decryption, and the run waited for its queue
+    (benchmarks/README.md, 2026-12-06).
     """
     from keyz.providers import get_provider
 
