@@ -273,6 +273,36 @@ def test_output_to_a_full_device_is_said_in_one_line(argv: list[str]) -> None:
     assert done.stderr == "keyz: cannot write the output (No space left on device)\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "closed"),
+    [
+        (["status"], ">&-"),
+        (["status", "--json"], ">&-"),
+        (["sync", "--quiet"], ">&-"),
+        (["sync"], ">&- 2>&-"),
+        (["status", "--no-such-flag"], "2>&-"),
+    ],
+)
+def test_a_closed_output_is_nowhere_to_write_not_a_bug(
+    two_keys: Sandbox, argv: list[str], closed: str
+) -> None:
+    """``keyz sync --quiet >&-`` (a closed stream: None in Python) works as with /dev/null."""
+    script = f'exec "$0" "$@" {closed}; '
+    done = subprocess.run(
+        ["sh", "-c", script, KEYZ, *argv],
+        env=two_keys.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == (2 if "--no-such-flag" in argv else 0)
+    if "2>&-" not in closed:
+        assert done.stderr == ""  # no traceback, no "internal error"
+    if argv[0] == "sync":
+        assert len(list((two_keys.store / ".keyz" / "entries").rglob("*.json"))) == 2
+
+
 def test_an_os_error_elsewhere_is_still_reported_as_the_bug_it_is() -> None:
     probe = (
         "import sys\n"

@@ -1599,6 +1599,15 @@ def _say_internal_error() -> None:
     _err("keyz: internal error; this is a bug, please report it with the lines above")
 
 
+def _closed_streams_to_devnull() -> None:
+    """``keyz sync --quiet >&-``: a stream closed when keyz started is None in Python, and
+    what would be written there goes nowhere, as Python's own ``print`` does then (keyz asks
+    each stream whether it is a terminal; None has no answer)."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+
+
 def main() -> NoReturn:
     """Console entry point: keeps third-party loggers quiet, and never prints a secret."""
     # A command runs for seconds and allocates in bursts (imports, pydantic, httpx): at
@@ -1607,6 +1616,7 @@ def main() -> NoReturn:
     # threads share. One per 20,000 keeps the same bound on garbage at a twentieth the passes.
     gc.set_threshold(20_000, *gc.get_threshold()[1:])
     quiet_third_party_loggers()
+    _closed_streams_to_devnull()
     try:
         cli.main(prog_name="keyz")
     except OSError as exc:
