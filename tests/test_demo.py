@@ -102,8 +102,12 @@ def test_demo_keep_leaves_the_sandbox_and_says_how_to_use_it(demo: DemoRun) -> N
     assert "Removed the sandbox" not in demo.done.stdout
 
 
-def test_demo_without_keep_removes_its_sandbox_even_when_interrupted(tmp_path: Path) -> None:
-    """The sandbox goes in a finally: a Ctrl-C in the middle of the story still removes it."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_demo_without_keep_removes_its_sandbox_even_when_interrupted(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """The sandbox goes in a finally: a Ctrl-C, a kill or a closed terminal in the middle of
+    the story still removes it, and stops its gpg-agent."""
     demo = subprocess.Popen(
         [KEYZ, "demo"],
         env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each line as it is said
@@ -118,14 +122,28 @@ def test_demo_without_keep_removes_its_sandbox_even_when_interrupted(tmp_path: P
         line = first_line(demo.stdout, timeout=60)
         assert line is not None, lines
         lines.append(line)
-    demo.send_signal(signal.SIGINT)
+    demo.send_signal(sig)
     out, err = demo.communicate(timeout=60)
     sandbox = re.search(r"Sandbox in (\S+):", lines[0])
     assert sandbox is not None
     assert demo.returncode == 130, err
     assert "Removed the sandbox" in out and "Traceback" not in err
     assert not Path(sandbox.group(1)).exists()
+    assert not running_in(sandbox.group(1)), "the sandbox's gpg-agent is stopped"
     assert not (tmp_path / "home" / ".password-store").exists(), "the user's store is never touched"
+
+
+def running_in(path: str) -> list[str]:
+    """The command lines of this machine's processes that name ``path``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile
+            continue
+        if any(path.encode() in word for word in words):
+            found.append(" ".join(w.decode(errors="replace") for w in words))
+    return found
 
 
 def first_line(stream: IO[str], timeout: float) -> str | None:

@@ -127,6 +127,8 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
     env = sandbox_env(home, gnupghome, store, {**simulator.env(*PROVIDERS), **IDENTITY})
     env.update(fake_crontab(root / "bin", root / "crontab", env.get("PATH", "/usr/bin:/bin")))
     failures = 0
+    # a closed terminal or a kill ends the demo as Ctrl-C does: through the finally below
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def keyz(*args: str, when: str | None = None, expect: int = 0) -> None:
         nonlocal failures
@@ -220,6 +222,8 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             )
         return 0 if failures == 0 else 1
     finally:
+        for sig, handler in previous.items():  # a second kill during the cleanup kills
+            signal.signal(sig, handler)
         simulator.stop()
         stop_agent(gnupghome)
         if not keep:
@@ -227,6 +231,12 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             say(
                 "Removed the sandbox. On your own store: keyz init, keyz discover, keyz sync --commit."
             )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP during the demo: as Ctrl-C, so that its sandbox (a gpg-agent, a
+    temporary store, the simulator's CA) is removed; Python's default would leave them."""
+    raise KeyboardInterrupt
 
 
 def notify_demo(store: Path, keyz: Callable[..., None], say: Say) -> None:
