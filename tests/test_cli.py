@@ -281,6 +281,9 @@ def test_output_to_a_full_device_is_said_in_one_line(argv: list[str]) -> None:
         (["sync", "--quiet"], ">&-"),
         (["sync"], ">&- 2>&-"),
         (["status", "--no-such-flag"], "2>&-"),
+        (["sync"], "<&-"),
+        (["sync", "--commit", "--quiet"], "<&- >&- 2>&-"),
+        (["ui"], "<&-"),
     ],
 )
 def test_a_closed_output_is_nowhere_to_write_not_a_bug(
@@ -296,9 +299,13 @@ def test_a_closed_output_is_nowhere_to_write_not_a_bug(
         timeout=60,
         check=False,
     )
-    assert done.returncode == (2 if "--no-such-flag" in argv else 0)
+    if argv[0] == "ui":  # no terminal: refused, not a traceback
+        assert done.returncode == 2
+        assert done.stderr.startswith("keyz: keyz ui needs a terminal"), done.stderr
+        return
+    assert done.returncode == (2 if "--no-such-flag" in argv else 0), done.stderr
     if "2>&-" not in closed:
-        assert done.stderr == ""  # no traceback, no "internal error"
+        assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     if argv[0] == "sync":
         assert len(list((two_keys.store / ".keyz" / "entries").rglob("*.json"))) == 2
 

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,34 @@ def test_demo_without_keep_removes_its_sandbox_even_when_interrupted(
     assert not Path(sandbox.group(1)).exists()
     assert not running_in(sandbox.group(1)), "the sandbox's gpg-agent is stopped"
     assert not (tmp_path / "home" / ".password-store").exists(), "the user's store is never touched"
+
+
+def test_a_kill_while_the_sandbox_is_made_or_removed_waits_for_it_and_nohup_is_kept() -> None:
+    """The demo's signal handling, with real signals to this process."""
+    from keyz.demo.story import _Kills
+
+    before = signal.getsignal(signal.SIGTERM)
+    hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        kills = _Kills()  # held: the sandbox is being made
+        assert signal.SIGHUP not in kills.previous
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # still here: held
+        with pytest.raises(KeyboardInterrupt):
+            kills.release()  # ... and acted on once the sandbox exists
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)  # interrupted at once
+        kills.hold()  # the cleanup
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        with pytest.raises(KeyboardInterrupt):
+            kills.restore()  # after the cleanup
+        assert signal.getsignal(signal.SIGTERM) == before
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGHUP, hup)
 
 
 def running_in(path: str) -> list[str]:

@@ -1542,7 +1542,8 @@ def ui(env: Env) -> None:
     """
     from keyz.ui import run_ui
 
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    # Textual draws on stderr: without a terminal there it showed nothing, or hung at the end
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
         raise UsageError(
             "keyz ui needs a terminal; keyz status and keyz history print the same figures"
         )
@@ -1600,12 +1601,25 @@ def _say_internal_error() -> None:
 
 
 def _closed_streams_to_devnull() -> None:
-    """``keyz sync --quiet >&-``: a stream closed when keyz started is None in Python, and
-    what would be written there goes nowhere, as Python's own ``print`` does then (keyz asks
-    each stream whether it is a terminal; None has no answer)."""
-    for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
+    """``keyz sync --quiet >&-``: a standard stream closed when keyz started is None in
+    Python. It becomes /dev/null on its own descriptor (so that no file keyz opens later gets
+    0, 1 or 2): output goes nowhere, as Python's own ``print`` does then, and input is empty.
+    keyz asks each stream whether it is a terminal; None had no answer."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # closed, as expected: /dev/null takes that very number
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            os.set_inheritable(fd, True)  # a child keyz starts finds /dev/null there too
+            stream = open(fd, mode, encoding="utf-8", closefd=False)  # noqa: SIM115
+        else:  # something of keyz's own holds it already: leave it be
+            stream = open(os.devnull, mode, encoding="utf-8")  # noqa: SIM115
+        setattr(sys, name, stream)
 
 
 def main() -> NoReturn:

@@ -120,6 +120,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
         if shutil.which(tool) is None:
             say(f"keyz demo needs {tool} on PATH (e.g. apt install gnupg git)")
             return 2
+    kills = _Kills()  # held until the sandbox exists: then acted on, inside the try
     root = Path(tempfile.mkdtemp(prefix="keyz-demo-"))
     gnupghome, store, home = root / "gnupg", root / "store", root / "home"
     home.mkdir()
@@ -127,8 +128,6 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
     env = sandbox_env(home, gnupghome, store, {**simulator.env(*PROVIDERS), **IDENTITY})
     env.update(fake_crontab(root / "bin", root / "crontab", env.get("PATH", "/usr/bin:/bin")))
     failures = 0
-    # a closed terminal or a kill ends the demo as Ctrl-C does: through the finally below
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def keyz(*args: str, when: str | None = None, expect: int = 0) -> None:
         nonlocal failures
@@ -151,6 +150,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
         failures += done.returncode != expect
 
     try:
+        kills.release()
         say(f"Sandbox in {root}: a throwaway gpg key, a pass store in git, a local provider")
         say("simulator and a fake crontab. Nothing here touches your own store, keys or crontab.\n")
         fingerprint = make_gnupghome(gnupghome)
@@ -222,8 +222,7 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             )
         return 0 if failures == 0 else 1
     finally:
-        for sig, handler in previous.items():  # a second kill during the cleanup kills
-            signal.signal(sig, handler)
+        kills.hold()  # a kill now waits for the cleanup, then ends the demo
         simulator.stop()
         stop_agent(gnupghome)
         if not keep:
@@ -231,12 +230,44 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             say(
                 "Removed the sandbox. On your own store: keyz init, keyz discover, keyz sync --commit."
             )
+        kills.restore()
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM or SIGHUP during the demo: as Ctrl-C, so that its sandbox (a gpg-agent, a
-    temporary store, the simulator's CA) is removed; Python's default would leave them."""
-    raise KeyboardInterrupt
+class _Kills:
+    """SIGTERM and SIGHUP (a closed terminal) during the demo end it as Ctrl-C does, so that
+    its sandbox (a gpg-agent, a temporary store, the simulator's CA) is removed: Python's
+    default would leave them. One that comes while the sandbox is being made or removed is
+    held, and acted on once that is done. A signal ignored when keyz started (``nohup``)
+    stays ignored."""
+
+    def __init__(self) -> None:
+        self.held, self.pending = True, False
+        self.previous: dict[int, Any] = {}
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self.previous[sig] = signal.signal(sig, self._on)
+
+    def _on(self, signum: int, frame: object) -> None:
+        if not self.held:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def release(self) -> None:
+        """From now on a kill interrupts at once; one held meanwhile, now."""
+        self.held = False
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        self.held = True
+
+    def restore(self) -> None:
+        """The handlers keyz had before; then a kill held during the cleanup interrupts."""
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 def notify_demo(store: Path, keyz: Callable[..., None], say: Say) -> None:
@@ -278,7 +309,11 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
     open_accounts(simulator)
     simulator.start()
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = {  # a kill or a closed terminal stops it as Ctrl-C does (nohup: ignored still)
+        sig: signal.signal(sig, lambda *_: stop.set())
+        for sig in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         say(f"# keyz demo server: every provider's API, offline, on {simulator.url}")
         say("# In another shell, paste these lines (SSL_CERT_FILE replaces the system's trust in")
@@ -307,7 +342,8 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say("# Stopped.")
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         simulator.stop()
 
 
