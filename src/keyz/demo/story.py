@@ -256,6 +256,7 @@ class _Kills:
         """From now on a kill interrupts at once; one held meanwhile, now."""
         self.held = False
         if self.pending:
+            self.pending = False
             raise KeyboardInterrupt
 
     def hold(self) -> None:
