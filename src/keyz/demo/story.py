@@ -308,14 +308,14 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
     simulator = Simulator()
     simulator.any_key, simulator.record = True, False
     open_accounts(simulator)
-    simulator.start()
-    stop = threading.Event()
-    previous = {  # a kill or a closed terminal stops it as Ctrl-C does (nohup: ignored still)
-        sig: signal.signal(sig, lambda *_: stop.set())
+    stopped: list[int] = []  # a kill or a closed terminal stops it as Ctrl-C does, even one
+    previous = {  # that comes while it starts or stops (nohup: ignored still)
+        sig: signal.signal(sig, lambda signum, _: stopped.append(signum))
         for sig in (signal.SIGTERM, signal.SIGHUP)
         if signal.getsignal(sig) is not signal.SIG_IGN
     }
     try:
+        simulator.start()
         say(f"# keyz demo server: every provider's API, offline, on {simulator.url}")
         say("# In another shell, paste these lines (SSL_CERT_FILE replaces the system's trust in")
         say("# that shell, so use it for keyz only):")
@@ -334,7 +334,8 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say("# Serving until Ctrl-C.")
         try:
             due = time.monotonic() + refresh
-            while not stop.wait(0.25):  # short waits: a Ctrl-C is acted on at once
+            while not stopped:
+                time.sleep(0.25)  # short waits: a kill is acted on soon (a Ctrl-C at once)
                 if time.monotonic() >= due:
                     open_accounts(simulator)  # quota windows and reset times move with the clock
                     due += refresh
@@ -343,9 +344,9 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say("# Stopped.")
         return 0
     finally:
+        simulator.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        simulator.stop()
 
 
 __all__ = ["DEMO_KEYS", "open_accounts", "run_demo", "serve"]
