@@ -154,8 +154,7 @@ def test_a_kill_while_the_sandbox_is_made_or_removed_waits_for_it_and_nohup_is_k
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
-        with pytest.raises(KeyboardInterrupt):
-            kills.restore()  # after the cleanup
+        assert kills.restore()  # after the cleanup, the demo raises it
         assert signal.getsignal(signal.SIGTERM) == before
     finally:
         signal.signal(signal.SIGTERM, before)

@@ -230,7 +230,8 @@ def run_demo(*, keep: bool = False, say: Say = print) -> int:
             say(
                 "Removed the sandbox. On your own store: keyz init, keyz discover, keyz sync --commit."
             )
-        kills.restore()
+        if kills.restore():
+            raise KeyboardInterrupt  # one held during the cleanup
 
 
 class _Kills:
@@ -262,13 +263,11 @@ class _Kills:
     def hold(self) -> None:
         self.held = True
 
-    def restore(self) -> None:
-        """The handlers keyz had before; then a kill held during the cleanup interrupts."""
+    def restore(self) -> bool:
+        """The handlers keyz had before; whether a kill came while held."""
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
+        return self.pending
 
 
 def notify_demo(store: Path, keyz: Callable[..., None], say: Say) -> None:
@@ -308,12 +307,7 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
     simulator = Simulator()
     simulator.any_key, simulator.record = True, False
     open_accounts(simulator)
-    stopped: list[int] = []  # a kill or a closed terminal stops it as Ctrl-C does, even one
-    previous = {  # that comes while it starts or stops (nohup: ignored still)
-        sig: signal.signal(sig, lambda signum, _: stopped.append(signum))
-        for sig in (signal.SIGTERM, signal.SIGHUP)
-        if signal.getsignal(sig) is not signal.SIG_IGN
-    }
+    kills = _Kills()  # held throughout: a kill, even while it starts or stops, ends the loop
     try:
         simulator.start()
         say(f"# keyz demo server: every provider's API, offline, on {simulator.url}")
@@ -334,7 +328,7 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         say("# Serving until Ctrl-C.")
         try:
             due = time.monotonic() + refresh
-            while not stopped:
+            while not kills.pending:
                 time.sleep(0.25)  # short waits: a kill is acted on soon (a Ctrl-C at once)
                 if time.monotonic() >= due:
                     open_accounts(simulator)  # quota windows and reset times move with the clock
@@ -345,8 +339,7 @@ def serve(*, say: Say = print, refresh: float = 60.0) -> int:
         return 0
     finally:
         simulator.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        kills.restore()
 
 
 __all__ = ["DEMO_KEYS", "open_accounts", "run_demo", "serve"]
