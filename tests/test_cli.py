@@ -262,6 +262,64 @@ def test_keyz_freezes_what_it_leaves_before_python_exits(argv: list[str], code: 
     assert int(done.stdout.split()[-1]) > 10_000  # keyz's modules and what they made
 
 
+# A real SIGINT, sent by the process to itself at one chosen moment: while Python imports
+# keyz.cli (a finder asked for keyz.redact), or while click reads the options (parse_args).
+_CTRL_C_WHILE = {
+    "importing": (
+        "import os, signal, sys\n"
+        "class Finder:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'keyz.redact':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Finder())\n"
+    ),
+    "reading the options": (
+        "import os, signal, sys\n"
+        "def hook(frame, event, arg):\n"
+        "    if event == 'call' and frame.f_code.co_name == 'parse_args':\n"
+        "        sys.setprofile(None)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.setprofile(hook)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("moment", sorted(_CTRL_C_WHILE))
+def test_ctrl_c_before_a_command_runs_is_interrupted_not_a_traceback(moment: str) -> None:
+    """The first ~0.15 s of every keyz: Python imports keyz, then click reads the options.
+    A Ctrl-C there ended in a traceback (or click's "Aborted!", exit 1)."""
+    probe = (
+        _CTRL_C_WHILE[moment] + "sys.argv = ['keyz', '--version']\n"
+        "from keyz.__main__ import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, "keyz: interrupted\n", "")
+
+
+def test_a_ctrl_c_is_known_however_python_wrapped_it() -> None:
+    from keyz.__main__ import EXIT_INTERRUPTED, _a_ctrl_c
+    from keyz.errors import EXIT_INTERRUPTED as EXIT_CODE
+
+    def raised(exc: BaseException, cause: BaseException | None = None) -> BaseException:
+        try:
+            raise exc from cause
+        except BaseException as caught:  # the object, with its cause
+            return caught
+
+    # a KeyboardInterrupt in a class body's __set_name__ (ipaddress, at import) comes out so
+    assert _a_ctrl_c(raised(RuntimeError("__set_name__"), KeyboardInterrupt()))
+    assert not _a_ctrl_c(raised(RuntimeError("a real error"), ValueError()))
+    looped = RuntimeError("loop")
+    looped.__context__ = ValueError()
+    looped.__context__.__context__ = looped
+    assert not _a_ctrl_c(looped)  # a cycle ends the walk
+    assert EXIT_INTERRUPTED == EXIT_CODE
+
+
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["status", "--help"]])
 def test_output_to_a_full_device_is_said_in_one_line(argv: list[str]) -> None:
     """``keyz ... > /dev/full`` (a full disk, a dead device behind a redirection) is not a bug."""
