@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import pty
+import select
 import shutil
 import signal
+import struct
 import subprocess
+import termios
 import threading
 import time
 from pathlib import Path
@@ -324,6 +328,67 @@ def test_ctrl_c_on_a_terminal_leaves_no_false_progress(
     assert "syncing 1/2" in text and "syncing 2/2" not in text  # deepseek never finished
     assert text.rstrip().endswith("keyz: interrupted; wrote .keyz/entries/api/openrouter.json")
     assert "\r\x1b[Kkeyz: interrupted" in text  # on a line of its own, the progress cleared
+
+
+@pytest.mark.parametrize(
+    ("signum", "nohup"),
+    [(signal.SIGTERM, False), (signal.SIGHUP, False), (signal.SIGHUP, True)],
+    ids=["kill", "terminal-closed", "nohup"],
+)
+def test_a_kill_to_keyz_ui_gives_the_terminal_back(
+    two_keys: Sandbox, signum: signal.Signals, nohup: bool
+) -> None:
+    """Python's default for SIGTERM/SIGHUP left the terminal in the app's alternate screen,
+    echo and line editing off (the shell then looks dead). Under nohup, SIGHUP stays ignored."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    before = termios.tcgetattr(terminal)
+    ui = subprocess.Popen(
+        [KEYZ, "ui"],
+        env={**two_keys.env, "TERM": "xterm-256color"},
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,  # its own terminal, as a shell gives it
+        preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None,
+    )
+    shown = b""
+
+    def read_for(seconds: float, until: bytes | None = None) -> None:
+        nonlocal shown
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not (until and until in shown):
+            ready, _, _ = select.select([controller], [], [], 0.05)
+            if ready:
+                try:
+                    shown += os.read(controller, 65536)
+                except OSError:  # EIO: nothing holds the terminal any more
+                    return
+
+    try:
+        read_for(30, until=b"2 tracked")  # the app is up and has read the store
+        assert b"2 tracked" in shown, shown[-300:]
+        ui.send_signal(signum)
+        if nohup:
+            read_for(1.5)
+            assert ui.poll() is None, "an ignored SIGHUP ended keyz ui"
+            os.write(controller, b"q")
+        ui.wait(timeout=20)
+        read_for(1)
+        after = termios.tcgetattr(terminal)
+    finally:
+        ui.kill()
+        os.close(controller)
+        os.close(terminal)
+    text = shown.decode("utf-8", "replace")
+    assert text.count("\x1b[?1049h") == 1 and text.rfind("\x1b[?1049l") > text.find("\x1b[?1049h")
+    assert after[3] & termios.ECHO and after[3] & termios.ICANON and after == before
+    if nohup:
+        assert ui.returncode == 0 and "interrupted" not in text
+    else:
+        assert ui.returncode == 130
+        assert text.rstrip().endswith("keyz: interrupted")  # said on the terminal given back
+        assert text.rfind("keyz: interrupted") > text.rfind("\x1b[?1049l")
 
 
 def as_a_user(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:

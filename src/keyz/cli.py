@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -31,6 +31,7 @@ from keyz.errors import (
     BusyError,
     KeyzError,
     UsageError,
+    is_ctrl_c,
 )
 from keyz.redact import clean, quiet_third_party_loggers, redact
 
@@ -76,7 +77,7 @@ class KeyzGroup(click.Group):
         info_name: str | None,
         args: list[str],
         parent: click.Context | None = None,
-        **extra: Any,
+        **extra: object,
     ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
@@ -1652,7 +1653,10 @@ def main() -> NoReturn:
         else:
             _say_internal_error()
         sys.exit(EXIT_FAILED)
-    except Exception:
+    except Exception as exc:
+        if is_ctrl_c(exc):  # a Ctrl-C in an import a command made, wrapped by Python: not a bug
+            _err("keyz: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
         _say_internal_error()
         sys.exit(EXIT_FAILED)
     finally:

@@ -189,6 +189,26 @@ def start_deaf_to_ctrl_c(thread: threading.Thread) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def is_ctrl_c(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is a Ctrl-C, or what Python or a library made of one: a
+    KeyboardInterrupt inside a class body's ``__set_name__`` comes out (Python 3.11) as the
+    RuntimeError it caused, one inside an ``except`` block as the context of what that block
+    raised, one in a task as a member of an exception group."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        one = todo.pop()
+        if one is None or id(one) in seen:
+            continue
+        if isinstance(one, KeyboardInterrupt):
+            return True
+        seen.add(id(one))
+        todo += [one.__cause__, one.__context__]
+        if isinstance(one, BaseExceptionGroup):
+            todo += one.exceptions
+    return False
+
+
 __all__ = [
     "EXIT_BUSY",
     "EXIT_FAILED",
@@ -212,5 +232,6 @@ __all__ = [
     "SidecarError",
     "StoreError",
     "UsageError",
+    "is_ctrl_c",
     "start_deaf_to_ctrl_c",
 ]

@@ -14,6 +14,8 @@ the second the Textual app that shows it.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
 from keyz.clock import utc_now
-from keyz.errors import KeyzError
+from keyz.errors import Interrupted, KeyzError
 from keyz.redact import redact
 
 # The sidecar models (pydantic) are the slow import: the screen is up before they are loaded,
@@ -438,8 +440,11 @@ class KeyzApp(App[None]):
         *,
         autosync: timedelta | None = None,
         load_config: Callable[[], Config] | None = None,
+        takes_kills: bool = False,
     ) -> None:
         super().__init__()
+        self.takes_kills = takes_kills  # in a terminal of its own (run_ui), not under a Pilot
+        self.killed_by: int | None = None  # the SIGTERM or SIGHUP that ended it
         self.store = store
         self.config = config
         self.every = autosync or config_autosync(config)
@@ -473,9 +478,24 @@ class KeyzApp(App[None]):
 
     def on_mount(self) -> None:
         """The screen first, then the store: read in a worker, drawn when it is in."""
+        if self.takes_kills:
+            self._take_kills()
         self.query_one("#tree", Tree).focus()
         self.say("reading the store…")
         self.run_worker(self._load, thread=True, group="load", exit_on_error=False)
+
+    def _take_kills(self) -> None:
+        """A kill (SIGTERM) or a closed terminal (SIGHUP) ends the app as q does: Python's
+        default left the terminal in the app's alternate screen with echo off. A signal
+        ignored when keyz started (nohup) stays ignored; closing the loop gives both back."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                loop.add_signal_handler(signum, self._killed, signum)
+
+    def _killed(self, signum: int) -> None:
+        self.killed_by = signum
+        self.call_later(self.action_quit)  # q's own action
 
     def _load(self) -> None:
         try:
@@ -901,8 +921,12 @@ def config_autosync(config: Config) -> timedelta:
 
 
 def run_ui(store: PassStore, config: Config, load_config: Callable[[], Config]) -> None:
-    """Run the app in this terminal until ``q``."""
-    KeyzApp(store, config, load_config=load_config).run()
+    """Run the app in this terminal until ``q``, a kill or a closed terminal (then, once the
+    terminal is given back: ``keyz: interrupted``, exit 130, as ``keyz demo`` says it)."""
+    app = KeyzApp(store, config, load_config=load_config, takes_kills=True)
+    app.run()
+    if app.killed_by is not None:
+        raise Interrupted("interrupted")
 
 
 __all__ = [
