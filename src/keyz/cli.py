@@ -8,6 +8,7 @@ imported by one helper here. A command that can fail returns its exit code (EXIT
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -89,7 +90,8 @@ class KeyzGroup(click.Group):
         try:
             code = super().invoke(ctx)
         except KeyzError as exc:
-            _err(f"keyz: {exc}")
+            with contextlib.suppress(OSError):  # a closed terminal (SIGHUP): the code still says
+                _err(f"keyz: {exc}")
             code = exc.exit_code
         except KeyboardInterrupt:  # Ctrl-C outside a sync: not click's "Aborted!" and exit 1
             _err("keyz: interrupted")

@@ -489,9 +489,10 @@ class KeyzApp(App[None]):
         default left the terminal in the app's alternate screen with echo off. A signal
         ignored when keyz started (nohup) stays ignored; closing the loop gives both back."""
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        for signum in KILLS:
             if signal.getsignal(signum) is not signal.SIG_IGN:
                 loop.add_signal_handler(signum, self._killed, signum)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, KILLS)  # one that came meanwhile: now
 
     def _killed(self, signum: int) -> None:
         self.killed_by = signum
@@ -916,6 +917,9 @@ def _every(duration: timedelta) -> str:
     return format_duration(duration)
 
 
+KILLS: Final = frozenset({signal.SIGTERM, signal.SIGHUP})  # what ends keyz ui as q does
+
+
 def config_autosync(config: Config) -> timedelta:
     return config.ui_autosync or DEFAULT_AUTOSYNC
 
@@ -924,7 +928,13 @@ def run_ui(store: PassStore, config: Config, load_config: Callable[[], Config]) 
     """Run the app in this terminal until ``q``, a kill or a closed terminal (then, once the
     terminal is given back: ``keyz: interrupted``, exit 130, as ``keyz demo`` says it)."""
     app = KeyzApp(store, config, load_config=load_config, takes_kills=True)
-    app.run()
+    # Textual takes the terminal (alternate screen, echo off) before on_mount can take the
+    # kills: one in between waits, blocked, and reaches the app's handler once it is there.
+    signal.pthread_sigmask(signal.SIG_BLOCK, KILLS)
+    try:
+        app.run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, KILLS)
     if app.killed_by is not None:
         raise Interrupted("interrupted")
 
