@@ -29,7 +29,8 @@ def _lost_ctrl_c(unraisable: "sys.UnraisableHookArgs") -> None:
 
 
 def main() -> int:
-    """Run keyz; the exit code of a Ctrl-C that came before keyz.cli could answer it."""
+    """Run keyz; the exit code of a Ctrl-C that keyz.cli could not answer (it came before
+    keyz.cli was imported, or Python wrapped it in another exception)."""
     sys.unraisablehook = _lost_ctrl_c
     try:
         from keyz.cli import main as run

@@ -1656,9 +1656,8 @@ def main() -> NoReturn:
             _say_internal_error()
         sys.exit(EXIT_FAILED)
     except Exception as exc:
-        if is_ctrl_c(exc):  # a Ctrl-C in an import a command made, wrapped by Python: not a bug
-            _err("keyz: interrupted")
-            sys.exit(EXIT_INTERRUPTED)
+        if is_ctrl_c(exc):  # a Ctrl-C Python wrapped (in an import a command made): not a bug,
+            raise  # and keyz.__main__, around all of this, says it
         _say_internal_error()
         sys.exit(EXIT_FAILED)
     finally:
